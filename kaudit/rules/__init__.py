@@ -1,0 +1,1 @@
+"""The rule catalogue. Importing this package registers every rule."""

@@ -1,0 +1,61 @@
+"""What a rule sees: the snapshot, the configuration, shared indexes and the policy engine."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from functools import cached_property
+from typing import TYPE_CHECKING
+
+from kaudit.config import AuditConfig
+from kaudit.model import EndpointSlice, Kind, NetworkPolicy, Pod, Service, Snapshot
+
+if TYPE_CHECKING:
+    from kaudit.netpol import PolicyEngine
+
+
+class AuditContext:
+    def __init__(self, snapshot: Snapshot, config: AuditConfig | None = None) -> None:
+        self.snapshot = snapshot
+        self.config = config or AuditConfig()
+
+    def collected(self, kind: Kind) -> bool:
+        return kind not in self.snapshot.missing_kinds
+
+    @cached_property
+    def engine(self) -> PolicyEngine:
+        from kaudit.netpol import PolicyEngine
+
+        return PolicyEngine(self.snapshot)
+
+    @cached_property
+    def pods_by_namespace(self) -> dict[str, list[Pod]]:
+        index: dict[str, list[Pod]] = defaultdict(list)
+        for pod in self.snapshot.pods:
+            if not pod.terminated:
+                index[pod.namespace].append(pod)
+        return dict(index)
+
+    @cached_property
+    def policies_by_namespace(self) -> dict[str, list[NetworkPolicy]]:
+        index: dict[str, list[NetworkPolicy]] = defaultdict(list)
+        for policy in self.snapshot.network_policies:
+            index[policy.namespace].append(policy)
+        return dict(index)
+
+    @cached_property
+    def services_by_key(self) -> dict[tuple[str, str], Service]:
+        return {(s.namespace, s.name): s for s in self.snapshot.services}
+
+    @cached_property
+    def slices_by_service(self) -> dict[tuple[str, str], list[EndpointSlice]]:
+        index: dict[tuple[str, str], list[EndpointSlice]] = defaultdict(list)
+        for eps in self.snapshot.endpoint_slices:
+            if eps.service_name:
+                index[(eps.namespace, eps.service_name)].append(eps)
+        return dict(index)
+
+    def pods_of(self, service: Service) -> list[Pod]:
+        """Pods the Service's selector picks (none for selector-less Services)."""
+        if not service.has_selector:
+            return []
+        return [p for p in self.pods_by_namespace.get(service.namespace, []) if service.selects(p)]
