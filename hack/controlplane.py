@@ -59,8 +59,6 @@ SERVICE_CIDR = "10.96.0.0/12"
 POD_CIDR = "10.244.0.0/16"  # disjoint from SERVICE_CIDR
 DNS_SERVICE_IP = "10.96.0.10"
 FAKE_NODES = ("kwok-node-0", "kwok-node-1")
-# Fixed token for the admin identity: the cluster is loopback-only and throwaway.
-ADMIN_TOKEN = "kaudit-admin-token"  # noqa: S105 - throwaway local test cluster
 
 
 class ControlPlaneError(RuntimeError):
@@ -356,7 +354,739 @@ def build(force: bool = False) -> None:
     log(f"build finished in {time.monotonic() - started:.0f}s; binaries in {out}")
 
 
-# --- main -------------------------------------------------------------------------
+# --- keys ---------------------------------------------------------------------------
+# The service-account signing key is the only key material we must create ourselves:
+# kube-apiserver self-signs its serving certificate (--cert-dir) and every component
+# authenticates with a bearer token. A stdlib RSA key avoids depending on openssl.
+
+_SMALL_PRIMES = [p for p in range(3, 2000) if all(p % d for d in range(2, int(p**0.5) + 1))]
+
+
+def _is_probable_prime(candidate: int, rounds: int = 40) -> bool:
+    import secrets
+
+    if any(candidate % p == 0 for p in _SMALL_PRIMES):
+        return candidate in _SMALL_PRIMES
+    d, r = candidate - 1, 0
+    while d % 2 == 0:
+        d, r = d // 2, r + 1
+    for _ in range(rounds):
+        a = secrets.randbelow(candidate - 3) + 2
+        x = pow(a, d, candidate)
+        if x in (1, candidate - 1):
+            continue
+        for _ in range(r - 1):
+            x = pow(x, 2, candidate)
+            if x == candidate - 1:
+                break
+        else:
+            return False
+    return True
+
+
+def _random_prime(bits: int) -> int:
+    import secrets
+
+    while True:
+        # Top two bits set so p*q has the full modulus length; odd.
+        candidate = secrets.randbits(bits) | (0b11 << (bits - 2)) | 1
+        if _is_probable_prime(candidate):
+            return candidate
+
+
+def _der_length(length: int) -> bytes:
+    if length < 0x80:
+        return bytes([length])
+    encoded = length.to_bytes((length.bit_length() + 7) // 8, "big")
+    return bytes([0x80 | len(encoded)]) + encoded
+
+
+def _der_integer(value: int) -> bytes:
+    body = value.to_bytes(value.bit_length() // 8 + 1, "big")  # leading 0 keeps it positive
+    return b"\x02" + _der_length(len(body)) + body
+
+
+def rsa_private_key_pem(bits: int = 2048) -> str:
+    """A PKCS#1 RSA private key in PEM, as kube-apiserver's keyutil reads it."""
+    exponent = 65537
+    while True:
+        p, q = _random_prime(bits // 2), _random_prime(bits // 2)
+        phi = (p - 1) * (q - 1)
+        if p != q and phi % exponent != 0:
+            break
+    d = pow(exponent, -1, phi)
+    fields = [0, p * q, exponent, d, p, q, d % (p - 1), d % (q - 1), pow(q, -1, p)]
+    body = b"".join(_der_integer(value) for value in fields)
+    der = b"\x30" + _der_length(len(body)) + body
+    b64 = base64.b64encode(der).decode()
+    lines = [b64[i : i + 64] for i in range(0, len(b64), 64)]
+    return "-----BEGIN RSA PRIVATE KEY-----\n" + "\n".join(lines) + "\n-----END RSA PRIVATE KEY-----\n"
+
+
+# --- runtime state --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Component:
+    name: str
+    argv: list[str]
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def port_is_open(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.settimeout(0.2)
+        return sock.connect_ex(("127.0.0.1", port)) == 0
+
+
+def _state_file() -> Path:
+    return STATE_DIR / "state.json"
+
+
+def read_state() -> dict[str, object] | None:
+    try:
+        state: dict[str, object] = json.loads(_state_file().read_text())
+    except (OSError, ValueError):
+        return None
+    return state
+
+
+def _pid_alive(pid: int, binary_name: str) -> bool:
+    """Alive and still the process we started (guards against pid reuse)."""
+    try:
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+        status = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    if status.split(") ", 1)[-1].startswith("Z"):  # zombie: exited, not yet reaped
+        return False
+    argv0 = cmdline.split(b"\0", 1)[0].decode(errors="replace")
+    return Path(argv0).name == binary_name
+
+
+def log_tail(name: str, lines: int = 25) -> str:
+    path = STATE_DIR / "logs" / f"{name}.log"
+    try:
+        content = path.read_text(errors="replace").splitlines()
+    except OSError:
+        return f"(no log at {path})"
+    return f"--- last {lines} lines of {path} ---\n" + "\n".join(content[-lines:])
+
+
+def _kubeconfig_yaml(server: str, ca_pem: bytes, user: str, token: str) -> str:
+    # JSON is valid YAML, and keeps this stdlib-only.
+    config = {
+        "apiVersion": "v1",
+        "kind": "Config",
+        "clusters": [
+            {
+                "name": "kaudit",
+                "cluster": {
+                    "server": server,
+                    "certificate-authority-data": base64.b64encode(ca_pem).decode(),
+                },
+            }
+        ],
+        "users": [{"name": user, "user": {"token": token}}],
+        "contexts": [{"name": "kaudit", "context": {"cluster": "kaudit", "user": user}}],
+        "current-context": "kaudit",
+    }
+    return json.dumps(config, indent=2) + "\n"
+
+
+class Api:
+    """A tiny stdlib HTTPS client for readiness checks and bootstrap objects."""
+
+    def __init__(self, server: str, ca_file: Path, token: str) -> None:
+        self.server = server
+        self.token = token
+        self.context = ssl.create_default_context(cafile=str(ca_file))
+
+    def request(self, method: str, path: str, body: object | None = None) -> tuple[int, object]:
+        data = None if body is None else json.dumps(body).encode()
+        request = urllib.request.Request(self.server + path, data=data, method=method)
+        request.add_header("Authorization", f"Bearer {self.token}")
+        request.add_header("Accept", "application/json")
+        if data is not None:
+            request.add_header("Content-Type", "application/json")
+        try:
+            with urllib.request.urlopen(request, context=self.context, timeout=10) as response:
+                raw = response.read()
+                status = int(response.status)
+        except urllib.error.HTTPError as error:
+            raw, status = error.read(), error.code
+        try:
+            return status, json.loads(raw) if raw else None
+        except ValueError:
+            return status, raw.decode(errors="replace")
+
+    def create(self, path: str, body: dict[str, object]) -> None:
+        status, response = self.request("POST", path, body)
+        if status not in (200, 201, 409):  # 409: already exists
+            raise ControlPlaneError(f"POST {path} -> {status}: {response}")
+
+
+def _wait_until(
+    description: str,
+    check: object,
+    timeout: float,
+    watched: Iterable[tuple[str, subprocess.Popen[bytes]]] = (),
+) -> None:
+    """Poll `check()` until true; fail early, with the log tail, if a component dies."""
+    assert callable(check)
+    deadline = time.monotonic() + timeout
+    last_error = ""
+    while time.monotonic() < deadline:
+        for name, process in watched:
+            if process.poll() is not None:
+                raise ControlPlaneError(
+                    f"{name} exited with code {process.returncode} while waiting for "
+                    f"{description}\n{log_tail(name)}"
+                )
+        try:
+            if check():
+                return
+        except (OSError, ValueError, ssl.SSLError) as error:
+            last_error = str(error)
+        time.sleep(0.2)
+    detail = f" (last error: {last_error})" if last_error else ""
+    raise ControlPlaneError(f"timed out after {timeout:.0f}s waiting for {description}{detail}")
+
+
+def _etcd_healthy(port: int) -> bool:
+    url = f"http://127.0.0.1:{port}/health"
+    with urllib.request.urlopen(url, timeout=2) as response:
+        return bool(json.loads(response.read()).get("health") == "true")
+
+
+def _component_healthy(port: int) -> bool:
+    # /healthz is on the always-allowed path list of the controller-manager and scheduler.
+    context = ssl._create_unverified_context()  # self-signed, loopback-only health probe
+    url = f"https://127.0.0.1:{port}/healthz"
+    with urllib.request.urlopen(url, context=context, timeout=2) as response:
+        return bool(response.status == 200)
+
+
+def is_live(kubeconfig: Path = KUBECONFIG_PATH) -> bool:
+    """True when the kubeconfig's API server answers /readyz with its credentials."""
+    try:
+        config = json.loads(kubeconfig.read_text())
+        cluster = config["clusters"][0]["cluster"]
+        token = config["users"][0]["user"]["token"]
+        ca_pem = base64.b64decode(cluster["certificate-authority-data"])
+    except (OSError, ValueError, KeyError, IndexError):
+        return False
+    with tempfile.NamedTemporaryFile("wb", suffix=".crt") as ca_file:
+        ca_file.write(ca_pem)
+        ca_file.flush()
+        try:
+            status, _ = Api(cluster["server"], Path(ca_file.name), token).request("GET", "/readyz")
+        except (OSError, ssl.SSLError):
+            return False
+    return status == 200
+
+
+# --- bootstrap objects --------------------------------------------------------------
+
+
+def _node_manifest(name: str, index: int) -> dict[str, object]:
+    return {
+        "apiVersion": "v1",
+        "kind": "Node",
+        "metadata": {
+            "name": name,
+            "labels": {
+                "kubernetes.io/hostname": name,
+                "kubernetes.io/os": "linux",
+                "kubernetes.io/arch": "amd64",
+                "type": "kwok",
+            },
+            # kwok only manages nodes it is told to (here: all, see --manage-all-nodes),
+            # the annotation documents the intent for anyone reading the object.
+            "annotations": {"kwok.x-k8s.io/node": "fake"},
+        },
+        "spec": {"podCIDR": f"10.244.{index}.0/24", "podCIDRs": [f"10.244.{index}.0/24"]},
+        "status": {
+            "allocatable": {"cpu": "64", "memory": "256Gi", "pods": "5000"},
+            "capacity": {"cpu": "64", "memory": "256Gi", "pods": "5000"},
+            "nodeInfo": {"kubeletVersion": KUBERNETES_VERSION, "operatingSystem": "linux", "architecture": "amd64"},
+        },
+    }
+
+
+def _dns_objects() -> list[tuple[str, dict[str, object]]]:
+    """A CoreDNS-shaped Deployment and the kube-dns Service, as kubeadm/kind create them."""
+    labels = {"k8s-app": "kube-dns"}
+    deployment = {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": "coredns", "namespace": "kube-system", "labels": labels},
+        "spec": {
+            "replicas": 2,
+            "selector": {"matchLabels": labels},
+            "template": {
+                "metadata": {"labels": labels},
+                "spec": {
+                    "priorityClassName": "system-cluster-critical",
+                    "tolerations": [{"key": "CriticalAddonsOnly", "operator": "Exists"}],
+                    "containers": [
+                        {
+                            "name": "coredns",
+                            "image": "registry.k8s.io/coredns/coredns:v1.12.1",
+                            "args": ["-conf", "/etc/coredns/Corefile"],
+                            "ports": [
+                                {"name": "dns", "containerPort": 53, "protocol": "UDP"},
+                                {"name": "dns-tcp", "containerPort": 53, "protocol": "TCP"},
+                                {"name": "metrics", "containerPort": 9153, "protocol": "TCP"},
+                            ],
+                        }
+                    ],
+                },
+            },
+        },
+    }
+    service = {
+        "apiVersion": "v1",
+        "kind": "Service",
+        "metadata": {
+            "name": "kube-dns",
+            "namespace": "kube-system",
+            "labels": {**labels, "kubernetes.io/name": "CoreDNS"},
+        },
+        "spec": {
+            "clusterIP": DNS_SERVICE_IP,
+            "selector": labels,
+            "ports": [
+                {"name": "dns", "port": 53, "protocol": "UDP", "targetPort": 53},
+                {"name": "dns-tcp", "port": 53, "protocol": "TCP", "targetPort": 53},
+                {"name": "metrics", "port": 9153, "protocol": "TCP", "targetPort": 9153},
+            ],
+        },
+    }
+    return [
+        ("/apis/apps/v1/namespaces/kube-system/deployments", deployment),
+        ("/api/v1/namespaces/kube-system/services", service),
+    ]
+
+
+# --- up / down ----------------------------------------------------------------------
+
+KCM_CONTROLLERS = (
+    "endpoints-controller",
+    "endpointslice-controller",
+    "endpointslice-mirroring-controller",
+    "namespace-controller",
+    "serviceaccount-controller",
+    "serviceaccount-token-controller",
+    "garbage-collector-controller",
+    "node-lifecycle-controller",
+    "replicaset-controller",
+    "deployment-controller",
+    "statefulset-controller",
+    "daemonset-controller",
+    "job-controller",
+    "cronjob-controller",
+    "root-ca-certificate-publisher-controller",
+    "clusterrole-aggregation-controller",
+    "disruption-controller",
+    "pod-garbage-collector-controller",
+    "ttl-after-finished-controller",
+)
+
+
+def _start(component: Component, env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
+    logs = STATE_DIR / "logs"
+    logs.mkdir(parents=True, exist_ok=True)
+    with (logs / f"{component.name}.log").open("ab") as log_file:
+        # A new session: the component survives the shell that ran `make cluster-up`,
+        # and `down` can signal its whole process group.
+        process = subprocess.Popen(
+            component.argv,
+            stdin=subprocess.DEVNULL,
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            cwd=STATE_DIR,
+            env=env,
+        )
+    pids = STATE_DIR / "pids"
+    pids.mkdir(parents=True, exist_ok=True)
+    (pids / f"{component.name}.pid").write_text(f"{process.pid}\n")
+    return process
+
+
+def up(timeout: float = 120.0) -> Path:
+    """Start the control plane (no-op if already live); return the kubeconfig path."""
+    if is_live():
+        log(f"already running; KUBECONFIG={KUBECONFIG_PATH}")
+        return KUBECONFIG_PATH
+    started_at = time.monotonic()
+    binaries = {name: binary_path(name) for name in ALL_BINARIES}
+    down(quiet=True)  # clear leftovers of a crashed run
+    if STATE_DIR.exists():
+        shutil.rmtree(STATE_DIR)
+    for sub in ("etcd", "pki", "logs", "pids", "bin"):
+        (STATE_DIR / sub).mkdir(parents=True, exist_ok=True)
+    (STATE_DIR / "bin" / "kubectl").symlink_to(binaries["kubectl"])
+
+    import secrets
+
+    tokens = {role: secrets.token_hex(16) for role in ("admin", "kcm", "scheduler", "kwok")}
+    # token,user,uid,"groups": system:masters for the admin and for kwok, which
+    # updates status of every node and pod; the controllers get their real identities.
+    (STATE_DIR / "pki" / "tokens.csv").write_text(
+        f'{tokens["admin"]},kaudit-admin,kaudit-admin,"system:masters"\n'
+        f"{tokens['kcm']},system:kube-controller-manager,kcm\n"
+        f"{tokens['scheduler']},system:kube-scheduler,scheduler\n"
+        f'{tokens["kwok"]},kwok-controller,kwok,"system:masters"\n'
+    )
+    sa_key = STATE_DIR / "pki" / "sa.key"
+    sa_key.write_text(rsa_private_key_pem())
+    sa_key.chmod(0o600)
+
+    ports = {
+        name: free_port()
+        for name in ("etcd", "etcd-peer", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kwok")
+    }
+    server = f"https://127.0.0.1:{ports['kube-apiserver']}"
+    state = {"ports": ports, "server": server, "pids": {}, "versions": _versions(binaries)}
+    _state_file().write_text(json.dumps(state, indent=2) + "\n")
+
+    processes: list[tuple[str, subprocess.Popen[bytes]]] = []
+    try:
+        etcd_url = f"http://127.0.0.1:{ports['etcd']}"
+        peer_url = f"http://127.0.0.1:{ports['etcd-peer']}"
+        processes.append(
+            (
+                "etcd",
+                _start(
+                    Component(
+                        "etcd",
+                        [
+                            str(binaries["etcd"]),
+                            "--name=default",
+                            f"--data-dir={STATE_DIR / 'etcd'}",
+                            f"--listen-client-urls={etcd_url}",
+                            f"--advertise-client-urls={etcd_url}",
+                            f"--listen-peer-urls={peer_url}",
+                            f"--initial-advertise-peer-urls={peer_url}",
+                            f"--initial-cluster=default={peer_url}",
+                            "--unsafe-no-fsync",  # throwaway data; fsync dominates on slow disks
+                            "--log-level=warn",
+                        ],
+                    )
+                ),
+            )
+        )
+        _wait_until("etcd /health", lambda: _etcd_healthy(ports["etcd"]), 30, processes)
+        log(f"etcd healthy on {etcd_url}")
+
+        cert_dir = STATE_DIR / "pki"
+        processes.append(
+            (
+                "kube-apiserver",
+                _start(
+                    Component(
+                        "kube-apiserver",
+                        [
+                            str(binaries["kube-apiserver"]),
+                            f"--etcd-servers={etcd_url}",
+                            "--bind-address=127.0.0.1",
+                            # Without it the server fails when the host has no default route.
+                            "--advertise-address=127.0.0.1",
+                            f"--secure-port={ports['kube-apiserver']}",
+                            f"--cert-dir={cert_dir}",
+                            "--authorization-mode=RBAC",
+                            f"--token-auth-file={cert_dir / 'tokens.csv'}",
+                            "--service-account-issuer=https://kubernetes.default.svc.cluster.local",
+                            f"--service-account-key-file={sa_key}",
+                            f"--service-account-signing-key-file={sa_key}",
+                            f"--service-cluster-ip-range={SERVICE_CIDR}",
+                            # No kube-apiserver Endpoints reconciliation: 127.0.0.1 is not a
+                            # valid endpoint address and nothing in-cluster dials it.
+                            "--endpoint-reconciler-type=none",
+                            # Tests create privileged and hostNetwork pods on purpose.
+                            "--allow-privileged=true",
+                            "--profiling=false",
+                            "--v=1",
+                        ],
+                    )
+                ),
+            )
+        )
+        ca_file = cert_dir / "apiserver.crt"
+        _wait_until("kube-apiserver serving certificate", ca_file.exists, 60, processes)
+        admin = Api(server, ca_file, tokens["admin"])
+        _wait_until("kube-apiserver /readyz", lambda: admin.request("GET", "/readyz")[0] == 200, 90, processes)
+        log(f"kube-apiserver ready on {server}")
+
+        ca_pem = ca_file.read_bytes()
+        KUBECONFIG_PATH.write_text(_kubeconfig_yaml(server, ca_pem, "kaudit-admin", tokens["admin"]))
+        KUBECONFIG_PATH.chmod(0o600)
+        for role, user in (
+            ("kcm", "system:kube-controller-manager"),
+            ("scheduler", "system:kube-scheduler"),
+            ("kwok", "kwok-controller"),
+        ):
+            path = STATE_DIR / f"{role}.kubeconfig"
+            path.write_text(_kubeconfig_yaml(server, ca_pem, user, tokens[role]))
+            path.chmod(0o600)
+
+        kcm_kubeconfig = str(STATE_DIR / "kcm.kubeconfig")
+        processes.append(
+            (
+                "kube-controller-manager",
+                _start(
+                    Component(
+                        "kube-controller-manager",
+                        [
+                            str(binaries["kube-controller-manager"]),
+                            f"--kubeconfig={kcm_kubeconfig}",
+                            f"--authentication-kubeconfig={kcm_kubeconfig}",
+                            f"--authorization-kubeconfig={kcm_kubeconfig}",
+                            "--bind-address=127.0.0.1",
+                            f"--secure-port={ports['kube-controller-manager']}",
+                            "--leader-elect=false",
+                            # Each controller acts as its own kube-system ServiceAccount with
+                            # the bootstrap RBAC roles, as in kubeadm/kind clusters.
+                            "--use-service-account-credentials=true",
+                            f"--controllers={','.join(KCM_CONTROLLERS)}",
+                            f"--service-account-private-key-file={sa_key}",
+                            f"--root-ca-file={ca_file}",
+                            f"--cluster-cidr={POD_CIDR}",
+                            f"--service-cluster-ip-range={SERVICE_CIDR}",
+                            "--kube-api-qps=200",
+                            "--kube-api-burst=400",
+                            "--v=1",
+                        ],
+                    )
+                ),
+            )
+        )
+        sched_kubeconfig = str(STATE_DIR / "scheduler.kubeconfig")
+        processes.append(
+            (
+                "kube-scheduler",
+                _start(
+                    Component(
+                        "kube-scheduler",
+                        [
+                            str(binaries["kube-scheduler"]),
+                            f"--kubeconfig={sched_kubeconfig}",
+                            f"--authentication-kubeconfig={sched_kubeconfig}",
+                            f"--authorization-kubeconfig={sched_kubeconfig}",
+                            "--bind-address=127.0.0.1",
+                            f"--secure-port={ports['kube-scheduler']}",
+                            "--leader-elect=false",
+                            "--v=1",
+                        ],
+                    )
+                ),
+            )
+        )
+        processes.append(
+            (
+                "kwok",
+                _start(
+                    Component(
+                        "kwok",
+                        [
+                            str(binaries["kwok"]),
+                            f"--kubeconfig={STATE_DIR / 'kwok.kubeconfig'}",
+                            "--manage-all-nodes=true",
+                            f"--cidr={POD_CIDR}",
+                            "--node-ip=127.0.0.1",
+                            f"--server-address=127.0.0.1:{ports['kwok']}",
+                            "--v=info",
+                        ],
+                    )
+                ),
+            )
+        )
+        state["pids"] = {name: process.pid for name, process in processes}
+        _state_file().write_text(json.dumps(state, indent=2) + "\n")
+
+        for index, node in enumerate(FAKE_NODES):
+            admin.create("/api/v1/nodes", _node_manifest(node, index))
+        _wait_until(
+            "kube-controller-manager /healthz",
+            lambda: _component_healthy(ports["kube-controller-manager"]),
+            60,
+            processes,
+        )
+        _wait_until(
+            "kube-scheduler /healthz", lambda: _component_healthy(ports["kube-scheduler"]), 60, processes
+        )
+        _wait_until("kwok nodes Ready", lambda: _nodes_ready(admin), 60, processes)
+        log(f"nodes Ready: {', '.join(FAKE_NODES)}")
+        _wait_until(
+            "the default ServiceAccount",
+            lambda: admin.request("GET", "/api/v1/namespaces/default/serviceaccounts/default")[0] == 200,
+            60,
+            processes,
+        )
+        _wait_until(
+            "the kube-system default ServiceAccount",
+            lambda: admin.request("GET", "/api/v1/namespaces/kube-system/serviceaccounts/default")[0] == 200,
+            60,
+            processes,
+        )
+        for path, body in _dns_objects():
+            admin.create(path, body)
+        _wait_until("CoreDNS-like pods Running and Ready", lambda: _dns_ready(admin), 60, processes)
+    except BaseException:
+        down(quiet=True)
+        raise
+    log(f"control plane up in {time.monotonic() - started_at:.1f}s; KUBECONFIG={KUBECONFIG_PATH}")
+    return KUBECONFIG_PATH
+
+
+def _is_ready(conditions: object) -> bool:
+    return isinstance(conditions, list) and any(
+        c.get("type") == "Ready" and c.get("status") == "True" for c in conditions
+    )
+
+
+def _nodes_ready(admin: Api) -> bool:
+    status, body = admin.request("GET", "/api/v1/nodes")
+    if status != 200 or not isinstance(body, dict):
+        return False
+    ready = {
+        item["metadata"]["name"]
+        for item in body.get("items", [])
+        if _is_ready(item.get("status", {}).get("conditions"))
+        and not any(t.get("effect") == "NoSchedule" for t in item.get("spec", {}).get("taints", []) or [])
+    }
+    return set(FAKE_NODES) <= ready
+
+
+def _dns_ready(admin: Api) -> bool:
+    status, body = admin.request("GET", "/api/v1/namespaces/kube-system/pods?labelSelector=k8s-app%3Dkube-dns")
+    if status != 200 or not isinstance(body, dict):
+        return False
+    pods = body.get("items", [])
+    return len(pods) >= 2 and all(
+        pod.get("status", {}).get("podIP") and _is_ready(pod.get("status", {}).get("conditions"))
+        for pod in pods
+    )
+
+
+def _versions(binaries: dict[str, Path]) -> dict[str, str]:
+    versions_file = binaries["kube-apiserver"].parent / "versions.json"
+    try:
+        recorded: dict[str, str] = json.loads(versions_file.read_text())
+    except (OSError, ValueError):
+        recorded = {}
+    recorded["binaries"] = json.dumps({name: str(path) for name, path in binaries.items()})
+    return recorded
+
+
+def _recorded_pids() -> dict[str, int]:
+    pids: dict[str, int] = {}
+    pid_dir = STATE_DIR / "pids"
+    if pid_dir.is_dir():
+        for pid_file in pid_dir.glob("*.pid"):
+            try:
+                pids[pid_file.stem] = int(pid_file.read_text().strip())
+            except ValueError:
+                continue
+    return pids
+
+
+def _binary_name(component: str) -> str:
+    return component  # every component runs as the binary of the same name
+
+
+def down(quiet: bool = False, timeout: float = 20.0) -> None:
+    """Stop every recorded component (newest first) and verify nothing is left."""
+    pids = _recorded_pids()
+    alive = {name: pid for name, pid in pids.items() if _pid_alive(pid, _binary_name(name))}
+    # Stop the clients before the servers they talk to.
+    order = ["kwok", "kube-scheduler", "kube-controller-manager", "kube-apiserver", "etcd"]
+    for name in sorted(alive, key=lambda n: order.index(n) if n in order else -1):
+        pid = alive[name]
+        try:
+            os.killpg(pid, signal.SIGTERM)  # its own session: pgid == pid
+        except ProcessLookupError:
+            continue
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline and _pid_alive(pid, _binary_name(name)):
+            _reap(pid)
+            time.sleep(0.05)
+        if _pid_alive(pid, _binary_name(name)):
+            with _suppress_lookup():
+                os.killpg(pid, signal.SIGKILL)
+            time.sleep(0.2)
+            _reap(pid)
+        if not quiet:
+            log(f"stopped {name} (pid {pid})")
+    leftovers = [name for name, pid in pids.items() if _pid_alive(pid, _binary_name(name))]
+    state = read_state()
+    ports = state.get("ports", {}) if state else {}
+    assert isinstance(ports, dict)
+    busy = [f"{name}:{port}" for name, port in ports.items() if name != "etcd-peer" and port_is_open(int(port))]
+    for pid_file in (STATE_DIR / "pids").glob("*.pid") if (STATE_DIR / "pids").is_dir() else []:
+        pid_file.unlink()
+    if leftovers or busy:
+        raise ControlPlaneError(f"still running after down: processes {leftovers}, ports {busy}")
+    if not quiet:
+        log("control plane stopped; no component process or port left")
+
+
+class _suppress_lookup:
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, exc_type: object, exc: object, tb: object) -> bool:
+        return exc_type is ProcessLookupError
+
+
+def _reap(pid: int) -> None:
+    """Collect the exit status if we are the parent (when `up` and `down` share a process)."""
+    try:
+        os.waitpid(pid, os.WNOHANG)
+    except ChildProcessError:
+        pass
+
+
+def status() -> int:
+    pids = _recorded_pids()
+    state = read_state() or {}
+    if not pids:
+        print("control plane: not running")
+        return 1
+    ports = state.get("ports", {})
+    assert isinstance(ports, dict)
+    all_alive = True
+    for name in ALL_BINARIES:
+        if name == "kubectl":
+            continue
+        pid = pids.get(name)
+        alive = pid is not None and _pid_alive(pid, _binary_name(name))
+        all_alive &= alive
+        print(f"{name:<24} {'running' if alive else 'STOPPED':<8} pid={pid} port={ports.get(name)}")
+    live = is_live()
+    print(f"api server: {state.get('server')} {'ready' if live else 'NOT ready'}")
+    print(f"kubeconfig: {KUBECONFIG_PATH}")
+    versions = state.get("versions", {})
+    if isinstance(versions, dict):
+        print("versions: " + ", ".join(f"{k} {v}" for k, v in versions.items() if k != "binaries"))
+    return 0 if all_alive and live else 1
+
+
+def env_lines() -> list[str]:
+    return [
+        f"export KUBECONFIG={KUBECONFIG_PATH}",
+        f"export PATH={STATE_DIR / 'bin'}:$PATH",
+    ]
+
+
+# --- main -------------------------------------------------------------------------------
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -364,10 +1094,24 @@ def main(argv: Sequence[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     build_cmd = sub.add_parser("build", help="build and cache the binaries")
     build_cmd.add_argument("--force", action="store_true", help="rebuild even if cached")
+    up_cmd = sub.add_parser("up", help="start the control plane")
+    up_cmd.add_argument("--timeout", type=float, default=120.0, help="seconds to wait per readiness step")
+    sub.add_parser("down", help="stop the control plane")
+    sub.add_parser("status", help="show component state")
+    sub.add_parser("env", help="print shell exports for KUBECONFIG and kubectl")
     args = parser.parse_args(argv)
     try:
         if args.command == "build":
             build(force=args.force)
+        elif args.command == "up":
+            build()
+            up(timeout=args.timeout)
+        elif args.command == "down":
+            down()
+        elif args.command == "status":
+            return status()
+        elif args.command == "env":
+            print("\n".join(env_lines()))
     except ControlPlaneError as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
