@@ -5,7 +5,7 @@ from raw API dictionaries, through the `from_raw` constructors below. The
 objects keep only what the analysis needs; every object keeps its `origin`
 (where it came from) so reports can point at the file and line of a manifest.
 
-Labels and other maps are read-only `Mapping`s (MappingProxyType), lists are
+Labels and other maps are hashable, read-only `frozendict`s, lists are
 tuples, and every class is a frozen dataclass, so a snapshot can be shared
 between threads and cached freely.
 """
@@ -14,14 +14,15 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
-from types import MappingProxyType
+from dataclasses import dataclass
 from typing import Any
+
+from frozendict import frozendict
 
 Raw = Mapping[str, Any]
 Labels = Mapping[str, str]
 
-EMPTY_LABELS: Labels = MappingProxyType({})
+EMPTY_LABELS: Labels = frozendict()
 
 NAMESPACE_NAME_LABEL = "kubernetes.io/metadata.name"
 SERVICE_NAME_LABEL = "kubernetes.io/service-name"
@@ -33,7 +34,7 @@ def frozen_map(value: Mapping[str, Any] | None) -> Labels:
     """A read-only copy of a string map (labels, annotations, selectors)."""
     if not value:
         return EMPTY_LABELS
-    return MappingProxyType({str(k): str(v) for k, v in value.items()})
+    return frozendict({str(k): str(v) for k, v in value.items()})
 
 
 def _list(value: Any) -> list[Any]:
@@ -168,17 +169,6 @@ class LabelSelector:
                 return False
         return all(req.matches(labels) for req in self.match_expressions)
 
-    def __hash__(self) -> int:
-        return hash((frozenset(self.match_labels.items()), self.match_expressions))
-
-    def __eq__(self, other: object) -> bool:
-        if not isinstance(other, LabelSelector):
-            return NotImplemented
-        return (
-            dict(self.match_labels) == dict(other.match_labels)
-            and self.match_expressions == other.match_expressions
-        )
-
     def describe(self) -> str:
         if self.is_empty:
             return "{} (everything)"
@@ -235,12 +225,12 @@ class Namespace:
         labels = dict(meta.labels)
         # The API server sets this label on every namespace; manifests rarely carry it.
         labels.setdefault(NAMESPACE_NAME_LABEL, meta.name)
-        return cls(meta.name, MappingProxyType(labels), meta.annotations, origin)
+        return cls(meta.name, frozendict(labels), meta.annotations, origin)
 
     @classmethod
     def implicit(cls, name: str) -> Namespace:
         """A namespace that objects live in but that the input did not declare."""
-        return cls(name, MappingProxyType({NAMESPACE_NAME_LABEL: name}))
+        return cls(name, frozendict({NAMESPACE_NAME_LABEL: name}))
 
 
 @dataclass(frozen=True, slots=True)
@@ -885,7 +875,7 @@ class ClusterFacts:
     cni: tuple[str, ...] = ()  # CNI plugins seen in kube-system
     cni_checked: bool = False  # False when kube-system could not be inspected
     inputs: tuple[str, ...] = ()  # manifest paths, when source == "manifests"
-    ignored_kinds: Mapping[str, int] = field(default_factory=lambda: MappingProxyType({}))
+    ignored_kinds: Mapping[str, int] = frozendict()
 
 
 @dataclass(frozen=True, slots=True)

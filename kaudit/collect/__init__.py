@@ -1,0 +1,45 @@
+"""Sources: the live API server and manifest files, both producing a Snapshot."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from kaudit.errors import InputError
+from kaudit.model import Snapshot
+
+
+@dataclass(frozen=True, slots=True)
+class Source:
+    """Where to read the objects from, and which namespaces to keep."""
+
+    manifests: tuple[str, ...] = ()
+    context: str | None = None
+    kubeconfig: str | None = None
+    in_cluster: bool = False
+    namespaces: tuple[str, ...] = ()
+    exclude_namespaces: tuple[str, ...] = ()
+    request_timeout: float = 30.0
+    page_size: int = 500
+
+    @property
+    def is_live(self) -> bool:
+        return not self.manifests
+
+
+def load_snapshot(source: Source) -> Snapshot:
+    """Collect a Snapshot from manifests or from the cluster, filtered by namespace."""
+    if source.manifests:
+        if source.context or source.kubeconfig or source.in_cluster:
+            raise InputError(
+                "--manifests cannot be combined with --context, --kubeconfig or --in-cluster"
+            )
+        from kaudit.collect.manifests import load_manifests
+
+        return load_manifests(source.manifests).filtered(
+            source.namespaces, source.exclude_namespaces
+        )
+    if source.context and source.in_cluster:
+        raise InputError("--context cannot be combined with --in-cluster")
+    from kaudit.collect.live import collect_live
+
+    return collect_live(source)
