@@ -1,4 +1,10 @@
-"""Sources: the live API server and manifest files, both producing a Snapshot."""
+"""Sources: the live API server and manifest files, both producing a Snapshot.
+
+`load_snapshot(Source)` is the one entry point the CLI and `kaudit.audit` use:
+manifests go through `kaudit.collect.manifests.load_manifests`, the cluster
+through `kaudit.collect.live.collect_live(source)`, which applies the namespace
+filters at the API. Both recognise the CNI with `kaudit.collect.cni.detect_cni`.
+"""
 
 from __future__ import annotations
 
