@@ -48,6 +48,8 @@ class Report:
     # The engine's reachability summary, JSON-ready (see kaudit.netpol), or None when skipped.
     reachability: Mapping[str, Any] | None = None
     system_namespaces: frozenset[str] = frozenset()
+    # Findings below this severity were left out (`--min-severity`); INFO means none were.
+    min_severity: Severity = Severity.INFO
 
     @property
     def counts(self) -> dict[Severity, int]:

@@ -1,0 +1,255 @@
+"""The JSON report: a versioned, documented schema (docs/report-schema.md), read back losslessly.
+
+`report_to_dict` is the single source of what a saved audit holds; `kaudit report FILE.json`
+and `kaudit diff` rebuild a `Report` from it with `report_from_json`, so every renderer works
+the same on a saved audit as on a fresh one.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import json
+from collections.abc import Mapping
+from importlib import resources
+from types import MappingProxyType
+from typing import Any
+
+import jsonschema
+
+import kaudit
+from kaudit.errors import InputError
+from kaudit.findings import Finding, Severity, frozen_evidence
+from kaudit.model import LIVE, ClusterFacts, CollectionWarning, Kind, ObjectRef, Origin
+from kaudit.report.model import NamespaceSummary, Report, SuppressedFinding
+
+# Bumped only on a breaking change (a field removed, renamed or retyped); adding a field
+# keeps the version, so readers must ignore fields they do not know.
+SCHEMA_VERSION = 1
+
+
+# --- writing ----------------------------------------------------------------------------------
+
+
+def report_to_dict(report: Report) -> dict[str, Any]:
+    """The report as JSON-ready data, with a stable order for every list."""
+    return {
+        "schemaVersion": SCHEMA_VERSION,
+        "tool": {"name": "kaudit", "version": kaudit.__version__},
+        "generatedAt": _timestamp(report.generated_at),
+        "complete": report.complete,
+        "minSeverity": report.min_severity.label,
+        "cluster": _facts_to_dict(report.facts),
+        "summary": {
+            "total": len(report.findings),
+            "bySeverity": {s.label: n for s, n in report.counts.items()},
+            "suppressed": len(report.suppressed),
+        },
+        "findings": [finding_to_dict(f, report) for f in _sorted(report.findings)],
+        "suppressed": [
+            {"finding": finding_to_dict(s.finding, report), "reason": s.reason}
+            for s in sorted(report.suppressed, key=lambda s: (s.finding.sort_key, s.reason))
+        ],
+        "namespaces": [
+            _namespace_to_dict(n) for n in sorted(report.namespaces, key=lambda n: n.name)
+        ],
+        "warnings": [
+            {"message": w.message, "kind": w.kind.value if w.kind else None}
+            for w in report.warnings
+        ],
+        "incompleteRules": {
+            rule: sorted(kinds) for rule, kinds in sorted(report.incomplete_rules.items())
+        },
+        "reachability": _plain(report.reachability) if report.reachability is not None else None,
+        "systemNamespaces": sorted(report.system_namespaces),
+    }
+
+
+def report_to_json(report: Report) -> str:
+    return json.dumps(report_to_dict(report), indent=2, ensure_ascii=False) + "\n"
+
+
+def finding_to_dict(finding: Finding, report: Report | None = None) -> dict[str, Any]:
+    ref = finding.resource
+    data: dict[str, Any] = {
+        "ruleId": finding.rule_id,
+        "ruleName": finding.rule_name,
+        "severity": finding.severity.label,
+        "resource": {"kind": ref.kind, "namespace": ref.namespace, "name": ref.name},
+        "message": finding.message,
+        "evidence": _plain(finding.evidence),
+        "remediation": finding.remediation,
+        "origin": _origin_to_dict(finding.origin),
+        "fingerprint": finding.fingerprint,
+    }
+    if report is not None:
+        data["system"] = report.is_system(finding)
+    return data
+
+
+def _sorted(findings: tuple[Finding, ...]) -> list[Finding]:
+    return sorted(findings, key=lambda f: f.sort_key)
+
+
+def _timestamp(moment: dt.datetime) -> str:
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=dt.UTC)
+    text = moment.astimezone(dt.UTC).isoformat()
+    return text.replace("+00:00", "Z")
+
+
+def _facts_to_dict(facts: ClusterFacts) -> dict[str, Any]:
+    return {
+        "source": facts.source,
+        "context": facts.context,
+        "server": facts.server,
+        "serverVersion": facts.server_version,
+        "cni": list(facts.cni),
+        "cniChecked": facts.cni_checked,
+        "inputs": list(facts.inputs),
+        "ignoredKinds": dict(sorted(facts.ignored_kinds.items())),
+    }
+
+
+def _origin_to_dict(origin: Origin) -> dict[str, Any] | None:
+    if origin.file is None:
+        return None
+    return {"file": origin.file, "line": origin.line, "document": origin.document}
+
+
+def _namespace_to_dict(summary: NamespaceSummary) -> dict[str, Any]:
+    return {
+        "name": summary.name,
+        "system": summary.system,
+        "pods": summary.pods,
+        "services": summary.services,
+        "policies": summary.policies,
+        "ingressIsolatedPods": summary.ingress_isolated_pods,
+        "egressIsolatedPods": summary.egress_isolated_pods,
+        "hostNetworkPods": summary.host_network_pods,
+        "exposedServices": list(summary.exposed_services),
+        "findings": {s.label: summary.findings.get(s.label, 0) for s in _SEVERITIES_DESC},
+    }
+
+
+_SEVERITIES_DESC = sorted(Severity, reverse=True)
+
+
+def _plain(value: Any) -> Any:
+    """Mapping proxies and tuples as plain dicts and lists, so `json` can write them."""
+    if isinstance(value, Mapping):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | set | frozenset):
+        items = [_plain(v) for v in value]
+        return sorted(items, key=repr) if isinstance(value, set | frozenset) else items
+    return value
+
+
+# --- schema -----------------------------------------------------------------------------------
+
+
+@functools.cache
+def report_schema() -> dict[str, Any]:
+    """The shipped JSON Schema (draft 2020-12) of the report."""
+    text = resources.files("kaudit.report").joinpath("schema/report.schema.json").read_text()
+    schema: dict[str, Any] = json.loads(text)
+    return schema
+
+
+def validate_report_dict(data: Any) -> None:
+    """Raise `jsonschema.ValidationError` when `data` is not a valid report."""
+    jsonschema.Draft202012Validator(report_schema()).validate(data)
+
+
+# --- reading ----------------------------------------------------------------------------------
+
+
+def report_from_json(text: str, source_name: str) -> Report:
+    """Rebuild a Report from a saved JSON audit; a bad file raises a one-line InputError."""
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise InputError(f"{source_name}: not valid JSON ({error})") from None
+    if not isinstance(data, dict) or "schemaVersion" not in data:
+        raise InputError(f"{source_name}: not a kaudit JSON report (no schemaVersion)")
+    if data["schemaVersion"] != SCHEMA_VERSION:
+        raise InputError(
+            f"{source_name}: report schema version {data['schemaVersion']!r} is not supported"
+            f" (this kaudit reads version {SCHEMA_VERSION})"
+        )
+    try:
+        validate_report_dict(data)
+    except jsonschema.ValidationError as error:
+        where = "/".join(str(p) for p in error.absolute_path) or "top level"
+        reason = error.message.splitlines()[0]
+        raise InputError(f"{source_name}: not a valid kaudit report at {where}: {reason}") from None
+    return report_from_dict(data)
+
+
+def report_from_dict(data: Mapping[str, Any]) -> Report:
+    """The inverse of `report_to_dict`, for data that passed the schema."""
+    return Report(
+        facts=_facts_from_dict(data["cluster"]),
+        generated_at=dt.datetime.fromisoformat(data["generatedAt"]),
+        findings=tuple(finding_from_dict(f) for f in data["findings"]),
+        suppressed=tuple(
+            SuppressedFinding(finding=finding_from_dict(s["finding"]), reason=s["reason"])
+            for s in data["suppressed"]
+        ),
+        namespaces=tuple(_namespace_from_dict(n) for n in data["namespaces"]),
+        warnings=tuple(
+            CollectionWarning(message=w["message"], kind=Kind(w["kind"]) if w["kind"] else None)
+            for w in data["warnings"]
+        ),
+        incomplete_rules=MappingProxyType(
+            {rule: tuple(kinds) for rule, kinds in data["incompleteRules"].items()}
+        ),
+        reachability=data["reachability"],
+        system_namespaces=frozenset(data["systemNamespaces"]),
+        min_severity=Severity.parse(data.get("minSeverity", "info")),
+    )
+
+
+def finding_from_dict(data: Mapping[str, Any]) -> Finding:
+    resource = data["resource"]
+    origin = data.get("origin")
+    return Finding(
+        rule_id=data["ruleId"],
+        rule_name=data["ruleName"],
+        severity=Severity.parse(data["severity"]),
+        resource=ObjectRef(resource["kind"], resource["namespace"], resource["name"]),
+        message=data["message"],
+        evidence=frozen_evidence(data["evidence"]),
+        remediation=data["remediation"],
+        origin=Origin(origin["file"], origin.get("line"), origin.get("document"))
+        if origin
+        else LIVE,
+    )
+
+
+def _facts_from_dict(data: Mapping[str, Any]) -> ClusterFacts:
+    return ClusterFacts(
+        source=data["source"],
+        context=data["context"],
+        server=data["server"],
+        server_version=data["serverVersion"],
+        cni=tuple(data["cni"]),
+        cni_checked=data["cniChecked"],
+        inputs=tuple(data["inputs"]),
+        ignored_kinds=MappingProxyType(dict(data["ignoredKinds"])),
+    )
+
+
+def _namespace_from_dict(data: Mapping[str, Any]) -> NamespaceSummary:
+    return NamespaceSummary(
+        name=data["name"],
+        system=data["system"],
+        pods=data["pods"],
+        services=data["services"],
+        policies=data["policies"],
+        ingress_isolated_pods=data["ingressIsolatedPods"],
+        egress_isolated_pods=data["egressIsolatedPods"],
+        host_network_pods=data["hostNetworkPods"],
+        exposed_services=tuple(data["exposedServices"]),
+        findings=MappingProxyType(dict(data["findings"])),
+    )
