@@ -80,3 +80,4 @@ clean:
 	rm -rf $(VENV) $(REPORTS) .mypy_cache .ruff_cache .pytest_cache .hypothesis *.egg-info
 
 -include hack/cluster.mk
+-include hack/kind.mk
