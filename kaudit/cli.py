@@ -312,9 +312,6 @@ def reach(
     page_size: PageSizeOpt = 500,
 ) -> None:
     """Who may talk to whom: one pod pair, a pod and an address, or the whole matrix for a port."""
-    from kaudit.collect import load_snapshot
-    from kaudit.netpol.reach import reach_report
-
     if fmt not in ("text", "json"):
         raise InputError(f"--format: unknown format {fmt!r} (expected text or json)")
     try:
@@ -337,6 +334,9 @@ def reach(
         request_timeout,
         page_size,
     )
+    from kaudit.collect import load_snapshot
+    from kaudit.netpol.reach import reach_report
+
     snapshot = load_snapshot(source)
     text = reach_report(snapshot, src=src, dst=dst, to_ip=to_ip, port=port, protocol=proto, fmt=fmt)
     write_output(Output(fmt, None), text)

@@ -1,0 +1,94 @@
+"""The command line as users run it: real processes, real exit codes, one-line errors."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from kaudit import __version__
+
+DEMO = Path(__file__).resolve().parents[1] / "kaudit" / "demo"
+
+
+def kaudit(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "kaudit", *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={"PATH": "/usr/bin:/bin", "NO_COLOR": "1", "KUBECONFIG": "/nonexistent/kubeconfig"},
+    )
+
+
+def test_version() -> None:
+    result = kaudit("--version")
+    assert result.returncode == 0
+    assert result.stdout.strip() == f"kaudit {__version__}"
+
+
+@pytest.mark.parametrize(
+    ("args", "stdin", "expected"),
+    [
+        (
+            ["audit", "--manifests", "/nonexistent.yaml"],
+            None,
+            "kaudit: error: /nonexistent.yaml: no such file or folder",
+        ),
+        (
+            ["audit", "--manifests", "-"],
+            "kind: Service\nspec: [\n",
+            "kaudit: error: <stdin>:3: invalid YAML",
+        ),
+        (
+            ["audit", "--manifests", "-"],
+            "metadata: {name: x}\n",
+            "kaudit: error: <stdin>:1: document has no kind",
+        ),
+        (
+            ["audit", "--manifests", str(DEMO / "insecure"), "--format", "pdf"],
+            None,
+            "kaudit: error: --format: unknown format 'pdf'",
+        ),
+        (
+            ["audit", "--manifests", str(DEMO / "insecure"), "--fail-on", "urgent"],
+            None,
+            "kaudit: error: --fail-on: unknown severity 'urgent'",
+        ),
+        (
+            ["audit", "--manifests", "x.yaml", "--context", "prod"],
+            None,
+            "kaudit: error: --manifests cannot be combined",
+        ),
+        (
+            ["audit", "--manifests", str(DEMO / "insecure"), "--format", "json", "--format", "md"],
+            None,
+            "kaudit: error: --format: only one format can go to stdout",
+        ),
+        (
+            ["reach", "--manifests", str(DEMO / "insecure"), "--to", "shop/frontend"],
+            None,
+            "kaudit: error: --to and --to-ip need --from",
+        ),
+        (["explain", "no-such-rule"], None, "kaudit: error: unknown rule 'no-such-rule'"),
+        (["report", "/nonexistent.json"], None, "kaudit: error: /nonexistent.json: cannot read"),
+    ],
+)
+def test_bad_input_is_one_line_and_exit_2(
+    args: list[str], stdin: str | None, expected: str
+) -> None:
+    result = kaudit(*args, stdin=stdin)
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.startswith(expected), result.stderr
+    assert result.stderr.count("\n") == 1
+    assert "Traceback" not in result.stderr
+    assert result.stdout == ""
+
+
+def test_unknown_flag_is_a_usage_error() -> None:
+    result = kaudit("audit", "--no-such-flag")
+    assert result.returncode == 2
+    assert "No such option" in result.stderr
