@@ -36,7 +36,7 @@ def report_to_dict(report: Report) -> dict[str, Any]:
     return {
         "schemaVersion": SCHEMA_VERSION,
         "tool": {"name": "kaudit", "version": kaudit.__version__},
-        "generatedAt": _timestamp(report.generated_at),
+        "generatedAt": format_timestamp(report.generated_at),
         "complete": report.complete,
         "minSeverity": report.min_severity.label,
         "cluster": _facts_to_dict(report.facts),
@@ -60,7 +60,7 @@ def report_to_dict(report: Report) -> dict[str, Any]:
         "incompleteRules": {
             rule: sorted(kinds) for rule, kinds in sorted(report.incomplete_rules.items())
         },
-        "reachability": _plain(report.reachability) if report.reachability is not None else None,
+        "reachability": to_plain(report.reachability) if report.reachability is not None else None,
         "systemNamespaces": sorted(report.system_namespaces),
     }
 
@@ -77,7 +77,7 @@ def finding_to_dict(finding: Finding, report: Report | None = None) -> dict[str,
         "severity": finding.severity.label,
         "resource": {"kind": ref.kind, "namespace": ref.namespace, "name": ref.name},
         "message": finding.message,
-        "evidence": _plain(finding.evidence),
+        "evidence": to_plain(finding.evidence),
         "remediation": finding.remediation,
         "origin": _origin_to_dict(finding.origin),
         "fingerprint": finding.fingerprint,
@@ -91,7 +91,8 @@ def _sorted(findings: tuple[Finding, ...]) -> list[Finding]:
     return sorted(findings, key=lambda f: f.sort_key)
 
 
-def _timestamp(moment: dt.datetime) -> str:
+def format_timestamp(moment: dt.datetime) -> str:
+    """ISO 8601 in UTC with a Z, e.g. 2026-01-15T09:30:00Z."""
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=dt.UTC)
     text = moment.astimezone(dt.UTC).isoformat()
@@ -135,14 +136,18 @@ def _namespace_to_dict(summary: NamespaceSummary) -> dict[str, Any]:
 _SEVERITIES_DESC = sorted(Severity, reverse=True)
 
 
-def _plain(value: Any) -> Any:
-    """Mapping proxies and tuples as plain dicts and lists, so `json` can write them."""
+def to_plain(value: Any) -> Any:
+    """Mapping proxies, tuples and sets as plain dicts and lists, so `json` can write them;
+    anything that is not a JSON scalar becomes its string."""
     if isinstance(value, Mapping):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, list | tuple | set | frozenset):
-        items = [_plain(v) for v in value]
-        return sorted(items, key=repr) if isinstance(value, set | frozenset) else items
-    return value
+        return {str(k): to_plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [to_plain(v) for v in value]
+    if isinstance(value, set | frozenset):
+        return sorted((to_plain(v) for v in value), key=repr)
+    if value is None or isinstance(value, str | int | float | bool):
+        return value
+    return str(value)
 
 
 # --- schema -----------------------------------------------------------------------------------

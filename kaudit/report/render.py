@@ -39,8 +39,18 @@ def render(
         from kaudit.report.jsonio import report_to_json
 
         return report_to_json(shown)
-    if fmt in (Format.MARKDOWN, Format.HTML, Format.SARIF):
-        raise NotImplementedError(f"the {fmt} renderer is not written yet")
+    if fmt is Format.MARKDOWN:
+        from kaudit.report.markdown import render_markdown
+
+        return render_markdown(shown)
+    if fmt is Format.HTML:
+        from kaudit.report.html import render_html
+
+        return render_html(shown)
+    if fmt is Format.SARIF:
+        from kaudit.report.sarif import render_sarif
+
+        return render_sarif(shown)
     raise ValueError(f"unknown report format {fmt!r}")
 
 

@@ -31,20 +31,23 @@ def render_table(report: Report, *, color: bool = False) -> str:
     system = [f for f in findings if report.is_system(f)]
     blocks: list[str] = []
     if application:
-        blocks.append(_table(application, color))
+        blocks.append(render_findings_table(application, color))
     if system:
-        blocks.append(f"System namespaces ({len(system)}):\n" + _table(system, color))
+        blocks.append(
+            f"System namespaces ({len(system)}):\n" + render_findings_table(system, color)
+        )
     if not findings:
         blocks.append("No findings.")
     blocks.append(summary_line(report, color=color))
     return "\n\n".join(blocks) + "\n"
 
 
-def _table(findings: list[Finding], color: bool) -> str:
+def render_findings_table(findings: list[Finding], color: bool = False) -> str:
+    """Findings (already sorted) as a table that fits in WIDTH columns."""
     severity_width, rule_width, object_header, _ = (len(h) + HEADER_PADDING for h in HEADERS)
     object_width = max(object_header, min(OBJECT_WIDTH, max(len(_object(f)) for f in findings)))
     message_width = WIDTH - severity_width - rule_width - object_width - 3 * GAP
-    rows = [[_severity(f.severity, color), f.rule_id, _object(f), f.message] for f in findings]
+    rows = [[severity_text(f.severity, color), f.rule_id, _object(f), f.message] for f in findings]
     return tabulate(
         rows,
         headers=HEADERS,
@@ -59,14 +62,14 @@ def _object(finding: Finding) -> str:
     return f"{ref.kind}/{ref.qualified_name}"
 
 
-def _severity(severity: Severity, color: bool) -> str:
+def severity_text(severity: Severity, color: bool) -> str:
     return f"{_COLOURS[severity]}{severity.label}{_RESET}" if color else severity.label
 
 
 def summary_line(report: Report, *, color: bool = False) -> str:
     """E.g. `5 findings: 1 critical, 4 low; 1 suppressed; INCOMPLETE: no ingressclasses`."""
     total = len(report.findings)
-    counts = ", ".join(f"{n} {_severity(s, color)}" for s, n in report.counts.items() if n)
+    counts = ", ".join(f"{n} {severity_text(s, color)}" for s, n in report.counts.items() if n)
     parts = [f"{total} finding{'s' if total != 1 else ''}" + (f": {counts}" if counts else "")]
     if report.min_severity > Severity.INFO:
         parts.append(f"below {report.min_severity.label} hidden")

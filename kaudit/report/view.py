@@ -1,0 +1,418 @@
+"""What the Markdown and HTML templates show, prepared once from a Report.
+
+Templates stay free of logic: grouping (namespace, then rule), the verdict, the
+remediation split into prose and YAML, and the reachability heat map are computed here.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import yaml
+
+from kaudit.findings import Finding, Severity
+from kaudit.report.jsonio import format_timestamp, to_plain
+from kaudit.report.model import NamespaceSummary, Report
+
+SEVERITIES = tuple(sorted(Severity, reverse=True))
+WORST_SHOWN = 10  # findings listed in the verdict
+CLUSTER_SCOPE = ""  # section key of findings on cluster-scoped objects other than Namespaces
+
+
+@dataclass(frozen=True, slots=True)
+class Block:
+    """A paragraph of remediation prose, or a YAML snippet to copy."""
+
+    kind: str  # "text" or "yaml"
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class FindingView:
+    anchor: str
+    finding: Finding
+    severity: str
+    section: str  # the namespace whose section shows it
+    object: str  # Kind/namespace/name
+    evidence_yaml: str
+    remediation: tuple[Block, ...]
+    origin: str | None  # "file:line" for manifests
+    search_text: str
+
+
+@dataclass(frozen=True, slots=True)
+class RuleGroup:
+    rule_id: str
+    rule_name: str
+    title: str
+    severity: str  # the worst in the group
+    findings: tuple[FindingView, ...]
+    # When every finding carries the same remediation it is shown once for the group.
+    shared_remediation: tuple[Block, ...] | None
+
+
+@dataclass(frozen=True, slots=True)
+class NamespaceView:
+    name: str  # "" for cluster-scoped objects
+    title: str
+    system: bool
+    summary: NamespaceSummary | None
+    counts: tuple[tuple[str, int], ...]  # (severity label, count), worst first, zeros kept
+    total: int
+    worst: str | None  # worst severity label, None without findings
+    groups: tuple[RuleGroup, ...]
+
+    @property
+    def ingress_coverage(self) -> str:
+        return _coverage(self.summary, ingress=True)
+
+    @property
+    def egress_coverage(self) -> str:
+        return _coverage(self.summary, ingress=False)
+
+
+@dataclass(frozen=True, slots=True)
+class HeatCell:
+    text: str
+    level: int  # 0 (nothing reachable) .. 4 (everything reachable); -1 unknown
+    title: str
+
+
+@dataclass(frozen=True, slots=True)
+class HeatMap:
+    namespaces: tuple[str, ...]
+    rows: tuple[tuple[str, tuple[HeatCell, ...]], ...]
+
+
+@dataclass(frozen=True, slots=True)
+class ReportView:
+    report: Report
+    generated_at: str
+    total: int
+    counts: tuple[tuple[str, int], ...]
+    verdict: str
+    worst: tuple[FindingView, ...]
+    facts: tuple[tuple[str, str], ...]
+    not_collected: tuple[str, ...]
+    incomplete_rules: tuple[tuple[str, str], ...]
+    namespaces: tuple[NamespaceView, ...]  # application namespaces and cluster scope
+    system_namespaces: tuple[NamespaceView, ...]
+    # Application (and cluster-scoped) findings by severity, non-empty severities only.
+    by_severity: tuple[tuple[str, tuple[FindingView, ...]], ...]
+    system_findings: tuple[FindingView, ...]
+    suppressed: tuple[tuple[FindingView, str], ...]
+    rules: tuple[tuple[str, str], ...]  # (id, name) of rules with findings
+    heat_map: HeatMap | None
+    reachability_json: str | None
+    min_severity: str
+    severities: tuple[str, ...] = field(default=tuple(s.label for s in SEVERITIES))
+
+
+def build_view(report: Report) -> ReportView:
+    findings = sorted(report.findings, key=lambda f: f.sort_key)
+    views = [_finding_view(f, f"f{i}") for i, f in enumerate(findings, start=1)]
+    sections = _sections(report, views)
+    system_sections = {s.name for s in sections if s.system}
+    application = [v for v in views if v.section not in system_sections]
+    counts = tuple((s.label, n) for s, n in report.counts.items())
+    urgent = [v for v in application if v.finding.severity >= Severity.HIGH]
+    return ReportView(
+        report=report,
+        generated_at=_display_time(report.generated_at),
+        total=len(findings),
+        counts=counts,
+        verdict=_verdict(report),
+        worst=tuple((urgent or application[:3])[:WORST_SHOWN]),
+        facts=_facts(report),
+        not_collected=tuple(w.message for w in report.warnings),
+        incomplete_rules=tuple(
+            (rule, ", ".join(kinds)) for rule, kinds in sorted(report.incomplete_rules.items())
+        ),
+        namespaces=tuple(s for s in sections if not s.system),
+        system_namespaces=tuple(s for s in sections if s.system),
+        by_severity=tuple(
+            (s.label, group)
+            for s in SEVERITIES
+            if (group := tuple(v for v in application if v.finding.severity is s))
+        ),
+        system_findings=tuple(v for v in views if v.section in system_sections),
+        suppressed=tuple(
+            (_finding_view(s.finding, f"s{i}"), s.reason)
+            for i, s in enumerate(
+                sorted(report.suppressed, key=lambda s: s.finding.sort_key), start=1
+            )
+        ),
+        rules=tuple(sorted({(v.finding.rule_id, v.finding.rule_name) for v in views})),
+        heat_map=heat_map(report.reachability),
+        reachability_json=json.dumps(report.reachability, indent=2, sort_keys=True, default=str)
+        if report.reachability is not None
+        else None,
+        min_severity=report.min_severity.label,
+    )
+
+
+def _display_time(moment: dt.datetime) -> str:
+    return format_timestamp(moment).replace("T", " ").replace("Z", " UTC")
+
+
+def _verdict(report: Report) -> str:
+    total = len(report.findings)
+    if total == 0:
+        text = "No findings"
+    else:
+        worst = max(f.severity for f in report.findings)
+        text = f"{total} finding{'s' if total != 1 else ''}, the worst {worst.label}"
+    if report.min_severity > Severity.INFO:
+        text += f" (showing {report.min_severity.label} and above)"
+    if not report.complete or report.incomplete_rules:
+        text += "; the audit is incomplete"
+    return text
+
+
+def _facts(report: Report) -> tuple[tuple[str, str], ...]:
+    facts = report.facts
+    rows = [("Source", facts.source)]
+    if facts.context:
+        rows.append(("Context", facts.context))
+    if facts.server:
+        rows.append(("Server", facts.server))
+    rows.append(("Server version", facts.server_version or "unknown"))
+    if facts.cni:
+        cni = ", ".join(facts.cni)
+    else:
+        cni = "none seen" if facts.cni_checked else "not checked (kube-system not inspected)"
+    rows.append(("CNI", cni))
+    if facts.inputs:
+        rows.append(("Inputs", ", ".join(facts.inputs)))
+    if facts.ignored_kinds:
+        ignored = ", ".join(f"{kind} ({n})" for kind, n in sorted(facts.ignored_kinds.items()))
+        rows.append(("Kinds not audited", ignored))
+    rows.append(("Generated", _display_time(report.generated_at)))
+    return tuple(rows)
+
+
+# --- findings -------------------------------------------------------------------------------
+
+
+def section_of(finding: Finding) -> str:
+    """Namespaced objects go to their namespace, a Namespace to itself, others to cluster scope."""
+    ref = finding.resource
+    if ref.namespace:
+        return ref.namespace
+    return ref.name if ref.kind == "Namespace" else CLUSTER_SCOPE
+
+
+def _finding_view(finding: Finding, anchor: str) -> FindingView:
+    ref = finding.resource
+    obj = f"{ref.kind}/{ref.qualified_name}"
+    evidence = (
+        yaml.safe_dump(to_plain(finding.evidence), sort_keys=False, default_flow_style=False)
+        if finding.evidence
+        else ""
+    )
+    return FindingView(
+        anchor=anchor,
+        finding=finding,
+        severity=finding.severity.label,
+        section=section_of(finding),
+        object=obj,
+        evidence_yaml=evidence,
+        remediation=remediation_blocks(finding.remediation),
+        origin=str(finding.origin) if finding.origin.file else None,
+        search_text=" ".join((finding.rule_id, finding.rule_name, obj, finding.message)).lower(),
+    )
+
+
+def _sections(report: Report, views: list[FindingView]) -> list[NamespaceView]:
+    by_section: dict[str, list[FindingView]] = {}
+    for view in views:
+        by_section.setdefault(view.section, []).append(view)
+    summaries = {s.name: s for s in report.namespaces}
+    names = set(by_section) | set(summaries)
+    # Namespaces with the worst findings first, then by name; cluster scope last.
+    ordered = sorted(
+        names,
+        key=lambda n: (
+            n == CLUSTER_SCOPE,
+            -max((v.finding.severity for v in by_section.get(n, [])), default=-1),
+            n,
+        ),
+    )
+    sections = []
+    for name in ordered:
+        members = by_section.get(name, [])
+        summary = summaries.get(name)
+        system = summary.system if summary else name in report.system_namespaces
+        counts = {s.label: 0 for s in SEVERITIES}
+        for view in members:
+            counts[view.severity] += 1
+        sections.append(
+            NamespaceView(
+                name=name,
+                title=name or "Cluster-scoped objects",
+                system=system or name in report.system_namespaces,
+                summary=summary,
+                counts=tuple(counts.items()),
+                total=len(members),
+                worst=members[0].severity if members else None,
+                groups=_rule_groups(members),
+            )
+        )
+    return sections
+
+
+def _rule_groups(views: list[FindingView]) -> tuple[RuleGroup, ...]:
+    by_rule: dict[str, list[FindingView]] = {}
+    for view in views:
+        by_rule.setdefault(view.finding.rule_id, []).append(view)
+    groups = []
+    for rule_id, members in by_rule.items():
+        worst = max(members, key=lambda v: v.finding.severity)
+        remediations = {v.finding.remediation for v in members}
+        shared = members[0].remediation if len(members) > 1 and len(remediations) == 1 else None
+        groups.append(
+            RuleGroup(
+                rule_id=rule_id,
+                rule_name=members[0].finding.rule_name,
+                title=rule_title(rule_id) or members[0].finding.rule_name,
+                severity=worst.severity,
+                findings=tuple(members),
+                shared_remediation=shared,
+            )
+        )
+    groups.sort(key=lambda g: (-Severity.parse(g.severity), g.rule_id))
+    return tuple(groups)
+
+
+@functools.cache
+def _rule_titles() -> dict[str, str]:
+    from kaudit.rules.registry import all_rules
+
+    return {r.id: r.title for r in all_rules()}
+
+
+def rule_title(rule_id: str) -> str | None:
+    """The catalogue's title; None for a rule this version does not know (an old report)."""
+    return _rule_titles().get(rule_id)
+
+
+def _coverage(summary: NamespaceSummary | None, *, ingress: bool) -> str:
+    if summary is None:
+        return "unknown"
+    if summary.pods == 0:
+        return "no pods"
+    isolated = summary.ingress_isolated_pods if ingress else summary.egress_isolated_pods
+    return f"{isolated}/{summary.pods} pods ({round(100 * isolated / summary.pods)}%)"
+
+
+# --- remediation ----------------------------------------------------------------------------
+
+_YAML_KEY = re.compile(r"^[A-Za-z_][\w.\-/]*$")
+
+
+def remediation_blocks(text: str) -> tuple[Block, ...]:
+    """Split remediation into prose paragraphs and YAML snippets (separated by blank lines).
+
+    A paragraph is YAML when it parses to a mapping whose keys look like YAML keys (no
+    spaces), or to a list of such mappings; "Add a default-deny policy:" stays prose.
+    """
+    blocks: list[Block] = []
+    for paragraph in re.split(r"\n\s*\n", text.strip("\n")):
+        if not paragraph.strip():
+            continue
+        kind = "yaml" if _looks_like_yaml(paragraph) else "text"
+        if blocks and blocks[-1].kind == kind == "yaml":
+            blocks[-1] = Block("yaml", blocks[-1].text + "\n\n" + paragraph)
+        else:
+            blocks.append(Block(kind, paragraph.rstrip() if kind == "yaml" else paragraph.strip()))
+    return tuple(blocks)
+
+
+def _looks_like_yaml(paragraph: str) -> bool:
+    try:
+        parsed = yaml.safe_load(paragraph)
+    except yaml.YAMLError:
+        return False
+    items = parsed if isinstance(parsed, list) else [parsed]
+    return bool(items) and all(
+        isinstance(item, dict) and item and all(_YAML_KEY.match(str(k)) for k in item)
+        for item in items
+    )
+
+
+# --- reachability ---------------------------------------------------------------------------
+
+
+def heat_map(reachability: Mapping[str, Any] | None) -> HeatMap | None:
+    """A namespace-to-namespace matrix from the engine's summary, or None when it has none.
+
+    Read defensively: the matrix is the first mapping of mappings found under one of the
+    keys below, each cell a fraction (0..1), a boolean, a count, or a mapping with
+    `fraction`, or `allowed` and `total` (pod pairs).
+    """
+    if not reachability:
+        return None
+    matrix = None
+    for key in ("namespaceMatrix", "namespace_matrix", "namespaces", "matrix"):
+        candidate = reachability.get(key)
+        if _is_matrix(candidate):
+            matrix = candidate
+            break
+    if matrix is None:
+        return None
+    names = sorted(set(matrix) | {dst for row in matrix.values() for dst in row})
+    largest = max(
+        (c for row in matrix.values() for v in row.values() if (c := _count(v)) is not None),
+        default=0,
+    )
+    rows = []
+    for src in names:
+        row = matrix.get(src, {})
+        rows.append((src, tuple(_cell(src, dst, row.get(dst), largest) for dst in names)))
+    return HeatMap(namespaces=tuple(names), rows=tuple(rows))
+
+
+def _is_matrix(value: Any) -> bool:
+    return (
+        isinstance(value, Mapping)
+        and bool(value)
+        and all(isinstance(k, str) and isinstance(v, Mapping) for k, v in value.items())
+    )
+
+
+def _count(value: Any) -> float | None:
+    """A raw count (to scale against the largest), None for fractions and booleans."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return float(value) if value > 1 else None
+
+
+def _cell(src: str, dst: str, value: Any, largest: float) -> HeatCell:
+    fraction: float | None = None
+    text = ""
+    if isinstance(value, bool):
+        fraction, text = (1.0, "yes") if value else (0.0, "no")
+    elif isinstance(value, int | float):
+        if value > 1 and largest:
+            fraction, text = value / largest, f"{value:g}"
+        else:
+            fraction, text = float(value), f"{round(100 * value)}%"
+    elif isinstance(value, Mapping):
+        if isinstance(value.get("fraction"), int | float):
+            fraction = float(value["fraction"])
+            text = f"{round(100 * fraction)}%"
+        elif isinstance(value.get("allowed"), int) and isinstance(value.get("total"), int):
+            allowed, total = value["allowed"], value["total"]
+            fraction = allowed / total if total else 0.0
+            text = f"{allowed}/{total}"
+    if fraction is None:
+        return HeatCell("?", -1, f"{src} → {dst}: unknown")
+    fraction = min(max(fraction, 0.0), 1.0)
+    level = 0 if fraction == 0 else min(4, 1 + int(fraction * 3.999))
+    return HeatCell(text, level, f"{src} → {dst}: {text}")
