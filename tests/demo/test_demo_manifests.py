@@ -22,6 +22,7 @@ VARIANTS = ("insecure", "hardened")
 SYSTEM_NAMESPACES = {"kube-system"}
 
 Obj = dict[str, Any]
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 # apiVersion every kind must use on Kubernetes 1.36.
 API_VERSIONS = {
@@ -208,6 +209,15 @@ def peers(rule: Obj, key: str) -> list[Obj]:
     return list(rule.get(key) or [])
 
 
+def within(inner: Network, outer: Network) -> bool:
+    """inner is a subnet of outer (False across address families)."""
+    if isinstance(inner, ipaddress.IPv4Network) and isinstance(outer, ipaddress.IPv4Network):
+        return inner.subnet_of(outer)
+    if isinstance(inner, ipaddress.IPv6Network) and isinstance(outer, ipaddress.IPv6Network):
+        return inner.subnet_of(outer)
+    return False
+
+
 def ingress_backends(ing: Obj) -> Iterator[Obj]:
     spec = ing["spec"]
     if "defaultBackend" in spec:
@@ -359,7 +369,10 @@ def test_kube_system_has_coredns_kube_dns_and_kindnet(variant_docs: tuple[str, l
     coredns = get(docs, "Deployment", "coredns", "kube-system")
     tpl = coredns["spec"]["template"]
     assert tpl["metadata"]["labels"]["k8s-app"] == "kube-dns"
-    ports = {(p["name"], p["containerPort"], p.get("protocol", "TCP")) for p in container_ports(tpl["spec"])}
+    ports = {
+        (p["name"], p["containerPort"], p.get("protocol", "TCP"))
+        for p in container_ports(tpl["spec"])
+    }
     assert {("dns", 53, "UDP"), ("dns-tcp", 53, "TCP"), ("metrics", 9153, "TCP")} <= ports
     svc = get(docs, "Service", "kube-dns", "kube-system")
     assert svc["spec"]["selector"] == {"k8s-app": "kube-dns"}
@@ -376,7 +389,11 @@ def test_kube_system_has_coredns_kube_dns_and_kindnet(variant_docs: tuple[str, l
 def readme_rows() -> list[list[str]]:
     """Cells of the planted-problems table in kaudit/demo/README.md."""
     text = (DEMO / "README.md").read_text(encoding="utf-8")
-    rows = [line.strip().strip("|").split("|") for line in text.splitlines() if re.match(r"\| \d+ \|", line)]
+    rows = [
+        line.strip().strip("|").split("|")
+        for line in text.splitlines()
+        if re.match(r"\| \d+ \|", line)
+    ]
     return [[cell.strip() for cell in row] for row in rows]
 
 
@@ -444,13 +461,17 @@ def test_hardened_ingress_backends_exist(hardened: list[Obj]) -> None:
         for backend in ingress_backends(ing):
             svc = get(hardened, "Service", backend["service"]["name"], ns)
             port = backend["service"]["port"]
-            assert service_port_matches(svc, port), f"{ref(ing)}: {port} is not a port of {ref(svc)}"
+            assert service_port_matches(svc, port), (
+                f"{ref(ing)}: {port} is not a port of {ref(svc)}"
+            )
 
 
 def test_hardened_ingress_class_tls(hardened: list[Obj]) -> None:
     classes = {c["metadata"]["name"]: c for c in of_kind(hardened, "IngressClass")}
     defaults = [
-        n for n, c in classes.items() if (c["metadata"].get("annotations") or {}).get(DEFAULT_CLASS_ANNOTATION) == "true"
+        n
+        for n, c in classes.items()
+        if (c["metadata"].get("annotations") or {}).get(DEFAULT_CLASS_ANNOTATION) == "true"
     ]
     assert defaults == ["nginx"]
     for ing in of_kind(hardened, "Ingress"):
@@ -458,7 +479,9 @@ def test_hardened_ingress_class_tls(hardened: list[Obj]) -> None:
         tls = ing["spec"].get("tls") or []
         assert tls and all(t.get("secretName") for t in tls), f"{ref(ing)} without TLS"
         hosts = {r.get("host") for r in ing["spec"]["rules"]}
-        assert hosts <= {h for t in tls for h in t.get("hosts", [])}, f"{ref(ing)}: host without TLS"
+        assert hosts <= {h for t in tls for h in t.get("hosts", [])}, (
+            f"{ref(ing)}: host without TLS"
+        )
 
 
 def test_hardened_service_selectors_match_pods(hardened: list[Obj]) -> None:
@@ -471,7 +494,9 @@ def test_hardened_service_selectors_match_pods(hardened: list[Obj]) -> None:
         for sp in svc["spec"]["ports"]:
             target = sp.get("targetPort", sp["port"])
             for owner, spec in pods:
-                assert target_port_exists(target, spec), f"{ref(svc)} targetPort {target} not in {ref(owner)}"
+                assert target_port_exists(target, spec), (
+                    f"{ref(svc)} targetPort {target} not in {ref(owner)}"
+                )
 
 
 def test_hardened_services_are_cluster_internal(hardened: list[Obj]) -> None:
@@ -492,7 +517,9 @@ def test_hardened_pods_are_hardened(hardened: list[Obj]) -> None:
         assert not spec.get("hostNetwork"), ref(owner)
         assert not spec.get("hostPID"), ref(owner)
         assert all("hostPort" not in p for p in container_ports(spec)), ref(owner)
-        options = {o["name"]: o.get("value") for o in (spec.get("dnsConfig") or {}).get("options", [])}
+        options = {
+            o["name"]: o.get("value") for o in (spec.get("dnsConfig") or {}).get("options", [])
+        }
         assert options.get("ndots") == "2", f"{ref(owner)} keeps the default ndots"
         assert spec["securityContext"]["runAsNonRoot"] is True, ref(owner)
         assert spec["securityContext"]["seccompProfile"]["type"] == "RuntimeDefault", ref(owner)
@@ -500,7 +527,9 @@ def test_hardened_pods_are_hardened(hardened: list[Obj]) -> None:
             sc = c["securityContext"]
             assert sc["allowPrivilegeEscalation"] is False, ref(owner)
             assert sc["capabilities"]["drop"] == ["ALL"], ref(owner)
-            assert c["resources"]["requests"]["cpu"] and c["resources"]["limits"]["memory"], ref(owner)
+            assert c["resources"]["requests"]["cpu"] and c["resources"]["limits"]["memory"], ref(
+                owner
+            )
         for vol in spec.get("volumes") or []:
             assert "hostPath" not in vol, ref(owner)
     assert checked >= 6
@@ -533,7 +562,8 @@ def test_hardened_every_namespace_allows_dns_to_kube_dns(hardened: list[Obj]) ->
                 to_dns = any(
                     "namespaceSelector" in peer
                     and "podSelector" in peer
-                    and peer["namespaceSelector"].get("matchLabels") == {"kubernetes.io/metadata.name": "kube-system"}
+                    and peer["namespaceSelector"].get("matchLabels")
+                    == {"kubernetes.io/metadata.name": "kube-system"}
                     and selector_matches(peer["namespaceSelector"], ks_labels)
                     and selector_matches(peer["podSelector"], dns_labels)
                     for peer in peers(rule, "to")
@@ -569,14 +599,18 @@ def test_hardened_internet_egress_excludes_metadata(hardened: list[Obj]) -> None
                 cidr = ipaddress.ip_network(block["cidr"])
                 excepts = [ipaddress.ip_network(e) for e in block.get("except") or []]
                 for e in excepts:
-                    assert e.version == cidr.version and e.subnet_of(cidr), f"{ref(pol)}: {e}"
+                    assert within(e, cidr), f"{ref(pol)}: except {e} is not inside {cidr}"
                 metadata = METADATA_V4 if cidr.version == 4 else METADATA_V6
-                if metadata.subnet_of(cidr):
+                if within(metadata, cidr):
                     open_blocks += 1
-                    assert any(metadata.subnet_of(e) for e in excepts), f"{ref(pol)}: {cidr} reaches {metadata}"
+                    assert any(within(metadata, e) for e in excepts), (
+                        f"{ref(pol)}: {cidr} reaches {metadata}"
+                    )
                 if cidr.version == 4 and cidr.prefixlen == 0:
                     for private in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"):
-                        assert ipaddress.ip_network(private) in excepts, f"{ref(pol)}: {private} not excepted"
+                        assert ipaddress.ip_network(private) in excepts, (
+                            f"{ref(pol)}: {private} not excepted"
+                        )
                 assert rule.get("ports"), f"{ref(pol)}: internet egress on every port"
     assert open_blocks == 2  # payments: 0.0.0.0/0 and ::/0, HTTPS only
 
@@ -585,7 +619,9 @@ def test_hardened_policies_select_pods(hardened: list[Obj]) -> None:
     for pol in of_kind(hardened, "NetworkPolicy"):
         ns = pol["metadata"]["namespace"]
         selected = [
-            o for o, pod_ns, labels, _ in pod_templates(hardened) if pod_ns == ns and selector_matches(pol["spec"]["podSelector"], labels)
+            o
+            for o, pod_ns, labels, _ in pod_templates(hardened)
+            if pod_ns == ns and selector_matches(pol["spec"]["podSelector"], labels)
         ]
         assert selected, f"{ref(pol)} selects no pod"
 
@@ -682,7 +718,11 @@ def test_planted_ingress_problems(insecure: list[Obj]) -> None:
 
     webhooks = get(insecure, "Ingress", "payments-webhooks", "payments")
     (backend,) = ingress_backends(webhooks)
-    names = {s["metadata"]["name"] for s in of_kind(insecure, "Service") if s["metadata"]["namespace"] == "payments"}
+    names = {
+        s["metadata"]["name"]
+        for s in of_kind(insecure, "Service")
+        if s["metadata"]["namespace"] == "payments"
+    }
     assert backend["service"]["name"] not in names
 
     prom = get(insecure, "Ingress", "prometheus", "monitoring")
@@ -716,7 +756,9 @@ def test_planted_all_namespaces_and_open_egress(insecure: list[Obj]) -> None:
 def test_planted_policy_selecting_no_pods(insecure: list[Obj]) -> None:
     pol = get(insecure, "NetworkPolicy", "allow-api-to-cart", "shop")
     selected = [
-        o for o, ns, labels, _ in pod_templates(insecure) if ns == "shop" and selector_matches(pol["spec"]["podSelector"], labels)
+        o
+        for o, ns, labels, _ in pod_templates(insecure)
+        if ns == "shop" and selector_matches(pol["spec"]["podSelector"], labels)
     ]
     assert selected == []
     # every other insecure policy does select pods
@@ -724,14 +766,22 @@ def test_planted_policy_selecting_no_pods(insecure: list[Obj]) -> None:
         if other is pol:
             continue
         ns = other["metadata"]["namespace"]
-        assert [o for o, pod_ns, lbl, _ in pod_templates(insecure) if pod_ns == ns and selector_matches(other["spec"]["podSelector"], lbl)], ref(other)
+        assert [
+            o
+            for o, pod_ns, lbl, _ in pod_templates(insecure)
+            if pod_ns == ns and selector_matches(other["spec"]["podSelector"], lbl)
+        ], ref(other)
 
 
 def test_planted_datastores(insecure: list[Obj]) -> None:
     postgres = get(insecure, "StatefulSet", "postgres", "data")
-    assert any(p["containerPort"] == 5432 for p in container_ports(postgres["spec"]["template"]["spec"]))
+    assert any(
+        p["containerPort"] == 5432 for p in container_ports(postgres["spec"]["template"]["spec"])
+    )
     redis = get(insecure, "Deployment", "redis", "data")
-    assert any(p["containerPort"] == 6379 for p in container_ports(redis["spec"]["template"]["spec"]))
+    assert any(
+        p["containerPort"] == 6379 for p in container_ports(redis["spec"]["template"]["spec"])
+    )
 
 
 def test_planted_default_ndots(insecure: list[Obj]) -> None:
