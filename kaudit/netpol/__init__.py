@@ -1,0 +1,37 @@
+"""The NetworkPolicy engine: who may talk to whom, and why.
+
+`PolicyEngine(snapshot)` evaluates networking.k8s.io/v1 NetworkPolicy exactly
+(see `kaudit.netpol.engine` and docs/netpol-semantics.md); `kaudit reach` is
+`kaudit.netpol.reach.reach_report`.
+"""
+
+from kaudit.netpol.engine import PROTOCOLS, PolicyEngine
+from kaudit.netpol.verdict import (
+    METADATA_ADDRESSES,
+    METADATA_ENDPOINTS,
+    Coverage,
+    Direction,
+    DnsAccess,
+    Isolation,
+    MetadataEndpoint,
+    Reason,
+    RuleRef,
+    SideVerdict,
+    Verdict,
+)
+
+__all__ = [
+    "METADATA_ADDRESSES",
+    "METADATA_ENDPOINTS",
+    "PROTOCOLS",
+    "Coverage",
+    "Direction",
+    "DnsAccess",
+    "Isolation",
+    "MetadataEndpoint",
+    "PolicyEngine",
+    "Reason",
+    "RuleRef",
+    "SideVerdict",
+    "Verdict",
+]

@@ -1,0 +1,266 @@
+"""What the policy engine answers: verdicts and the reasons behind them.
+
+Every answer says *why*: the rules that allow a connection (policy and rule
+index on each side), or the policies that isolate a pod when nothing allows it.
+All types are frozen and JSON-ready through `to_dict()`.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from typing import Any
+
+from kaudit.model import ObjectRef, Protocol
+
+
+class Direction(enum.StrEnum):
+    INGRESS = "Ingress"
+    EGRESS = "Egress"
+
+
+class Reason(enum.StrEnum):
+    """Why one side (the source's egress, or the destination's ingress) decided as it did."""
+
+    LOOPBACK = "loopback"  # a pod may always reach itself
+    HOST_NETWORK = "host-network"  # the pod uses the node's network: NetworkPolicy does not apply
+    OWN_NODE = "own-node"  # traffic from the destination pod's own node is always allowed
+    NOT_ISOLATED = "not-isolated"  # no policy selects the pod for this direction
+    RULES = "rules"  # isolated, and at least one rule allows the connection
+    NO_RULE = "no-rule"  # isolated, and no rule allows the connection
+    TERMINATED = "terminated"  # Succeeded/Failed pods take no part in reachability
+
+
+class Coverage(enum.StrEnum):
+    """How much of a destination address range is allowed.
+
+    A pod or a single address is either ALL or NONE; a CIDR may be SOME.
+    """
+
+    ALL = "all"
+    SOME = "some"
+    NONE = "none"
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class RuleRef:
+    """One rule of one policy: `spec.ingress[rule_index]` or `spec.egress[rule_index]`."""
+
+    policy: ObjectRef
+    direction: Direction
+    rule_index: int
+
+    def __str__(self) -> str:
+        return f"{self.policy.qualified_name} {self.direction.value.lower()}[{self.rule_index}]"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "policy": self.policy.qualified_name,
+            "direction": self.direction.value,
+            "rule": self.rule_index,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Isolation:
+    """Which policies select a pod, per direction. A pod selected by none is not isolated."""
+
+    pod: ObjectRef
+    host_network: bool
+    ingress_policies: tuple[ObjectRef, ...]
+    egress_policies: tuple[ObjectRef, ...]
+
+    @property
+    def ingress_isolated(self) -> bool:
+        return bool(self.ingress_policies)
+
+    @property
+    def egress_isolated(self) -> bool:
+        return bool(self.egress_policies)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "pod": self.pod.qualified_name,
+            "host_network": self.host_network,
+            "ingress_isolated": self.ingress_isolated,
+            "egress_isolated": self.egress_isolated,
+            "ingress_policies": [p.qualified_name for p in self.ingress_policies],
+            "egress_policies": [p.qualified_name for p in self.egress_policies],
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class SideVerdict:
+    """The decision of one side of a connection.
+
+    `isolating_policies` are the policies selecting the pod for this direction
+    (empty when the pod is not isolated); `allowing_rules` the rules among them
+    that allow this connection.
+    """
+
+    direction: Direction
+    pod: ObjectRef
+    allowed: bool
+    reason: Reason
+    isolating_policies: tuple[ObjectRef, ...] = ()
+    allowing_rules: tuple[RuleRef, ...] = ()
+
+    def explain(self) -> str:
+        side = "egress of" if self.direction is Direction.EGRESS else "ingress of"
+        who = f"{side} {self.pod.qualified_name}"
+        policies = ", ".join(p.qualified_name for p in self.isolating_policies)
+        if self.reason is Reason.HOST_NETWORK:
+            return f"{who}: allowed (hostNetwork pod: NetworkPolicy does not apply to it)"
+        if self.reason is Reason.OWN_NODE:
+            return f"{who}: allowed (the source runs on this pod's node, always allowed)"
+        if self.reason is Reason.NOT_ISOLATED:
+            return f"{who}: allowed (no NetworkPolicy selects it for {self.direction.value})"
+        if self.reason is Reason.RULES:
+            rules = ", ".join(str(r) for r in self.allowing_rules)
+            # Not allowed despite allowing rules: only part of an address range is.
+            word = "allowed" if self.allowed else "partly allowed"
+            return f"{who}: {word} by {rules}"
+        if self.reason is Reason.TERMINATED:
+            return f"{who}: denied (the pod has terminated)"
+        return f"{who}: denied (isolated by {policies}; no rule allows this)"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "direction": self.direction.value,
+            "pod": self.pod.qualified_name,
+            "allowed": self.allowed,
+            "reason": self.reason.value,
+            "isolating_policies": [p.qualified_name for p in self.isolating_policies],
+            "allowing_rules": [r.to_dict() for r in self.allowing_rules],
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    """May `source` reach `destination` on `port`/`protocol`, and why.
+
+    For a pod destination both sides are given: the source's egress and the
+    destination's ingress, and `allowed` needs both. For an address outside the
+    cluster only the source's egress applies (`ingress` is None). For a CIDR,
+    `allowed` means *every* address of it is allowed; `coverage` tells ALL, SOME
+    or NONE and `allowed_ranges` lists the allowed part of the range.
+    """
+
+    allowed: bool
+    source: ObjectRef
+    destination: str  # "namespace/name" of a pod, or an address or CIDR
+    port: int | str
+    protocol: Protocol
+    egress: SideVerdict | None
+    ingress: SideVerdict | None
+    coverage: Coverage
+    allowed_ranges: tuple[str, ...] = ()
+    notes: tuple[str, ...] = ()
+
+    @property
+    def reason(self) -> Reason:
+        """The overall reason: the deciding side's (the denying one when denied)."""
+        sides = [s for s in (self.egress, self.ingress) if s is not None]
+        if not sides:
+            return Reason.LOOPBACK
+        for side in sides:
+            if not side.allowed:
+                return side.reason
+        return sides[-1].reason
+
+    def explain(self) -> str:
+        """Several lines of text: the verdict, each side's decision, then notes."""
+        if self.coverage is Coverage.SOME:
+            word = "PARTLY ALLOWED"
+        else:
+            word = "ALLOWED" if self.allowed else "DENIED"
+        lines = [
+            f"{self.source.qualified_name} -> {self.destination} {self.port}/{self.protocol}: {word}"
+        ]
+        if self.egress is None and self.ingress is None:
+            lines.append("  a pod may always reach itself")
+        for side in (self.egress, self.ingress):
+            if side is not None:
+                lines.append(f"  {side.explain()}")
+        if self.coverage is Coverage.SOME:
+            lines.append(f"  allowed part of the range: {', '.join(self.allowed_ranges)}")
+        lines.extend(f"  note: {note}" for note in self.notes)
+        return "\n".join(lines)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "source": self.source.qualified_name,
+            "destination": self.destination,
+            "port": self.port,
+            "protocol": self.protocol.value,
+            "allowed": self.allowed,
+            "coverage": self.coverage.value,
+            "allowed_ranges": list(self.allowed_ranges),
+            "reason": self.reason.value,
+            "egress": self.egress.to_dict() if self.egress else None,
+            "ingress": self.ingress.to_dict() if self.ingress else None,
+            "notes": list(self.notes),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class DnsAccess:
+    """May a pod reach the cluster DNS pods on UDP 53 and TCP 53.
+
+    `udp`/`tcp` are True when *every* DNS pod considered is reachable (the
+    kube-dns Service spreads queries over all of them); `udp_any`/`tcp_any` when
+    at least one is. `stand_in` is True when the snapshot had no DNS pods and a
+    stand-in kube-system pod labelled k8s-app=kube-dns was used.
+    """
+
+    pod: ObjectRef
+    dns_pods: tuple[ObjectRef, ...]
+    stand_in: bool
+    udp_verdicts: tuple[Verdict, ...]
+    tcp_verdicts: tuple[Verdict, ...]
+
+    @property
+    def udp(self) -> bool:
+        return all(v.allowed for v in self.udp_verdicts)
+
+    @property
+    def tcp(self) -> bool:
+        return all(v.allowed for v in self.tcp_verdicts)
+
+    @property
+    def udp_any(self) -> bool:
+        return any(v.allowed for v in self.udp_verdicts)
+
+    @property
+    def tcp_any(self) -> bool:
+        return any(v.allowed for v in self.tcp_verdicts)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "pod": self.pod.qualified_name,
+            "dns_pods": [p.qualified_name for p in self.dns_pods],
+            "stand_in": self.stand_in,
+            "udp": self.udp,
+            "tcp": self.tcp,
+            "udp_any": self.udp_any,
+            "tcp_any": self.tcp_any,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class MetadataEndpoint:
+    """A cloud instance-metadata address that pods should not reach."""
+
+    address: str
+    port: int
+    provider: str
+
+
+# Instance metadata services reachable from pods on the usual clouds.
+METADATA_ENDPOINTS: tuple[MetadataEndpoint, ...] = (
+    MetadataEndpoint("169.254.169.254", 80, "AWS, GCP, Azure, OpenStack, Oracle and others (IPv4)"),
+    MetadataEndpoint("fd00:ec2::254", 80, "AWS (IPv6)"),
+    MetadataEndpoint("169.254.170.2", 80, "AWS ECS task metadata and credentials"),
+    MetadataEndpoint("100.100.100.200", 80, "Alibaba Cloud"),
+)
+METADATA_ADDRESSES: tuple[str, ...] = tuple(e.address for e in METADATA_ENDPOINTS)
