@@ -1,0 +1,373 @@
+"""Pod rules: the host's network, host ports, the cloud metadata endpoint, DNS search fan-out."""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Iterable, Iterator, Mapping
+from typing import TYPE_CHECKING, Any
+
+from kaudit.findings import Severity
+from kaudit.model import Kind, ObjectRef, Pod, PolicyRule
+from kaudit.rules.common import (
+    group_by_workload,
+    listed,
+    members,
+    network_policy,
+    plural,
+    pod_spec_patch,
+    selector_labels,
+    to_yaml,
+    workload_names,
+)
+from kaudit.rules.context import AuditContext
+from kaudit.rules.policy import peer_raw, port_raw, selector_raw
+from kaudit.rules.registry import Hit, rule
+
+if TYPE_CHECKING:
+    from kaudit.netpol.verdict import RuleRef, Verdict
+
+K8S_POD_DNS = "https://kubernetes.io/docs/concepts/services-networking/dns-pod-service/"
+K8S_NETPOL = "https://kubernetes.io/docs/concepts/services-networking/network-policies/"
+
+
+def _live_pods(ctx: AuditContext) -> Iterator[Pod]:
+    for pods in ctx.pods_by_namespace.values():
+        yield from pods
+
+
+# --- KA401 ---------------------------------------------------------------------------------
+
+
+@rule(
+    id="KA401",
+    name="pod-host-network",
+    title="Pod uses the node's network namespace (hostNetwork)",
+    severity=Severity.HIGH,
+    category="pod",
+    rationale="""
+        A hostNetwork pod shares the node's network stack: NetworkPolicy does not apply
+        to it, its ports open on the node's addresses, and it can see and bind every
+        interface of the node, including traffic of other pods and the node's own
+        services (kubelet, metadata endpoint).
+    """,
+    remediation="""
+        Remove hostNetwork: true unless the pod is node infrastructure (CNI agent,
+        kube-proxy, node exporters). Expose the workload through a Service instead;
+        where host networking is truly needed, restrict it with Pod Security
+        Admission (baseline forbids it) and firewall the node.
+    """,
+    references=(
+        "https://kubernetes.io/docs/concepts/security/pod-security-standards/",
+        K8S_NETPOL,
+    ),
+    needs=(Kind.PODS,),
+)
+def pod_host_network(ctx: AuditContext) -> Iterator[Hit]:
+    pods = [p for p in _live_pods(ctx) if p.host_network]
+    for ref, group in group_by_workload(pods).items():
+        ports = sorted({f"{cp.container_port}/{cp.protocol}" for p in group for cp in p.ports})
+        port_note = f", listening on the node's {', '.join(ports)}" if ports else ""
+        yield Hit(
+            ref,
+            f"{ref.kind} {ref.namespace}/{ref.name} runs {plural(len(group), 'pod')} on the "
+            f"node's network (hostNetwork){port_note}: NetworkPolicy does not apply to "
+            f"{'it' if len(group) == 1 else 'them'}.",
+            {
+                **members(group),
+                "ports": ports,
+                "nodes": listed(p.node_name or "" for p in group if p.node_name),
+            },
+            origin=group[0].origin,
+        )
+
+
+# --- KA402 ---------------------------------------------------------------------------------
+
+
+@rule(
+    id="KA402",
+    name="pod-host-port",
+    title="Pod binds a port on the node (hostPort)",
+    severity=Severity.MEDIUM,
+    category="pod",
+    rationale="""
+        A hostPort opens the container port on the node's address. Anyone who can reach
+        the node reaches the pod, around Services and Ingress; many CNIs apply no
+        NetworkPolicy to hostPort traffic, and the port limits scheduling to one such
+        pod per node.
+    """,
+    remediation="""
+        Drop hostPort and expose the pod through a Service (ClusterIP behind an Ingress,
+        or LoadBalancer where needed).
+    """,
+    references=("https://kubernetes.io/docs/concepts/configuration/overview/#services",),
+    needs=(Kind.PODS,),
+)
+def pod_host_port(ctx: AuditContext) -> Iterator[Hit]:
+    pods = [p for p in _live_pods(ctx) if any(cp.host_port for cp in p.ports)]
+    for ref, group in group_by_workload(pods).items():
+        bindings = sorted(
+            {
+                (cp.host_port or 0, cp.container_port, str(cp.protocol))
+                for p in group
+                for cp in p.ports
+                if cp.host_port
+            }
+        )
+        text = ", ".join(f"{host}->{port}/{proto}" for host, port, proto in bindings)
+        yield Hit(
+            ref,
+            f"{ref.kind} {ref.namespace}/{ref.name} binds node port{'s' if len(bindings) > 1 else ''} "
+            f"{text} (hostPort{', with hostNetwork' if group[0].host_network else ''}): "
+            f"reachable on every node address it runs on, around Services and Ingress.",
+            {
+                **members(group),
+                "hostPorts": [
+                    {"hostPort": h, "containerPort": c, "protocol": proto}
+                    for h, c, proto in bindings
+                ],
+                "hostNetwork": group[0].host_network,
+            },
+            origin=group[0].origin,
+        )
+
+
+# --- KA403 ---------------------------------------------------------------------------------
+
+
+def _metadata_except(cidr: str) -> list[str]:
+    """The metadata addresses inside `cidr`, as /32 or /128 exceptions."""
+    from kaudit.netpol.verdict import METADATA_ADDRESSES
+
+    try:
+        network = ipaddress.ip_network(cidr, strict=False)
+    except ValueError:
+        return []
+    inside = []
+    for address in METADATA_ADDRESSES:
+        ip = ipaddress.ip_address(address)
+        if ip.version == network.version and ip in network:
+            inside.append(f"{address}/{32 if ip.version == 4 else 128}")
+    return inside
+
+
+def _everything_but_metadata() -> list[dict[str, Any]]:
+    """`to` peers allowing every destination except the metadata addresses.
+
+    The namespaceSelector peer keeps in-cluster traffic allowed on CNIs where
+    ipBlock does not match pod IPs (Cilium, for one).
+    """
+    return [
+        {"ipBlock": {"cidr": "0.0.0.0/0", "except": _metadata_except("0.0.0.0/0")}},
+        {"ipBlock": {"cidr": "::/0", "except": _metadata_except("::/0")}},
+        {"namespaceSelector": {}},
+    ]
+
+
+def _blocking_egress(namespace: str, labels: Mapping[str, str] | None) -> dict[str, Any]:
+    """An egress policy for the pods allowing everything except the metadata addresses."""
+    return network_policy(
+        "deny-cloud-metadata",
+        namespace,
+        {"policyTypes": ["Egress"], "egress": [{"to": _everything_but_metadata()}]},
+        labels,
+    )
+
+
+def _patched_rules(ctx: AuditContext, rule_refs: Iterable[RuleRef]) -> list[dict[str, Any]]:
+    """The allowing egress rules rewritten with the metadata addresses excepted."""
+    by_ref = {p.ref: p for p in ctx.snapshot.network_policies}
+    patched: dict[ObjectRef, dict[int, dict[str, Any]]] = {}
+    for ref in rule_refs:
+        policy = by_ref.get(ref.policy)
+        if policy is None or ref.rule_index >= len(policy.egress):
+            continue
+        policy_rule = policy.egress[ref.rule_index]
+        peers: list[dict[str, Any]] = []
+        if not policy_rule.peers:
+            peers = _everything_but_metadata()
+        for peer in policy_rule.peers:
+            raw = peer_raw(peer)
+            if peer.ip_block is not None:
+                holes = [
+                    h
+                    for h in _metadata_except(peer.ip_block.cidr)
+                    if h not in peer.ip_block.except_
+                ]
+                if holes:
+                    raw["ipBlock"]["except"] = [*peer.ip_block.except_, *holes]
+            peers.append(raw)
+        fixed: dict[str, Any] = {"to": peers}
+        if policy_rule.ports:
+            fixed["ports"] = [port_raw(p) for p in policy_rule.ports]
+        patched.setdefault(policy.ref, {})[ref.rule_index] = fixed
+    documents = []
+    for policy_ref in sorted(patched):
+        policy = by_ref[policy_ref]
+        egress = [
+            patched[policy_ref].get(index) or _rule_raw(rule)
+            for index, rule in enumerate(policy.egress)
+        ]
+        documents.append(
+            {
+                "apiVersion": "networking.k8s.io/v1",
+                "kind": "NetworkPolicy",
+                "metadata": {"name": policy.name, "namespace": policy.namespace},
+                "spec": {
+                    "podSelector": selector_raw(policy.pod_selector),
+                    "policyTypes": sorted(policy.policy_types),
+                    "egress": egress,
+                },
+            }
+        )
+    return documents
+
+
+def _rule_raw(policy_rule: PolicyRule) -> dict[str, Any]:
+    raw: dict[str, Any] = {}
+    if policy_rule.peers:
+        raw["to"] = [peer_raw(p) for p in policy_rule.peers]
+    if policy_rule.ports:
+        raw["ports"] = [port_raw(p) for p in policy_rule.ports]
+    return raw
+
+
+@rule(
+    id="KA403",
+    name="pod-metadata-reachable",
+    title="Pod can reach the cloud metadata endpoint",
+    severity=Severity.HIGH,
+    category="pod",
+    rationale="""
+        The cloud instance-metadata service (169.254.169.254, fd00:ec2::254 on AWS IPv6,
+        100.100.100.200 on Alibaba) hands out the node's credentials and bootstrap
+        secrets. A compromised pod that can reach it can often act as the node in the
+        cloud account. Only NetworkPolicy egress rules (or the cloud's metadata
+        hardening, such as IMDSv2 with a hop limit of 1) stop it.
+    """,
+    remediation="""
+        Give the pods an egress policy whose ipBlock excludes the metadata addresses
+        (below), and remove any egress rule that allows them. Also enable the cloud's
+        protection: IMDSv2 with hop limit 1 on AWS, Workload Identity / metadata
+        concealment on GKE.
+    """,
+    references=(
+        K8S_NETPOL + "#ipblock",
+        "https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/configuring-instance-metadata-service.html",
+    ),
+    needs=(Kind.PODS, Kind.NETWORK_POLICIES),
+)
+def pod_metadata_reachable(ctx: AuditContext) -> Iterator[Hit]:
+    reachable: dict[str, list[tuple[str, int, Verdict]]] = {}
+    pods = []
+    for pod in _live_pods(ctx):
+        if pod.host_network:
+            continue  # outside NetworkPolicy: pod-host-network reports it
+        open_endpoints = [a for a in ctx.engine.metadata_access(pod) if a[2].allowed]
+        if open_endpoints:
+            reachable[pod.key] = open_endpoints
+            pods.append(pod)
+    for ref, group in group_by_workload(pods).items():
+        endpoints = reachable[group[0].key]
+        addresses = [f"{address}:{port}" for address, port, _ in endpoints]
+        egress = endpoints[0][2].egress
+        allowing = sorted({r for _, _, v in endpoints if v.egress for r in v.egress.allowing_rules})
+        isolated = bool(egress and egress.isolating_policies)
+        if isolated:
+            why = "allowed by " + ", ".join(str(r) for r in allowing)
+            documents = _patched_rules(ctx, allowing)
+            remediation = (
+                "Except the metadata addresses from the egress rules that allow them:\n\n"
+                + to_yaml(*documents)
+                if documents
+                else None
+            )
+        else:
+            why = "no NetworkPolicy restricts its egress"
+            labels = selector_labels(group[0].labels)
+            remediation = (
+                "Restrict egress for these pods, allowing everything but the metadata "
+                "addresses (and keep DNS and in-cluster traffic):\n\n"
+                + to_yaml(_blocking_egress(ref.namespace, labels))
+            )
+        yield Hit(
+            ref,
+            f"{ref.kind} {ref.namespace}/{ref.name} ({plural(len(group), 'pod')}) can reach the "
+            f"cloud metadata endpoint {', '.join(addresses)} ({why}): a compromised pod can "
+            f"read the node's cloud credentials.",
+            {
+                **members(group),
+                "reachable": [
+                    {"address": a, "port": p, "reason": str(v.reason)} for a, p, v in endpoints
+                ],
+                "egressPolicies": [p.qualified_name for p in egress.isolating_policies]
+                if egress
+                else [],
+                "allowingRules": [r.to_dict() for r in allowing],
+            },
+            remediation=remediation,
+            origin=group[0].origin,
+        )
+
+
+# --- KA404 ---------------------------------------------------------------------------------
+
+DEFAULT_NDOTS = 5
+
+
+def _uses_default_ndots(pod: Pod) -> bool:
+    cluster_dns = pod.dns_policy == "ClusterFirstWithHostNet" or (
+        pod.dns_policy == "ClusterFirst" and not pod.host_network
+    )
+    return cluster_dns and (pod.ndots is None or pod.ndots >= DEFAULT_NDOTS)
+
+
+@rule(
+    id="KA404",
+    name="pod-default-ndots",
+    title="Pods resolve names with the default ndots:5",
+    severity=Severity.INFO,
+    category="pod",
+    rationale="""
+        With the cluster DNS and the default ndots:5, any name with fewer than five dots
+        is first tried with each search domain: api.stripe.com becomes
+        api.stripe.com.NAMESPACE.svc.cluster.local, then .svc.cluster.local, then
+        .cluster.local, then the real name. Every external lookup costs four or five
+        queries (twice that with IPv6 AAAA lookups), loading CoreDNS and adding latency.
+    """,
+    remediation="""
+        Set dnsConfig.options ndots to 2 (in-cluster short names such as `db` or
+        `db.other-ns` keep working), or write external names with a trailing dot
+        (api.stripe.com.).
+    """,
+    references=(K8S_POD_DNS + "#pod-dns-config",),
+    needs=(Kind.PODS,),
+)
+def pod_default_ndots(ctx: AuditContext) -> Iterator[Hit]:
+    for namespace in sorted(ctx.pods_by_namespace):
+        pods = [p for p in ctx.pods_by_namespace[namespace] if _uses_default_ndots(p)]
+        if not pods:
+            continue
+        workloads = workload_names(pods)
+        evidence: dict[str, Any] = {
+            "podCount": len(pods),
+            "workloads": workloads,
+            "ndots": DEFAULT_NDOTS,
+        }
+        first = next(iter(group_by_workload(pods)))
+        example = pod_spec_patch(
+            first, {"dnsConfig": {"options": [{"name": "ndots", "value": "2"}]}}
+        )
+        yield Hit(
+            ctx.snapshot.namespace(namespace).ref,
+            f"{plural(len(pods), 'pod')} in namespace {namespace} "
+            f"({plural(len(workloads), 'workload')}) use the cluster DNS with ndots:5: every "
+            f"lookup of an external name with fewer than 5 dots is first tried against "
+            f"each search domain (4-5 queries instead of 1).",
+            evidence,
+            remediation=(
+                "Lower ndots in each workload's pod template (or use trailing dots on "
+                "external names):\n\n" + to_yaml(example)
+            ),
+            origin=pods[0].origin,
+        )
