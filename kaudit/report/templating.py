@@ -28,6 +28,11 @@ def code_fence(content: str) -> str:
     return "`" * max(3, longest + 1)
 
 
+def plural(count: int, word: str, words: str | None = None) -> str:
+    """`1 pod`, `2 pods`; `words` for irregular plurals."""
+    return f"{count} {word if count == 1 else (words or word + 's')}"
+
+
 def _environment(autoescape: bool) -> jinja2.Environment:
     env = jinja2.Environment(
         loader=jinja2.PackageLoader("kaudit.report", "templates"),
@@ -39,6 +44,7 @@ def _environment(autoescape: bool) -> jinja2.Environment:
     )
     env.filters["md"] = markdown_escape
     env.filters["fence"] = code_fence
+    env.globals["plural"] = plural
     return env
 
 

@@ -91,6 +91,18 @@ class HeatMap:
 
 
 @dataclass(frozen=True, slots=True)
+class BlastRadius:
+    """One pod class of the engine's summary: pods that NetworkPolicy cannot tell apart."""
+
+    namespace: str
+    pods: str
+    can_reach: str
+    reachable_from: str
+    isolation: str
+    host_network: bool
+
+
+@dataclass(frozen=True, slots=True)
 class ReportView:
     report: Report
     generated_at: str
@@ -109,6 +121,9 @@ class ReportView:
     suppressed: tuple[tuple[FindingView, str], ...]
     rules: tuple[tuple[str, str], ...]  # (id, name) of rules with findings
     heat_map: HeatMap | None
+    reachability_notes: tuple[str, ...]
+    reachability_facts: str | None
+    blast_radius: tuple[BlastRadius, ...]  # the widest first
     reachability_json: str | None
     min_severity: str
     severities: tuple[str, ...] = field(default=tuple(s.label for s in SEVERITIES))
@@ -150,6 +165,9 @@ def build_view(report: Report) -> ReportView:
         ),
         rules=tuple(sorted({(v.finding.rule_id, v.finding.rule_name) for v in views})),
         heat_map=heat_map(report.reachability),
+        reachability_notes=_notes(report.reachability),
+        reachability_facts=_reachability_facts(report.reachability),
+        blast_radius=blast_radius(report.reachability),
         reachability_json=json.dumps(report.reachability, indent=2, sort_keys=True, default=str)
         if report.reachability is not None
         else None,
@@ -308,7 +326,7 @@ def _coverage(summary: NamespaceSummary | None, *, ingress: bool) -> str:
     if summary.pods == 0:
         return "no pods"
     isolated = summary.ingress_isolated_pods if ingress else summary.egress_isolated_pods
-    return f"{isolated}/{summary.pods} pods ({round(100 * isolated / summary.pods)}%)"
+    return f"{isolated}/{summary.pods} ({round(100 * isolated / summary.pods)}%)"
 
 
 # --- remediation ----------------------------------------------------------------------------
@@ -409,10 +427,86 @@ def _cell(src: str, dst: str, value: Any, largest: float) -> HeatCell:
             text = f"{round(100 * fraction)}%"
         elif isinstance(value.get("allowed"), int) and isinstance(value.get("total"), int):
             allowed, total = value["allowed"], value["total"]
-            fraction = allowed / total if total else 0.0
-            text = f"{allowed}/{total}"
+            if not total:
+                return HeatCell("-", -1, f"{src} → {dst}: no pod pairs")
+            fraction, text = allowed / total, f"{allowed}/{total}"
     if fraction is None:
         return HeatCell("?", -1, f"{src} → {dst}: unknown")
     fraction = min(max(fraction, 0.0), 1.0)
     level = 0 if fraction == 0 else min(4, 1 + int(fraction * 3.999))
     return HeatCell(text, level, f"{src} → {dst}: {text}")
+
+
+def _notes(reachability: Mapping[str, Any] | None) -> tuple[str, ...]:
+    notes = (reachability or {}).get("notes")
+    return tuple(str(n) for n in notes) if isinstance(notes, list) else ()
+
+
+def _reachability_facts(reachability: Mapping[str, Any] | None) -> str | None:
+    """E.g. "13 pods in 5 namespaces, 10 NetworkPolicies: 8 pods isolated for ingress, ..."."""
+    if not reachability or not isinstance(reachability.get("pods"), int):
+        return None
+    pods = reachability["pods"]
+    text = f"{pods} pod{'s' if pods != 1 else ''}"
+    if isinstance(reachability.get("namespaces"), int):
+        text += f" in {reachability['namespaces']} namespaces"
+    if isinstance(reachability.get("policies"), int):
+        text += f", {reachability['policies']} NetworkPolicies"
+    isolation = reachability.get("isolation")
+    if isinstance(isolation, Mapping):
+        parts = [
+            f"{isolation[key]} {label}"
+            for key, label in (
+                ("ingress_isolated", "isolated for ingress"),
+                ("egress_isolated", "isolated for egress"),
+                ("host_network", "on the host network (outside NetworkPolicy)"),
+            )
+            if isinstance(isolation.get(key), int)
+        ]
+        if parts:
+            text += ": " + ", ".join(parts)
+    return text
+
+
+BLAST_RADIUS_SHOWN = 15
+
+
+def blast_radius(reachability: Mapping[str, Any] | None) -> tuple[BlastRadius, ...]:
+    """The pod classes that can reach the most other pods, from the engine's `pod_classes`."""
+    classes = (reachability or {}).get("pod_classes")
+    if not isinstance(classes, list):
+        return ()
+    rows = []
+    for entry in classes:
+        if not isinstance(entry, Mapping):
+            continue
+        reach, reached = entry.get("can_reach"), entry.get("reachable_from")
+        if not isinstance(reach, Mapping) or not isinstance(reached, Mapping):
+            continue
+        pods = [str(p) for p in entry.get("pods", [])]
+        isolated = [
+            d
+            for d, key in (("ingress", "ingress_isolated"), ("egress", "egress_isolated"))
+            if entry.get(key)
+        ]
+        rows.append(
+            (
+                -int(reach.get("pods", 0)),
+                -int(reached.get("pods", 0)),
+                BlastRadius(
+                    namespace=str(entry.get("namespace", "")),
+                    pods=", ".join(pods[:5])
+                    + (f" and {len(pods) - 5} more" if len(pods) > 5 else ""),
+                    can_reach=_reach_text(reach),
+                    reachable_from=_reach_text(reached),
+                    isolation=" and ".join(isolated) if isolated else "none",
+                    host_network=bool(entry.get("host_network")),
+                ),
+            )
+        )
+    rows.sort(key=lambda row: (row[0], row[1], row[2].namespace, row[2].pods))
+    return tuple(row[2] for row in rows[:BLAST_RADIUS_SHOWN])
+
+
+def _reach_text(counts: Mapping[str, Any]) -> str:
+    return f"{counts.get('pods', '?')} pods in {counts.get('namespaces', '?')} namespaces"

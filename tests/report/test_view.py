@@ -1,0 +1,153 @@
+"""What the templates are given: remediation blocks, heat map cells, sections."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from kaudit.findings import Severity
+from kaudit.report.model import Report
+from kaudit.report.view import Block, build_view, heat_map, remediation_blocks, section_of
+from tests.report.samples import DEFAULT_DENY_YAML, finding
+
+
+@pytest.mark.parametrize(
+    ("text", "blocks"),
+    [
+        ("", ()),
+        ("Use a ClusterIP Service.", (Block("text", "Use a ClusterIP Service."),)),
+        (
+            "Add a default-deny policy:\n\n" + DEFAULT_DENY_YAML,
+            (
+                Block("text", "Add a default-deny policy:"),
+                Block("yaml", DEFAULT_DENY_YAML.rstrip()),
+            ),
+        ),
+        (
+            "Use `type: ClusterIP` and an Ingress.",
+            (Block("text", "Use `type: ClusterIP` and an Ingress."),),
+        ),
+        (
+            "spec:\n  type: ClusterIP\n\nports:\n  - port: 80\n\nThen redeploy.",
+            (
+                Block("yaml", "spec:\n  type: ClusterIP\n\nports:\n  - port: 80"),
+                Block("text", "Then redeploy."),
+            ),
+        ),
+        ("- name: ndots\n  value: '2'", (Block("yaml", "- name: ndots\n  value: '2'"),)),
+        ("Step one: do this.", (Block("text", "Step one: do this."),)),
+    ],
+)
+def test_remediation_blocks(text: str, blocks: tuple[Block, ...]) -> None:
+    assert remediation_blocks(text) == blocks
+
+
+MATRIX = {"a": {"a": 1.0, "b": 0.0}, "b": {"a": 0.25, "b": 1.0}}
+
+
+@pytest.mark.parametrize(
+    ("summary", "cells"),
+    [
+        (None, None),
+        ({}, None),
+        ({"pods": 3}, None),
+        ({"namespaces": ["a", "b"]}, None),
+        ({"matrix": MATRIX}, [("100%", 4), ("0%", 0), ("25%", 1), ("100%", 4)]),
+        ({"namespaceMatrix": MATRIX}, [("100%", 4), ("0%", 0), ("25%", 1), ("100%", 4)]),
+        (
+            {"namespaces": {"a": {"a": True, "b": False}, "b": {"a": True}}},
+            [("yes", 4), ("no", 0), ("yes", 4), ("?", -1)],
+        ),
+        (
+            {
+                "matrix": {
+                    "a": {"a": {"allowed": 3, "total": 4}, "b": {"fraction": 0.6}},
+                    "b": {"a": {"allowed": 0, "total": 0}, "b": "?"},
+                }
+            },
+            [("3/4", 3), ("60%", 3), ("-", -1), ("?", -1)],
+        ),
+        ({"matrix": {"a": {"a": 10, "b": 5}}}, [("10", 4), ("5", 2), ("?", -1), ("?", -1)]),
+    ],
+)
+def test_heat_map(summary: dict[str, Any] | None, cells: list[tuple[str, int]] | None) -> None:
+    result = heat_map(summary)
+    if cells is None:
+        assert result is None
+        return
+    assert result is not None
+    assert result.namespaces == ("a", "b")
+    assert [(c.text, c.level) for _, row in result.rows for c in row] == cells
+
+
+@pytest.mark.parametrize(
+    ("kind", "namespace", "name", "section"),
+    [
+        ("Service", "shop", "web", "shop"),
+        ("Namespace", "", "shop", "shop"),
+        ("IngressClass", "", "nginx", ""),
+    ],
+)
+def test_section_of(kind: str, namespace: str, name: str, section: str) -> None:
+    one = finding("KA101", "some-rule", Severity.LOW, kind, namespace, name, "m")
+    assert section_of(one) == section
+
+
+def test_sections_worst_first_system_apart(sample_report: Report) -> None:
+    view = build_view(sample_report)
+    assert [n.name for n in view.namespaces] == ["data", "monitoring", "shop", "payments"]
+    assert [n.name for n in view.system_namespaces] == ["kube-system"]
+    assert [f.finding.rule_id for f in view.system_findings] == ["KA101", "KA204", "KA501"]
+    assert [label for label, _ in view.by_severity] == ["critical", "high", "medium", "low"]
+    assert [f.finding.rule_id for f in view.worst] == ["KA110", "KA101", "KA140", "KA204"]
+
+
+def test_shared_remediation_is_shown_once(sample_report: Report) -> None:
+    first = finding(
+        "KA120",
+        "egress-deny-without-dns",
+        Severity.MEDIUM,
+        "NetworkPolicy",
+        "shop",
+        "a",
+        "m1",
+        remediation="Allow DNS.",
+    )
+    second = finding(
+        "KA120",
+        "egress-deny-without-dns",
+        Severity.MEDIUM,
+        "NetworkPolicy",
+        "shop",
+        "b",
+        "m2",
+        remediation="Allow DNS.",
+    )
+    other = finding(
+        "KA120",
+        "egress-deny-without-dns",
+        Severity.MEDIUM,
+        "NetworkPolicy",
+        "data",
+        "c",
+        "m3",
+        remediation="Allow DNS.",
+    )
+    lone = finding(
+        "KA140",
+        "egress-to-metadata-endpoint",
+        Severity.HIGH,
+        "NetworkPolicy",
+        "data",
+        "d",
+        "m4",
+        remediation="Add an except.",
+    )
+    import dataclasses
+
+    view = build_view(dataclasses.replace(sample_report, findings=(first, second, other, lone)))
+    groups = {(n.name, g.rule_id): g for n in view.namespaces for g in n.groups}
+    assert groups["shop", "KA120"].shared_remediation == (Block("text", "Allow DNS."),)
+    assert groups["data", "KA120"].shared_remediation is None  # one finding: shown on it
+    assert groups["data", "KA140"].shared_remediation is None
