@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import base64
+import contextlib
 import datetime
 import json
 import os
@@ -205,7 +206,9 @@ def _write_kubernetes_wrapper(work_dir: Path) -> None:
     )
     # Blank imports keep `go mod tidy` from dropping what the commands need.
     imports = "\n".join(f'\t_ "k8s.io/kubernetes/cmd/{cmd}"' for cmd in KUBERNETES_COMMANDS)
-    (work_dir / "tools.go").write_text(f"//go:build tools\n\npackage tools\n\nimport (\n{imports}\n)\n")
+    (work_dir / "tools.go").write_text(
+        f"//go:build tools\n\npackage tools\n\nimport (\n{imports}\n)\n"
+    )
 
 
 def _go_directive(go_mod: Path) -> str:
@@ -283,7 +286,15 @@ def _build_etcd(out: Path) -> None:
     _run_go(["mod", "tidy"], work_dir)
     ldflags = f"-s -w -X go.etcd.io/etcd/api/v3/version.GitSHA={ETCD_VERSION}"
     _run_go(
-        ["build", "-trimpath", "-ldflags", ldflags, "-o", str(work_dir / "etcd"), "go.etcd.io/etcd/server/v3"],
+        [
+            "build",
+            "-trimpath",
+            "-ldflags",
+            ldflags,
+            "-o",
+            str(work_dir / "etcd"),
+            "go.etcd.io/etcd/server/v3",
+        ],
         work_dir,
     )
     _install_atomically(work_dir / "etcd", out / "etcd")
@@ -297,7 +308,14 @@ def _build_kwok(out: Path) -> None:
     env_dir = work_dir
     log(f"$ go install sigs.k8s.io/kwok/cmd/kwok@{KWOK_VERSION}")
     proc = subprocess.run(
-        ["go", "install", "-trimpath", "-ldflags", "-s -w", f"sigs.k8s.io/kwok/cmd/kwok@{KWOK_VERSION}"],
+        [
+            "go",
+            "install",
+            "-trimpath",
+            "-ldflags",
+            "-s -w",
+            f"sigs.k8s.io/kwok/cmd/kwok@{KWOK_VERSION}",
+        ],
         cwd=env_dir,
         env={**_go_env(env_dir), "GOBIN": str(gobin)},
         stdout=subprocess.PIPE,
@@ -313,7 +331,9 @@ def _build_kwok(out: Path) -> None:
 def build(force: bool = False) -> None:
     """Build whatever is neither cached nor supplied by an override directory."""
     if shutil.which("go") is None:
-        raise ControlPlaneError("`go` is not on PATH; Go >= 1.26 is needed to build the control plane")
+        raise ControlPlaneError(
+            "`go` is not on PATH; Go >= 1.26 is needed to build the control plane"
+        )
     out = cache_dir()
     out.mkdir(parents=True, exist_ok=True)
 
@@ -420,7 +440,9 @@ def rsa_private_key_pem(bits: int = 2048) -> str:
     der = b"\x30" + _der_length(len(body)) + body
     b64 = base64.b64encode(der).decode()
     lines = [b64[i : i + 64] for i in range(0, len(b64), 64)]
-    return "-----BEGIN RSA PRIVATE KEY-----\n" + "\n".join(lines) + "\n-----END RSA PRIVATE KEY-----\n"
+    return (
+        "-----BEGIN RSA PRIVATE KEY-----\n" + "\n".join(lines) + "\n-----END RSA PRIVATE KEY-----\n"
+    )
 
 
 # --- runtime state --------------------------------------------------------------------
@@ -611,52 +633,137 @@ def _node_manifest(name: str, index: int) -> dict[str, object]:
             "annotations": {"kwok.x-k8s.io/node": "fake"},
         },
         "spec": {"podCIDR": f"10.244.{index}.0/24", "podCIDRs": [f"10.244.{index}.0/24"]},
+        # Nodes (unlike most kinds) accept status on create; kwok keeps these addresses,
+        # and hostNetwork pods get the node's InternalIP, as on kind (172.18.0.x).
         "status": {
+            "addresses": [
+                {"type": "InternalIP", "address": f"172.18.0.{index + 2}"},
+                {"type": "Hostname", "address": name},
+            ],
             "allocatable": {"cpu": "64", "memory": "256Gi", "pods": "5000"},
             "capacity": {"cpu": "64", "memory": "256Gi", "pods": "5000"},
-            "nodeInfo": {"kubeletVersion": KUBERNETES_VERSION, "operatingSystem": "linux", "architecture": "amd64"},
+            "nodeInfo": {
+                "kubeletVersion": KUBERNETES_VERSION,
+                "operatingSystem": "linux",
+                "architecture": "amd64",
+            },
         },
     }
 
 
 def _dns_objects() -> list[tuple[str, dict[str, object]]]:
-    """A CoreDNS-shaped Deployment and the kube-dns Service, as kubeadm/kind create them."""
+    """CoreDNS as kubeadm (and so kind) creates it: ServiceAccount, ConfigMap,
+    Deployment and the kube-dns Service on 10.96.0.10.
+
+    Same names, labels, selectors and ports as a kind cluster, so manifests written
+    for kind (the demo's kube-system.yaml) `kubectl apply` onto them cleanly.
+    """
     labels = {"k8s-app": "kube-dns"}
-    deployment = {
+    meta = {"namespace": "kube-system"}
+    service_account: dict[str, object] = {
+        "apiVersion": "v1",
+        "kind": "ServiceAccount",
+        "metadata": {"name": "coredns", **meta},
+    }
+    # kind's CNI DaemonSet runs as this ServiceAccount; creating it lets manifests
+    # written for kind (a kindnet DaemonSet, as in the demo) apply unchanged.
+    kindnet_account: dict[str, object] = {
+        "apiVersion": "v1",
+        "kind": "ServiceAccount",
+        "metadata": {"name": "kindnet", **meta},
+    }
+    corefile = (
+        ".:53 {\n    errors\n    health {\n       lameduck 5s\n    }\n    ready\n"
+        "    kubernetes cluster.local in-addr.arpa ip6.arpa {\n"
+        "       pods insecure\n       fallthrough in-addr.arpa ip6.arpa\n       ttl 30\n    }\n"
+        "    prometheus :9153\n    forward . /etc/resolv.conf\n    cache 30\n    loop\n"
+        "    reload\n    loadbalance\n}\n"
+    )
+    config_map: dict[str, object] = {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {"name": "coredns", **meta},
+        "data": {"Corefile": corefile},
+    }
+    container_ports = [
+        {"name": "dns", "containerPort": 53, "protocol": "UDP"},
+        {"name": "dns-tcp", "containerPort": 53, "protocol": "TCP"},
+        {"name": "metrics", "containerPort": 9153, "protocol": "TCP"},
+        {"name": "liveness-probe", "containerPort": 8080, "protocol": "TCP"},
+        {"name": "readiness-probe", "containerPort": 8181, "protocol": "TCP"},
+    ]
+    deployment: dict[str, object] = {
         "apiVersion": "apps/v1",
         "kind": "Deployment",
-        "metadata": {"name": "coredns", "namespace": "kube-system", "labels": labels},
+        "metadata": {"name": "coredns", "labels": labels, **meta},
         "spec": {
             "replicas": 2,
+            "strategy": {"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": 1}},
             "selector": {"matchLabels": labels},
             "template": {
                 "metadata": {"labels": labels},
                 "spec": {
                     "priorityClassName": "system-cluster-critical",
-                    "tolerations": [{"key": "CriticalAddonsOnly", "operator": "Exists"}],
+                    "serviceAccountName": "coredns",
+                    "tolerations": [
+                        {"key": "CriticalAddonsOnly", "operator": "Exists"},
+                        {"key": "node-role.kubernetes.io/control-plane", "effect": "NoSchedule"},
+                    ],
+                    "nodeSelector": {"kubernetes.io/os": "linux"},
+                    "dnsPolicy": "Default",
                     "containers": [
                         {
                             "name": "coredns",
-                            "image": "registry.k8s.io/coredns/coredns:v1.12.1",
+                            "image": "registry.k8s.io/coredns/coredns:v1.14.2",
+                            "imagePullPolicy": "IfNotPresent",
                             "args": ["-conf", "/etc/coredns/Corefile"],
-                            "ports": [
-                                {"name": "dns", "containerPort": 53, "protocol": "UDP"},
-                                {"name": "dns-tcp", "containerPort": 53, "protocol": "TCP"},
-                                {"name": "metrics", "containerPort": 9153, "protocol": "TCP"},
+                            "ports": container_ports,
+                            "readinessProbe": {
+                                "httpGet": {
+                                    "path": "/ready",
+                                    "port": "readiness-probe",
+                                    "scheme": "HTTP",
+                                }
+                            },
+                            "securityContext": {
+                                "allowPrivilegeEscalation": False,
+                                "capabilities": {"add": ["NET_BIND_SERVICE"], "drop": ["ALL"]},
+                                "readOnlyRootFilesystem": True,
+                            },
+                            "volumeMounts": [
+                                {
+                                    "name": "config-volume",
+                                    "mountPath": "/etc/coredns",
+                                    "readOnly": True,
+                                }
                             ],
+                        }
+                    ],
+                    "volumes": [
+                        {
+                            "name": "config-volume",
+                            "configMap": {
+                                "name": "coredns",
+                                "items": [{"key": "Corefile", "path": "Corefile"}],
+                            },
                         }
                     ],
                 },
             },
         },
     }
-    service = {
+    service: dict[str, object] = {
         "apiVersion": "v1",
         "kind": "Service",
         "metadata": {
             "name": "kube-dns",
-            "namespace": "kube-system",
-            "labels": {**labels, "kubernetes.io/name": "CoreDNS"},
+            "labels": {
+                **labels,
+                "kubernetes.io/cluster-service": "true",
+                "kubernetes.io/name": "CoreDNS",
+            },
+            "annotations": {"prometheus.io/port": "9153", "prometheus.io/scrape": "true"},
+            **meta,
         },
         "spec": {
             "clusterIP": DNS_SERVICE_IP,
@@ -669,6 +776,9 @@ def _dns_objects() -> list[tuple[str, dict[str, object]]]:
         },
     }
     return [
+        ("/api/v1/namespaces/kube-system/serviceaccounts", service_account),
+        ("/api/v1/namespaces/kube-system/serviceaccounts", kindnet_account),
+        ("/api/v1/namespaces/kube-system/configmaps", config_map),
         ("/apis/apps/v1/namespaces/kube-system/deployments", deployment),
         ("/api/v1/namespaces/kube-system/services", service),
     ]
@@ -751,7 +861,14 @@ def up(timeout: float = 120.0) -> Path:
 
     ports = {
         name: free_port()
-        for name in ("etcd", "etcd-peer", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kwok")
+        for name in (
+            "etcd",
+            "etcd-peer",
+            "kube-apiserver",
+            "kube-controller-manager",
+            "kube-scheduler",
+            "kwok",
+        )
     }
     server = f"https://127.0.0.1:{ports['kube-apiserver']}"
     state = {"ports": ports, "server": server, "pids": {}, "versions": _versions(binaries)}
@@ -822,11 +939,18 @@ def up(timeout: float = 120.0) -> Path:
         ca_file = cert_dir / "apiserver.crt"
         _wait_until("kube-apiserver serving certificate", ca_file.exists, 60, processes)
         admin = Api(server, ca_file, tokens["admin"])
-        _wait_until("kube-apiserver /readyz", lambda: admin.request("GET", "/readyz")[0] == 200, 90, processes)
+        _wait_until(
+            "kube-apiserver /readyz",
+            lambda: admin.request("GET", "/readyz")[0] == 200,
+            90,
+            processes,
+        )
         log(f"kube-apiserver ready on {server}")
 
         ca_pem = ca_file.read_bytes()
-        KUBECONFIG_PATH.write_text(_kubeconfig_yaml(server, ca_pem, "kaudit-admin", tokens["admin"]))
+        KUBECONFIG_PATH.write_text(
+            _kubeconfig_yaml(server, ca_pem, "kaudit-admin", tokens["admin"])
+        )
         KUBECONFIG_PATH.chmod(0o600)
         for role, user in (
             ("kcm", "system:kube-controller-manager"),
@@ -860,6 +984,10 @@ def up(timeout: float = 120.0) -> Path:
                             f"--root-ca-file={ca_file}",
                             f"--cluster-cidr={POD_CIDR}",
                             f"--service-cluster-ip-range={SERVICE_CIDR}",
+                            # kwok renews node leases on time unless the machine is starved
+                            # (e.g. while a benchmark loads thousands of pods); a longer
+                            # grace period keeps the nodes and their pods Ready through that.
+                            "--node-monitor-grace-period=3m",
                             "--kube-api-qps=200",
                             "--kube-api-burst=400",
                             "--v=1",
@@ -899,12 +1027,18 @@ def up(timeout: float = 120.0) -> Path:
                             str(binaries["kwok"]),
                             f"--kubeconfig={STATE_DIR / 'kwok.kubeconfig'}",
                             "--manage-all-nodes=true",
+                            # Heartbeat through Leases in kube-node-lease, as kubelets do:
+                            # without them the node-lifecycle controller marks the nodes
+                            # (and every pod on them) NotReady after its grace period.
+                            "--node-lease-duration-seconds=40",
                             f"--cidr={POD_CIDR}",
                             "--node-ip=127.0.0.1",
                             f"--server-address=127.0.0.1:{ports['kwok']}",
-                            "--v=info",
+                            "--v=INFO",
                         ],
-                    )
+                    ),
+                    # kwok reads ~/.kwok/kwok.yaml when it exists: keep a user's config out.
+                    env={**os.environ, "HOME": str(STATE_DIR)},
                 ),
             )
         )
@@ -920,24 +1054,32 @@ def up(timeout: float = 120.0) -> Path:
             processes,
         )
         _wait_until(
-            "kube-scheduler /healthz", lambda: _component_healthy(ports["kube-scheduler"]), 60, processes
+            "kube-scheduler /healthz",
+            lambda: _component_healthy(ports["kube-scheduler"]),
+            60,
+            processes,
         )
         _wait_until("kwok nodes Ready", lambda: _nodes_ready(admin), 60, processes)
         log(f"nodes Ready: {', '.join(FAKE_NODES)}")
         _wait_until(
             "the default ServiceAccount",
-            lambda: admin.request("GET", "/api/v1/namespaces/default/serviceaccounts/default")[0] == 200,
+            lambda: (
+                admin.request("GET", "/api/v1/namespaces/default/serviceaccounts/default")[0] == 200
+            ),
             60,
             processes,
         )
         _wait_until(
             "the kube-system default ServiceAccount",
-            lambda: admin.request("GET", "/api/v1/namespaces/kube-system/serviceaccounts/default")[0] == 200,
+            lambda: (
+                admin.request("GET", "/api/v1/namespaces/kube-system/serviceaccounts/default")[0]
+                == 200
+            ),
             60,
             processes,
         )
-        for path, body in _dns_objects():
-            admin.create(path, body)
+        for api_path, body in _dns_objects():
+            admin.create(api_path, body)
         _wait_until("CoreDNS-like pods Running and Ready", lambda: _dns_ready(admin), 60, processes)
     except BaseException:
         down(quiet=True)
@@ -960,13 +1102,17 @@ def _nodes_ready(admin: Api) -> bool:
         item["metadata"]["name"]
         for item in body.get("items", [])
         if _is_ready(item.get("status", {}).get("conditions"))
-        and not any(t.get("effect") == "NoSchedule" for t in item.get("spec", {}).get("taints", []) or [])
+        and not any(
+            t.get("effect") == "NoSchedule" for t in item.get("spec", {}).get("taints", []) or []
+        )
     }
     return set(FAKE_NODES) <= ready
 
 
 def _dns_ready(admin: Api) -> bool:
-    status, body = admin.request("GET", "/api/v1/namespaces/kube-system/pods?labelSelector=k8s-app%3Dkube-dns")
+    status, body = admin.request(
+        "GET", "/api/v1/namespaces/kube-system/pods?labelSelector=k8s-app%3Dkube-dns"
+    )
     if status != 200 or not isinstance(body, dict):
         return False
     pods = body.get("items", [])
@@ -1019,7 +1165,7 @@ def down(quiet: bool = False, timeout: float = 20.0) -> None:
             _reap(pid)
             time.sleep(0.05)
         if _pid_alive(pid, _binary_name(name)):
-            with _suppress_lookup():
+            with contextlib.suppress(ProcessLookupError):
                 os.killpg(pid, signal.SIGKILL)
             time.sleep(0.2)
             _reap(pid)
@@ -1029,7 +1175,11 @@ def down(quiet: bool = False, timeout: float = 20.0) -> None:
     state = read_state()
     ports = state.get("ports", {}) if state else {}
     assert isinstance(ports, dict)
-    busy = [f"{name}:{port}" for name, port in ports.items() if name != "etcd-peer" and port_is_open(int(port))]
+    busy = [
+        f"{name}:{port}"
+        for name, port in ports.items()
+        if name != "etcd-peer" and port_is_open(int(port))
+    ]
     for pid_file in (STATE_DIR / "pids").glob("*.pid") if (STATE_DIR / "pids").is_dir() else []:
         pid_file.unlink()
     if leftovers or busy:
@@ -1038,20 +1188,10 @@ def down(quiet: bool = False, timeout: float = 20.0) -> None:
         log("control plane stopped; no component process or port left")
 
 
-class _suppress_lookup:
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, exc_type: object, exc: object, tb: object) -> bool:
-        return exc_type is ProcessLookupError
-
-
 def _reap(pid: int) -> None:
     """Collect the exit status if we are the parent (when `up` and `down` share a process)."""
-    try:
+    with contextlib.suppress(ChildProcessError):
         os.waitpid(pid, os.WNOHANG)
-    except ChildProcessError:
-        pass
 
 
 def status() -> int:
@@ -1090,12 +1230,16 @@ def env_lines() -> list[str]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     sub = parser.add_subparsers(dest="command", required=True)
     build_cmd = sub.add_parser("build", help="build and cache the binaries")
     build_cmd.add_argument("--force", action="store_true", help="rebuild even if cached")
     up_cmd = sub.add_parser("up", help="start the control plane")
-    up_cmd.add_argument("--timeout", type=float, default=120.0, help="seconds to wait per readiness step")
+    up_cmd.add_argument(
+        "--timeout", type=float, default=120.0, help="seconds to wait per readiness step"
+    )
     sub.add_parser("down", help="stop the control plane")
     sub.add_parser("status", help="show component state")
     sub.add_parser("env", help="print shell exports for KUBECONFIG and kubectl")

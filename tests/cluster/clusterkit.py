@@ -1,0 +1,199 @@
+"""Helpers for tests against the real local control plane (hack/controlplane.py).
+
+The session fixture `cluster` reuses a running control plane when
+`.kaudit/cluster/kubeconfig` answers (or `KAUDIT_TEST_KUBECONFIG` points at a
+cluster), otherwise it builds the binaries if needed, starts the control plane,
+and stops it when the session ends. Objects are created through the API with the
+matching kubectl; every test gets its own namespace.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import re
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+def _load_controlplane() -> ModuleType:
+    path = REPO_ROOT / "hack" / "controlplane.py"
+    spec = importlib.util.spec_from_file_location("kaudit_hack_controlplane", path)
+    assert spec
+    assert spec.loader
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses need the module registered
+    spec.loader.exec_module(module)
+    return module
+
+
+controlplane = _load_controlplane()
+
+
+@dataclass(frozen=True)
+class Cluster:
+    kubeconfig: Path
+    kubectl_binary: str
+    started_here: bool
+
+    # The helpers below as methods, so tests reach them through the fixture.
+    def kubectl(self, *args: str, **kwargs: Any) -> subprocess.CompletedProcess[str]:
+        return kubectl(*args, **kwargs)
+
+    def kubectl_json(self, *args: str, kubeconfig: Path | None = None) -> Any:
+        return kubectl_json(*args, kubeconfig=kubeconfig)
+
+    def apply(self, manifest: str | Path, namespace: str | None = None) -> None:
+        apply(manifest, namespace)
+
+    def wait_for(
+        self, description: str, condition: Callable[[], bool], timeout: float = 60
+    ) -> None:
+        wait_for(description, condition, timeout)
+
+    def pods_ready(self, namespace: str, expected: int) -> bool:
+        return pods_ready(namespace, expected)
+
+    @property
+    def server(self) -> str:
+        config = _read_kubeconfig(self.kubeconfig)
+        current = config.get("current-context")
+        context = next(
+            (c["context"] for c in config["contexts"] if c["name"] == current),
+            config["contexts"][0]["context"],
+        )
+        cluster = next(c["cluster"] for c in config["clusters"] if c["name"] == context["cluster"])
+        return str(cluster["server"])
+
+
+def _read_kubeconfig(path: Path) -> dict[str, Any]:
+    import yaml
+
+    loaded: dict[str, Any] = yaml.safe_load(path.read_text())
+    return loaded
+
+
+_active: Cluster | None = None  # set by the `cluster` fixture in conftest.py
+
+
+def set_active(cluster: Cluster | None) -> None:
+    global _active
+    _active = cluster
+
+
+def active_cluster() -> Cluster:
+    if _active is None:
+        raise RuntimeError("the `cluster` fixture has not started a control plane")
+    return _active
+
+
+def kubectl(
+    *args: str,
+    stdin: str | None = None,
+    check: bool = True,
+    kubeconfig: Path | None = None,
+    timeout: float = 120,
+) -> subprocess.CompletedProcess[str]:
+    """Run the control plane's kubectl against the test cluster; raise with stderr on failure."""
+    cluster = active_cluster()
+    env = {**os.environ, "KUBECONFIG": str(kubeconfig or cluster.kubeconfig)}
+    proc = subprocess.run(
+        [cluster.kubectl_binary, *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=timeout,
+        check=False,
+    )
+    if check and proc.returncode != 0:
+        raise AssertionError(
+            f"kubectl {' '.join(args)} failed ({proc.returncode}):\n{proc.stderr}{proc.stdout}"
+        )
+    return proc
+
+
+def kubectl_json(*args: str, kubeconfig: Path | None = None) -> Any:
+    return json.loads(kubectl(*args, "-o", "json", kubeconfig=kubeconfig).stdout)
+
+
+# A namespace's default ServiceAccount appears a moment after the namespace; pods
+# created in between are rejected by the ServiceAccount admission plugin. Real
+# clusters have the same race, so apply retries on exactly that error.
+_SERVICE_ACCOUNT_RACE = re.compile(
+    r'serviceaccount "default" not found|error looking up service account'
+)
+
+
+def apply(
+    manifest: str | Path, namespace: str | None = None, timeout: float = 60
+) -> subprocess.CompletedProcess[str]:
+    """kubectl apply a file/folder path or YAML text, retrying the ServiceAccount race."""
+    args = ["apply"]
+    stdin = None
+    if isinstance(manifest, Path):
+        args += ["-f", str(manifest)]
+        if manifest.is_dir():
+            args.append("--recursive")
+    else:
+        args += ["-f", "-"]
+        stdin = manifest
+    if namespace:
+        args += ["-n", namespace]
+    deadline = time.monotonic() + timeout
+    while True:
+        proc = kubectl(*args, stdin=stdin, check=False)
+        if proc.returncode == 0:
+            return proc
+        if not _SERVICE_ACCOUNT_RACE.search(proc.stderr) or time.monotonic() > deadline:
+            raise AssertionError(f"kubectl {' '.join(args)} failed:\n{proc.stderr}{proc.stdout}")
+        time.sleep(0.3)
+
+
+def wait_for(
+    description: str, condition: Callable[[], bool], timeout: float = 60, interval: float = 0.3
+) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(interval)
+    raise AssertionError(f"timed out after {timeout:.0f}s waiting for {description}")
+
+
+def wait_for_default_service_account(namespace: str, timeout: float = 30) -> None:
+    wait_for(
+        f"ServiceAccount {namespace}/default",
+        lambda: (
+            kubectl("get", "serviceaccount", "default", "-n", namespace, check=False).returncode
+            == 0
+        ),
+        timeout,
+    )
+
+
+def pods_ready(namespace: str, expected: int) -> bool:
+    pods = kubectl_json("get", "pods", "-n", namespace)["items"]
+    ready = [
+        p
+        for p in pods
+        if p.get("status", {}).get("podIP")
+        and any(
+            c.get("type") == "Ready" and c.get("status") == "True"
+            for c in p.get("status", {}).get("conditions", [])
+        )
+    ]
+    return len(ready) >= expected
+
+
+def binaries_available() -> bool:
+    return all(controlplane.find_binary(name) for name in controlplane.ALL_BINARIES)

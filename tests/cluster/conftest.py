@@ -1,0 +1,76 @@
+"""Fixtures for tests against the real local control plane (hack/controlplane.py).
+
+The session fixture `cluster` reuses a running control plane when
+`.kaudit/cluster/kubeconfig` answers (or `KAUDIT_TEST_KUBECONFIG` points at a
+cluster), otherwise it builds the binaries if needed, starts the control plane,
+and stops it when the session ends. Every test gets its own namespace from the
+`namespace` fixture; the helpers live in clusterkit.py.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from clusterkit import (
+    Cluster,
+    active_cluster,
+    binaries_available,
+    controlplane,
+    kubectl,
+    set_active,
+    wait_for_default_service_account,
+)
+
+
+@pytest.fixture(scope="session")
+def cluster() -> Iterator[Cluster]:
+    override = os.environ.get("KAUDIT_TEST_KUBECONFIG")
+    kubectl_binary = str(controlplane.find_binary("kubectl") or shutil.which("kubectl") or "")
+    if override:
+        set_active(Cluster(Path(override), kubectl_binary, started_here=False))
+        yield active_cluster()
+        return
+    if controlplane.is_live():
+        set_active(Cluster(controlplane.KUBECONFIG_PATH, kubectl_binary, started_here=False))
+        yield active_cluster()
+        return
+    if not binaries_available() and shutil.which("go") is None:
+        pytest.skip(
+            "no control-plane binaries and no Go toolchain to build them "
+            "(see docs/control-plane.md: KAUDIT_CONTROLPLANE_BIN / KUBEBUILDER_ASSETS)"
+        )
+    controlplane.build()
+    try:
+        kubeconfig = controlplane.up()
+    except controlplane.ControlPlaneError as error:
+        pytest.fail(f"control plane failed to start: {error}", pytrace=False)
+    set_active(Cluster(kubeconfig, str(controlplane.binary_path("kubectl")), started_here=True))
+    try:
+        yield active_cluster()
+    finally:
+        set_active(None)
+        controlplane.down()
+
+
+@pytest.fixture
+def namespace(cluster: Cluster, request: pytest.FixtureRequest) -> Iterator[str]:
+    """A fresh namespace (with its default ServiceAccount), deleted after the test."""
+    slug = re.sub(r"[^a-z0-9]+", "-", request.node.name.lower()).strip("-")[:40].strip("-")
+    name = f"t-{slug}-{uuid.uuid4().hex[:6]}"
+    kubectl("create", "namespace", name)
+    wait_for_default_service_account(name)
+    yield name
+    kubectl("delete", "namespace", name, "--wait=false", check=False)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    here = Path(__file__).parent
+    for item in items:
+        if here in Path(str(item.fspath)).parents:
+            item.add_marker(pytest.mark.cluster)
