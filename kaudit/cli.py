@@ -15,6 +15,7 @@ import typer
 
 from kaudit import __version__
 from kaudit.collect import Source
+from kaudit.deploy import deploy_command
 from kaudit.errors import ExitCode, InputError, KauditError
 from kaudit.findings import Severity
 from kaudit.model import Protocol
@@ -246,6 +247,28 @@ def audit(
     request_timeout: TimeoutOpt = 30.0,
     page_size: PageSizeOpt = 500,
     quiet: QuietOpt = False,
+    keep_previous: Annotated[
+        bool,
+        typer.Option(
+            "--keep-previous",
+            help="Rename an existing report file to NAME.previous.EXT first (for 'kaudit diff').",
+        ),
+    ] = False,
+    configmap: Annotated[
+        str | None,
+        typer.Option(
+            "--configmap",
+            help="Also store the report in this ConfigMap ([NAMESPACE/]NAME, which must exist).",
+        ),
+    ] = None,
+    configmap_format: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--configmap-format",
+            help="Format(s) stored by --configmap (default json). Repeatable.",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Audit a cluster (kubeconfig context or in-cluster) or manifest files."""
     from kaudit.audit import audit as run_audit
@@ -269,6 +292,10 @@ def audit(
         request_timeout,
         page_size,
     )
+    from kaudit import sinks
+
+    cm_target = sinks.parse_configmap_target(configmap, source) if configmap else None
+    cm_formats = sinks.parse_configmap_formats(configmap_format)
     progress = Progress(quiet)
     with progress.step("collecting" if source.is_live else "reading manifests"):
         snapshot = load_snapshot(source)
@@ -276,10 +303,17 @@ def audit(
         report = run_audit(snapshot, audit_config)
     for out in outputs:
         color = out.path is None and out.format == Format.TABLE and use_color()
+        if keep_previous and out.path not in (None, "-"):
+            sinks.keep_previous(str(out.path))
         write_output(out, render(report, Format(out.format), color=color, min_severity=shown))
+    if cm_target is not None:
+        sinks.write_configmap(source, cm_target, report, cm_formats, shown)
     for warning in report.warnings:
         typer.echo(f"kaudit: warning: {warning.message}", err=True)
     raise typer.Exit(audit_exit_code(report, threshold, allow_incomplete))
+
+
+app.command("deploy")(deploy_command)
 
 
 def audit_exit_code(report: Report, threshold: Severity | None, allow_incomplete: bool) -> int:
