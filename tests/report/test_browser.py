@@ -13,6 +13,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import os
+import re
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -204,10 +205,10 @@ def test_rule_namespace_and_search_filters(
     watched.page.click("#filter-reset")
 
     watched.page.fill("#filter-search", "externalname")
-    # The search waits for a pause in typing; the page's CSP forbids string evaluation,
-    # so wait through a locator rather than wait_for_function.
     from playwright.sync_api import expect
 
+    # The search waits for a pause in typing; the page's CSP forbids string evaluation,
+    # so wait through a locator rather than wait_for_function.
     expect(watched.page.locator("#filter-count")).to_contain_text("Showing")
     searched = watched.visible_findings()
     expected = [f for f in demo_report.findings if "externalname" in f.message.lower()]
@@ -218,6 +219,8 @@ def test_rule_namespace_and_search_filters(
 def test_copy_button_and_anchor_links(
     browser: Browser, demo_report: Report, tmp_path: Path
 ) -> None:
+    from playwright.sync_api import expect
+
     watched = open_report(browser, demo_report, tmp_path)
     first_worst = watched.page.locator("ol.worst a").first
     target = (first_worst.get_attribute("href") or "").lstrip("#")
@@ -227,7 +230,8 @@ def test_copy_button_and_anchor_links(
     watched.page.click("#expand-all")
     button = watched.page.locator("button.copy").first
     button.click()
-    assert button.inner_text() in ("Copied", "Select and copy")
+    # Headless Chromium may refuse the clipboard; the button then says to copy by hand.
+    expect(button).to_have_text(re.compile(r"^(Copied|Select and copy)$"))
     assert watched.errors == []
 
 

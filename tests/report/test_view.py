@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import pytest
 
 from kaudit.findings import Severity
 from kaudit.report.model import Report
-from kaudit.report.view import Block, build_view, heat_map, remediation_blocks, section_of
+from kaudit.report.view import (
+    Block,
+    blast_radius,
+    build_view,
+    heat_map,
+    remediation_blocks,
+    section_of,
+)
 from tests.report.samples import DEFAULT_DENY_YAML, finding
 
 
@@ -144,10 +152,58 @@ def test_shared_remediation_is_shown_once(sample_report: Report) -> None:
         "m4",
         remediation="Add an except.",
     )
-    import dataclasses
-
     view = build_view(dataclasses.replace(sample_report, findings=(first, second, other, lone)))
     groups = {(n.name, g.rule_id): g for n in view.namespaces for g in n.groups}
     assert groups["shop", "KA120"].shared_remediation == (Block("text", "Allow DNS."),)
     assert groups["data", "KA120"].shared_remediation is None  # one finding: shown on it
     assert groups["data", "KA140"].shared_remediation is None
+
+
+ENGINE_SUMMARY: dict[str, Any] = {
+    "pods": 13,
+    "namespaces": 5,
+    "policies": 10,
+    "isolation": {"ingress_isolated": 8, "egress_isolated": 2, "host_network": 2},
+    "pod_classes": [
+        {
+            "namespace": "data",
+            "pods": ["postgres"],
+            "host_network": False,
+            "ingress_isolated": True,
+            "egress_isolated": True,
+            "can_reach": {"pods": 0, "namespaces": 0},
+            "reachable_from": {"pods": 5, "namespaces": 1},
+        },
+        {
+            "namespace": "monitoring",
+            "pods": [f"exporter-{i}" for i in range(7)],
+            "host_network": True,
+            "ingress_isolated": False,
+            "egress_isolated": False,
+            "can_reach": {"pods": 9, "namespaces": 4},
+            "reachable_from": {"pods": 10, "namespaces": 4},
+        },
+        "not a class",
+    ],
+    "notes": ["hostNetwork pods are outside NetworkPolicy"],
+}
+
+
+def test_blast_radius_widest_first() -> None:
+    rows = blast_radius(ENGINE_SUMMARY)
+    assert [(r.namespace, r.can_reach, r.isolation, r.host_network) for r in rows] == [
+        ("monitoring", "9 pods in 4 namespaces", "none", True),
+        ("data", "0 pods in 0 namespaces", "ingress and egress", False),
+    ]
+    assert rows[0].pods == "exporter-0, exporter-1, exporter-2, exporter-3, exporter-4 and 2 more"
+    assert blast_radius({"pod_classes": "nope"}) == ()
+
+
+def test_reachability_facts_and_notes(sample_report: Report) -> None:
+    view = build_view(dataclasses.replace(sample_report, reachability=ENGINE_SUMMARY))
+    assert view.reachability_facts == (
+        "13 pods in 5 namespaces, 10 NetworkPolicies: 8 isolated for ingress, "
+        "2 isolated for egress, 2 on the host network (outside NetworkPolicy)"
+    )
+    assert view.reachability_notes == ("hostNetwork pods are outside NetworkPolicy",)
+    assert view.heat_map is None
