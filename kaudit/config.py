@@ -58,11 +58,11 @@ class AuditConfig:
     system_namespaces: frozenset[str] = SYSTEM_NAMESPACES
 
     def severity_for(self, rule: Rule, default: Severity) -> Severity:
-        return (
-            self.severity_overrides.get(rule.id)
-            or self.severity_overrides.get(rule.name)
-            or default
-        )
+        # Not `or`: an override to Severity.INFO (0) must win too.
+        for key in (rule.id, rule.name):
+            if key in self.severity_overrides:
+                return self.severity_overrides[key]
+        return default
 
     def is_system_namespace(self, namespace: str) -> bool:
         return namespace in self.system_namespaces

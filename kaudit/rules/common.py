@@ -18,10 +18,23 @@ DEFAULT_DNS_NAMESPACE = "kube-system"
 DEFAULT_DNS_LABELS: Mapping[str, str] = {"k8s-app": "kube-dns"}
 
 
+class _IndentedDumper(yaml.SafeDumper):
+    """Indents list items under their key, as kubectl and most manifests do."""
+
+    def increase_indent(self, flow: bool = False, indentless: bool = False) -> None:
+        super().increase_indent(flow, False)
+
+
 def to_yaml(*documents: Mapping[str, Any]) -> str:
     """Render one or more Kubernetes objects as a multi-document YAML snippet."""
     return "---\n".join(
-        yaml.safe_dump(dict(doc), sort_keys=False, default_flow_style=False, width=100)
+        yaml.dump(
+            dict(doc),
+            Dumper=_IndentedDumper,
+            sort_keys=False,
+            default_flow_style=False,
+            width=100,
+        )
         for doc in documents
     ).rstrip()
 

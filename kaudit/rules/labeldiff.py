@@ -16,7 +16,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from rapidfuzz.distance import Levenshtein
+from rapidfuzz.distance import OSA
 
 from kaudit.model import Pod
 
@@ -50,10 +50,11 @@ VERSION_VALUE = re.compile(r"^v?\d+([.\-_]\w+)*$|^[0-9a-f]{7,40}$", re.IGNORECAS
 
 
 def similar(a: str, b: str) -> bool:
-    """A plausible typo: one or two edits apart, or one text a prefix/suffix of the other."""
+    """A plausible typo: one or two edits apart (a swap of neighbours is one), or one text a
+    prefix/suffix of the other."""
     if a == b:
         return True
-    distance = Levenshtein.distance(a, b)
+    distance = OSA.distance(a, b)
     if distance <= 2 and distance < max(len(a), len(b)) / 2:
         return True
     shorter, longer = sorted((a, b), key=len)
@@ -123,9 +124,7 @@ def compare_entry(key: str, value: str, labels: Mapping[str, str]) -> EntryDiff:
             return EntryDiff(key, value, Verdict.CASE_MISMATCH, pod_key, found)
         if similar(key, pod_key) and (found == value or similar(value, found)):
             candidate = EntryDiff(key, value, Verdict.TYPO, pod_key, found)
-            if best is None or Levenshtein.distance(key, pod_key) < Levenshtein.distance(
-                key, best.pod_key or ""
-            ):
+            if best is None or OSA.distance(key, pod_key) < OSA.distance(key, best.pod_key or ""):
                 best = candidate
     return best or EntryDiff(key, value, Verdict.MISSING_LABEL)
 

@@ -135,6 +135,10 @@ def pod_host_port(ctx: AuditContext) -> Iterator[Hit]:
 # --- KA403 ---------------------------------------------------------------------------------
 
 
+# The instance-metadata addresses every major cloud serves (IPv4, and AWS over IPv6).
+PRIMARY_METADATA = frozenset({"169.254.169.254", "fd00:ec2::254"})
+
+
 def _metadata_except(cidr: str) -> list[str]:
     """The metadata addresses inside `cidr`, as /32 or /128 exceptions."""
     from kaudit.netpol.verdict import METADATA_ADDRESSES
@@ -264,7 +268,8 @@ def pod_metadata_reachable(ctx: AuditContext) -> Iterator[Hit]:
         if pod.host_network:
             continue  # outside NetworkPolicy: pod-host-network reports it
         open_endpoints = [a for a in ctx.engine.metadata_access(pod) if a[2].allowed]
-        if open_endpoints:
+        # The provider-specific addresses alone (ECS, Alibaba) are listed, not reported.
+        if any(address in PRIMARY_METADATA for address, _, _ in open_endpoints):
             reachable[pod.key] = open_endpoints
             pods.append(pod)
     for ref, group in group_by_workload(pods).items():

@@ -57,7 +57,9 @@ class Rule:
     def run(self, ctx: AuditContext) -> list[Finding]:
         findings = []
         for hit in self.check(ctx):
-            severity = ctx.config.severity_for(self, hit.severity or self.severity)
+            # Not `or`: Severity.INFO is 0, hence falsy.
+            default = hit.severity if hit.severity is not None else self.severity
+            severity = ctx.config.severity_for(self, default)
             findings.append(
                 Finding(
                     rule_id=self.id,

@@ -6,13 +6,12 @@ import tempfile
 import textwrap
 from pathlib import Path
 
+from kaudit.collect.manifests import load_manifests
 from kaudit.config import AuditConfig
 from kaudit.findings import Finding
 from kaudit.model import Snapshot
 from kaudit.rules.context import AuditContext
 from kaudit.rules.registry import find_rule
-
-from kaudit.collect.manifests import load_manifests
 
 
 def snapshot_of(*documents: str) -> Snapshot:

@@ -283,7 +283,9 @@ def test_service_target_port_mismatch_proposes_the_container_port() -> None:
 
 def test_service_target_port_mismatch_skips_pods_that_declare_no_ports() -> None:
     bare = WEB_DEPLOYMENT.replace("ports: [{containerPort: 8080, name: http}]", "args: [serve]")
-    assert fired_on("service-target-port-mismatch", bare, service("api", ports="[{port: 80}]")) == []
+    assert (
+        fired_on("service-target-port-mismatch", bare, service("api", ports="[{port: 80}]")) == []
+    )
 
 
 # --- exposure: NodePort, LoadBalancer, ExternalName, externalIPs ----------------------------------
@@ -299,7 +301,9 @@ spec: {spec}
 
 
 EXPOSURE = [
-    exposed("np", "{type: NodePort, selector: {app: api-server}, ports: [{port: 80, nodePort: 30080}]}"),
+    exposed(
+        "np", "{type: NodePort, selector: {app: api-server}, ports: [{port: 80, nodePort: 30080}]}"
+    ),
     exposed("lb", "{type: LoadBalancer, selector: {app: api-server}, ports: [{port: 443}]}"),
     exposed(
         "lb-aws-internal",
@@ -362,7 +366,9 @@ def test_loadbalancer_mentions_node_ports_unless_disabled() -> None:
     )
     without = only(
         "service-loadbalancer",
-        exposed("lb", "{type: LoadBalancer, allocateLoadBalancerNodePorts: false, ports: [{port: 443}]}"),
+        exposed(
+            "lb", "{type: LoadBalancer, allocateLoadBalancerNodePorts: false, ports: [{port: 443}]}"
+        ),
     )
     assert "opens a NodePort on every node" in with_node_ports.message
     assert "NodePort" not in without.message

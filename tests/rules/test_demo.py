@@ -1,0 +1,121 @@
+"""The bundled demo: the insecure variant shows every planted problem, the hardened one none
+of the high or critical ones (kaudit/demo/README.md lists what is planted where)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from kaudit.audit import audit
+from kaudit.collect.manifests import load_manifests
+from kaudit.config import SYSTEM_NAMESPACES
+from kaudit.findings import Finding, Severity
+from kaudit.report.model import Report
+
+DEMO = Path(__file__).resolve().parents[2] / "kaudit" / "demo"
+
+# (rule name, object) for every row of the README's table of planted problems,
+# plus the side effects it lists.
+PLANTED = {
+    ("namespace-without-networkpolicy", "Namespace/monitoring"),
+    ("ingress-only-policies", "Namespace/shop"),
+    ("egress-blocks-dns", "Deployment/payments/payments"),
+    ("service-no-endpoints", "Service/shop/api"),
+    ("service-no-endpoints", "Service/shop/cart"),
+    ("service-no-endpoints", "Service/payments/payments"),
+    ("service-nodeport", "Service/shop/frontend"),
+    ("service-loadbalancer", "Service/shop/frontend-public"),
+    ("service-externalname", "Service/payments/ledger"),
+    ("service-external-ips", "Service/shop/api-direct"),
+    ("service-target-port-mismatch", "Service/monitoring/prometheus"),
+    ("ingress-without-class", "Ingress/shop/storefront"),
+    ("ingress-backend-port-mismatch", "Ingress/shop/www"),
+    ("ingress-without-tls", "Ingress/monitoring/prometheus"),
+    ("ingress-unknown-class", "Ingress/shop/legacy-storefront"),
+    ("ingress-backend-missing-service", "Ingress/payments/payments-webhooks"),
+    ("pod-host-network", "DaemonSet/monitoring/node-exporter"),
+    ("pod-host-port", "DaemonSet/monitoring/statsd-exporter"),
+    ("policy-peer-or-confusion", "NetworkPolicy/data/postgres-allow-api"),
+    ("policy-allows-all-namespaces", "NetworkPolicy/data/redis-allow-clients"),
+    ("pod-metadata-reachable", "StatefulSet/data/postgres"),
+    ("policy-selects-no-pods", "NetworkPolicy/shop/allow-api-to-cart"),
+    ("datastore-reachable-cross-namespace", "StatefulSet/data/postgres"),
+    ("datastore-reachable-cross-namespace", "Deployment/data/redis"),
+    ("pod-default-ndots", "Namespace/shop"),
+    ("pod-default-ndots", "Namespace/data"),
+    ("pod-default-ndots", "Namespace/payments"),
+    ("pod-default-ndots", "Namespace/monitoring"),
+    ("namespace-without-default-deny-egress", "Namespace/shop"),
+    ("namespace-without-default-deny-egress", "Namespace/monitoring"),
+    ("namespace-without-default-deny-egress", "Namespace/data"),
+    ("namespace-without-default-deny-ingress", "Namespace/monitoring"),
+    ("lateral-movement-open", "Namespace/monitoring"),
+}
+
+
+@pytest.fixture(scope="module")
+def insecure() -> Report:
+    return audit(load_manifests([str(DEMO / "insecure")]))
+
+
+@pytest.fixture(scope="module")
+def hardened() -> Report:
+    return audit(load_manifests([str(DEMO / "hardened")]))
+
+
+def fired(report: Report) -> set[tuple[str, str]]:
+    return {(f.rule_name, str(f.resource)) for f in report.findings}
+
+
+def test_insecure_demo_fires_every_planted_problem(insecure: Report) -> None:
+    assert PLANTED - fired(insecure) == set()
+
+
+def test_insecure_demo_does_not_blame_the_enforcing_cni(insecure: Report) -> None:
+    assert not [f for f in insecure.findings if f.rule_name == "cni-without-policy-enforcement"]
+
+
+def test_insecure_demo_diagnoses_each_broken_selector(insecure: Report) -> None:
+    diagnosis = {
+        str(f.resource): (f.evidence["diagnosis"], f.evidence["correctedSelector"])
+        for f in insecure.findings
+        if f.rule_name == "service-no-endpoints"
+    }
+    assert diagnosis["Service/shop/api"] == (["typo"], {"app": "api-server"})
+    assert diagnosis["Service/shop/cart"] == (["case-mismatch"], {"app": "cart"})
+    assert diagnosis["Service/payments/payments"][0] == ["stale-value"]
+    assert "version" not in diagnosis["Service/payments/payments"][1]
+
+
+def test_insecure_demo_internet_facing_loadbalancer_is_critical(insecure: Report) -> None:
+    severities = {
+        str(f.resource): f.severity
+        for f in insecure.findings
+        if f.rule_name == "service-loadbalancer"
+    }
+    assert severities == {"Service/shop/frontend-public": Severity.CRITICAL}
+
+
+def test_hardened_demo_has_no_high_or_critical_finding_outside_system_namespaces(
+    hardened: Report,
+) -> None:
+    # A Namespace finding's resource is cluster-scoped: its namespace is its name.
+    def namespace_of(f: Finding) -> str:
+        return f.resource.name if f.resource.kind == "Namespace" else f.resource.namespace
+
+    serious = [
+        f"{f.rule_name} {f.resource}"
+        for f in hardened.at_or_above(Severity.HIGH)
+        if namespace_of(f) not in SYSTEM_NAMESPACES
+    ]
+    assert serious == []
+    # What remains high is kube-system as a fresh kind cluster has it (see the demo README).
+    assert {namespace_of(f) for f in hardened.at_or_above(Severity.HIGH)} == {"kube-system"}
+
+
+def test_hardened_demo_leaves_only_narrow_datastore_access(hardened: Report) -> None:
+    datastore = [
+        f for f in hardened.findings if f.rule_name == "datastore-reachable-cross-namespace"
+    ]
+    assert all(f.severity <= Severity.LOW for f in datastore)

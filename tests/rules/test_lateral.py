@@ -1,0 +1,162 @@
+"""Lateral movement: open pods and datastores reachable across namespaces."""
+
+from __future__ import annotations
+
+import pytest
+
+from kaudit.findings import Severity
+from tests.rules.fixtures import DENY_ALL, DENY_INGRESS, deployment, namespace, policy
+from tests.rules.helpers import fired_on, only, run, snapshot_of
+
+CLUSTER = [
+    namespace("shop"),
+    deployment("web", "shop"),
+    deployment("api", "shop"),
+    namespace("data"),
+    deployment("db", "data", ports="[{containerPort: 5432, name: pg}]"),
+]
+
+# --- lateral-movement-open -----------------------------------------------------------------
+
+ONE_PORT_FROM_EVERYWHERE = """
+podSelector: {}
+policyTypes: [Ingress]
+ingress: [{from: [{namespaceSelector: {}}], ports: [{port: 5432}]}]
+"""
+EVERY_PORT_FROM_EVERYWHERE = """
+podSelector: {}
+policyTypes: [Ingress]
+ingress: [{from: [{namespaceSelector: {}}]}]
+"""
+
+LATERAL_CASES = [
+    ("no policies", [], ["Namespace/data", "Namespace/shop"]),
+    ("data denies ingress", [policy("d", "data", DENY_INGRESS)], ["Namespace/shop"]),
+    (
+        "one port from everywhere",
+        [policy("d", "data", ONE_PORT_FROM_EVERYWHERE)],
+        ["Namespace/shop"],
+    ),
+    (
+        "every port from everywhere",
+        [policy("d", "data", EVERY_PORT_FROM_EVERYWHERE)],
+        ["Namespace/data", "Namespace/shop"],
+    ),
+    ("both deny", [policy("d", "data", DENY_ALL), policy("s", "shop", DENY_ALL)], []),
+]
+
+
+@pytest.mark.parametrize(
+    ("policies", "expected"), [c[1:] for c in LATERAL_CASES], ids=[c[0] for c in LATERAL_CASES]
+)
+def test_lateral_movement_open(policies: list[str], expected: list[str]) -> None:
+    assert fired_on("lateral-movement-open", *CLUSTER, *policies) == expected
+
+
+def test_lateral_movement_open_reports_the_reachable_fraction() -> None:
+    # shop's pods may not leave their namespace, so nobody reaches data/db today.
+    shop_egress = "podSelector: {}\npolicyTypes: [Egress]\negress: [{to: [{podSelector: {}}]}]"
+    documents = [*CLUSTER, policy("s", "shop", DENY_INGRESS), policy("e", "shop", shop_egress)]
+    finding = only("lateral-movement-open", *documents)
+    assert str(finding.resource) == "Namespace/data"
+    assert finding.evidence["openPods"] == 1
+    assert finding.evidence["reachersInOtherNamespaces"] == 0
+    assert finding.evidence["podsInOtherNamespaces"] == 2
+    assert finding.evidence["clusterOpenFraction"] == pytest.approx(1 / 3, abs=0.001)
+    assert "0 of 2 pods in other namespaces can reach it today" in finding.message
+
+    open_ = only("lateral-movement-open", *CLUSTER, policy("s", "shop", DENY_INGRESS))
+    assert open_.evidence["reachersInOtherNamespaces"] == 2
+    assert open_.evidence["reachableFraction"] == 1.0
+
+
+# --- datastore-reachable-cross-namespace ---------------------------------------------------
+
+ANDED_API_ONLY = """
+podSelector: {matchLabels: {app: db}}
+policyTypes: [Ingress]
+ingress:
+  - from:
+      - namespaceSelector: {matchLabels: {kubernetes.io/metadata.name: shop}}
+        podSelector: {matchLabels: {app: api}}
+    ports: [{port: 5432}]
+"""
+WHOLE_SHOP = """
+podSelector: {matchLabels: {app: db}}
+policyTypes: [Ingress]
+ingress:
+  - from: [{namespaceSelector: {matchLabels: {kubernetes.io/metadata.name: shop}}}]
+    ports: [{port: 5432}]
+"""
+SAME_NAMESPACE = """
+podSelector: {matchLabels: {app: db}}
+policyTypes: [Ingress]
+ingress: [{from: [{podSelector: {}}]}]
+"""
+
+DATASTORE_CASES = [
+    ("no policy", [], Severity.HIGH),
+    ("whole namespace admitted", [policy("d", "data", WHOLE_SHOP)], Severity.HIGH),
+    ("one workload admitted", [policy("d", "data", ANDED_API_ONLY)], Severity.LOW),
+    ("same namespace only", [policy("d", "data", SAME_NAMESPACE)], None),
+    ("shop cannot leave", [policy("d", "data", WHOLE_SHOP), policy("s", "shop", DENY_ALL)], None),
+]
+
+
+@pytest.mark.parametrize(
+    ("policies", "severity"), [c[1:] for c in DATASTORE_CASES], ids=[c[0] for c in DATASTORE_CASES]
+)
+def test_datastore_reachable_cross_namespace(
+    policies: list[str], severity: Severity | None
+) -> None:
+    findings = run("datastore-reachable-cross-namespace", snapshot_of(*CLUSTER, *policies))
+    assert [(str(f.resource), f.severity) for f in findings] == (
+        [("Deployment/data/db", severity)] if severity else []
+    )
+
+
+def test_datastore_evidence_names_the_clients() -> None:
+    finding = only(
+        "datastore-reachable-cross-namespace", *CLUSTER, policy("d", "data", ANDED_API_ONLY)
+    )
+    assert finding.evidence["ports"] == [
+        {
+            "port": 5432,
+            "service": "PostgreSQL",
+            "reachers": 1,
+            "namespaces": ["shop"],
+            "wholeNamespaces": [],
+            "workloads": ["shop/Deployment/api"],
+        }
+    ]
+    assert "only specific workloads are admitted" in finding.message
+
+
+def test_datastore_port_found_through_a_service_target() -> None:
+    # The container declares no port; the Service says the pods serve 6379.
+    cache = deployment("cache", "data", ports="[]")
+    service = """
+apiVersion: v1
+kind: Service
+metadata: {name: cache, namespace: data}
+spec: {selector: {app: cache}, ports: [{port: 6379}]}
+"""
+    assert fired_on(
+        "datastore-reachable-cross-namespace",
+        namespace("shop"),
+        deployment("web", "shop"),
+        cache,
+        service,
+    ) == ["Deployment/data/cache"]
+
+
+def test_non_datastore_ports_are_left_alone() -> None:
+    assert (
+        fired_on(
+            "datastore-reachable-cross-namespace",
+            namespace("shop"),
+            deployment("web", "shop"),
+            deployment("api", "data"),
+        )
+        == []
+    )
