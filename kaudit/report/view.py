@@ -520,4 +520,8 @@ def blast_radius(reachability: Mapping[str, Any] | None) -> tuple[BlastRadius, .
 
 
 def _reach_text(counts: Mapping[str, Any]) -> str:
-    return f"{counts.get('pods', '?')} pods in {counts.get('namespaces', '?')} namespaces"
+    pods, namespaces = counts.get("pods", "?"), counts.get("namespaces", "?")
+    return (
+        f"{pods} pod{'' if pods == 1 else 's'}"
+        f" in {namespaces} namespace{'' if namespaces == 1 else 's'}"
+    )
