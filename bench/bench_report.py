@@ -7,6 +7,7 @@ rendering time of --runs runs and the size of the output; also reading the JSON 
 diffing two such reports.
 
     python bench/bench_report.py [--findings 5000] [--namespaces 200] [--runs 3]
+    python bench/bench_report.py --cluster 10000   # audit bench_rules' synthetic cluster instead
 """
 
 from __future__ import annotations
@@ -145,10 +146,27 @@ def main() -> None:
     parser.add_argument("--findings", type=int, default=5000)
     parser.add_argument("--namespaces", type=int, default=200)
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument(
+        "--cluster", type=int, metavar="PODS", help="audit bench_rules.py's synthetic cluster"
+    )
     args = parser.parse_args()
 
-    report = synthetic_report(args.findings, args.namespaces)
-    print(f"{args.findings} findings in {args.namespaces} namespaces, median of {args.runs} runs")
+    if args.cluster:
+        from bench_rules import synthetic  # beside this file
+
+        from kaudit.audit import audit
+
+        start = time.perf_counter()
+        report = audit(synthetic(args.cluster), now=dt.datetime(2026, 1, 15, tzinfo=dt.UTC))
+        print(
+            f"audit of a synthetic cluster of {args.cluster} pods:"
+            f" {len(report.findings)} findings in {time.perf_counter() - start:.1f} s"
+        )
+        args.findings = len(report.findings)
+    else:
+        report = synthetic_report(args.findings, args.namespaces)
+        print(f"{args.findings} findings in {args.namespaces} namespaces")
+    print(f"median of {args.runs} runs")
     print(f"{'format':<8}{'seconds':>10}{'size':>12}{'gzipped':>12}")
     outputs: dict[Format, str] = {}
     for fmt in Format:

@@ -47,7 +47,6 @@ class FindingView:
     evidence_yaml: str
     remediation: tuple[Block, ...]
     origin: str | None  # "file:line" for manifests
-    search_text: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,6 +91,15 @@ class HeatCell:
 class HeatMap:
     namespaces: tuple[str, ...]
     rows: tuple[tuple[str, tuple[HeatCell, ...]], ...]
+    left_out: int = 0  # namespaces beyond HEAT_MAP_LIMIT, the least connected
+    # Per-cell hover titles; a big map goes without them (row and column headers suffice).
+    titled: bool = True
+
+
+# A heat map grows with the square of the namespaces: past this many it shows the most
+# connected ones (the JSON report keeps the whole matrix).
+HEAT_MAP_LIMIT = 50
+TITLED_LIMIT = 30
 
 
 @dataclass(frozen=True, slots=True)
@@ -253,7 +261,6 @@ def _finding_view(finding: Finding, anchor: str) -> FindingView:
         evidence_yaml=evidence,
         remediation=remediation_blocks(finding.remediation),
         origin=str(finding.origin) if finding.origin.file else None,
-        search_text=" ".join((finding.rule_id, finding.rule_name, obj, finding.message)).lower(),
     )
 
 
@@ -396,6 +403,9 @@ def heat_map(reachability: Mapping[str, Any] | None) -> HeatMap | None:
     if matrix is None:
         return None
     names = sorted(set(matrix) | {dst for row in matrix.values() for dst in row})
+    left_out = max(0, len(names) - HEAT_MAP_LIMIT)
+    if left_out:
+        names = sorted(_most_connected(matrix, names)[:HEAT_MAP_LIMIT])
     largest = max(
         (c for row in matrix.values() for v in row.values() if (c := _count(v)) is not None),
         default=0,
@@ -404,7 +414,35 @@ def heat_map(reachability: Mapping[str, Any] | None) -> HeatMap | None:
     for src in names:
         row = matrix.get(src, {})
         rows.append((src, tuple(_cell(src, dst, row.get(dst), largest) for dst in names)))
-    return HeatMap(namespaces=tuple(names), rows=tuple(rows))
+    return HeatMap(
+        namespaces=tuple(names),
+        rows=tuple(rows),
+        left_out=left_out,
+        titled=len(names) <= TITLED_LIMIT,
+    )
+
+
+def _most_connected(matrix: Mapping[str, Mapping[str, Any]], names: list[str]) -> list[str]:
+    """Namespaces by how much they reach and are reached (allowed pairs, else fractions)."""
+    weight = dict.fromkeys(names, 0.0)
+    for src, row in matrix.items():
+        for dst, value in row.items():
+            amount = _amount(value)
+            weight[src] += amount
+            weight[dst] += amount
+    return sorted(names, key=lambda n: (-weight[n], n))
+
+
+def _amount(value: Any) -> float:
+    if isinstance(value, bool):
+        return float(value)
+    if isinstance(value, int | float):
+        return float(value)
+    if isinstance(value, Mapping):
+        for key in ("allowed", "fraction"):
+            if isinstance(value.get(key), int | float):
+                return float(value[key])
+    return 0.0
 
 
 def _is_matrix(value: Any) -> bool:

@@ -264,3 +264,14 @@ def test_thousands_of_findings_stay_usable(browser: Browser, tmp_path: Path) -> 
     assert watched.page.inner_text("#filter-count") == f"Showing {critical} of 3000 findings"
     assert watched.errors == []
     assert watched.dialogs == []
+
+
+def test_print_layout_hides_the_controls(
+    browser: Browser, demo_report: Report, tmp_path: Path
+) -> None:
+    watched = open_report(browser, demo_report, tmp_path)
+    watched.page.emulate_media(media="print")
+    assert not watched.page.is_visible("#filters")
+    assert not watched.page.locator("button.copy").first.is_visible()
+    assert watched.page.is_visible("table.heat")
+    assert watched.errors == []

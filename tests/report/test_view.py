@@ -207,3 +207,17 @@ def test_reachability_facts_and_notes(sample_report: Report) -> None:
     )
     assert view.reachability_notes == ("hostNetwork pods are outside NetworkPolicy",)
     assert view.heat_map is None
+
+
+def test_a_big_heat_map_keeps_the_most_connected_namespaces() -> None:
+    names = [f"ns-{i:03d}" for i in range(60)]
+    # ns-000 .. ns-009 reach nothing and nobody reaches them; the rest reach everything.
+    matrix = {
+        a: {b: {"allowed": 0 if min(a, b) < "ns-010" else 4, "total": 4} for b in names}
+        for a in names
+    }
+    result = heat_map({"namespace_matrix": matrix})
+    assert result is not None
+    assert result.namespaces == tuple(names[10:])
+    assert result.left_out == 10
+    assert not result.titled

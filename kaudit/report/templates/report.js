@@ -6,6 +6,13 @@
 
   function byId(id) { return document.getElementById(id); }
   var findings = Array.prototype.slice.call(document.querySelectorAll("li.finding"));
+  // What the search box matches: the summary line, the rule and origin, and the evidence.
+  var searchable = findings.map(function (item) {
+    return Array.prototype.map.call(
+      item.querySelectorAll("summary, .about, pre.evidence"),
+      function (part) { return part.textContent; }
+    ).join(" ").toLowerCase();
+  });
   var containers = Array.prototype.slice.call(document.querySelectorAll("details.group, details.ns"));
   var controls = {
     severity: byId("filter-severity"),
@@ -25,12 +32,12 @@
     var words = controls.search.value.trim().toLowerCase().split(/\s+/).filter(Boolean);
     var active = Boolean(severity || rule || namespace || words.length);
     var shown = 0;
-    findings.forEach(function (item) {
+    findings.forEach(function (item, index) {
       var data = item.dataset;
       var visible = (!severity || data.severity === severity) &&
         (!rule || data.rule === rule) &&
         (!namespace || data.ns === namespace) &&
-        words.every(function (word) { return data.search.indexOf(word) !== -1; });
+        words.every(function (word) { return searchable[index].indexOf(word) !== -1; });
       item.hidden = !visible;
       if (visible) { shown += 1; }
     });
