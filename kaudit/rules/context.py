@@ -54,6 +54,16 @@ class AuditContext:
                 index[(eps.namespace, eps.service_name)].append(eps)
         return dict(index)
 
+    @cached_property
+    def namespaces_by_label(self) -> dict[tuple[str, str], set[str]]:
+        """(label key, value) -> namespaces with a (non-terminated) pod carrying that label."""
+        index: dict[tuple[str, str], set[str]] = defaultdict(set)
+        for namespace, pods in self.pods_by_namespace.items():
+            for pod in pods:
+                for item in pod.labels.items():
+                    index[item].add(namespace)
+        return dict(index)
+
     def pods_of(self, service: Service) -> list[Pod]:
         """Pods the Service's selector picks (none for selector-less Services)."""
         if not service.has_selector:

@@ -5,13 +5,13 @@ Both rules ask the engine; nothing here interprets a policy.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections import Counter
+from collections.abc import Iterable, Iterator, Mapping
 
 from kaudit.findings import Severity
-from kaudit.model import Kind, Pod, Protocol
+from kaudit.model import Kind, ObjectRef, Pod, Protocol, Service
 from kaudit.rules.common import (
     default_deny_all_with_dns,
-    group_by_workload,
     listed,
     members,
     network_policy,
@@ -20,6 +20,7 @@ from kaudit.rules.common import (
     to_yaml,
     verb,
     workload_names,
+    workload_ref,
 )
 from kaudit.rules.context import AuditContext
 from kaudit.rules.policy import dns_target
@@ -50,6 +51,17 @@ DATASTORE_PORTS: Mapping[int, str] = {
     8529: "ArangoDB",
     28015: "RethinkDB",
 }
+
+
+def _same_template(
+    pods: Iterable[Pod],
+) -> dict[tuple[ObjectRef, frozenset[tuple[str, str]]], list[Pod]]:
+    """Pods grouped by workload and labels: replicas of one template, which policies
+    cannot tell apart, so one engine question answers for all of them."""
+    groups: dict[tuple[ObjectRef, frozenset[tuple[str, str]]], list[Pod]] = {}
+    for pod in pods:
+        groups.setdefault((workload_ref(pod), frozenset(pod.labels.items())), []).append(pod)
+    return groups
 
 
 def _policed_pods(ctx: AuditContext) -> list[Pod]:
@@ -89,32 +101,38 @@ def lateral_movement_open(ctx: AuditContext) -> Iterator[Hit]:
     by_namespace: dict[str, list[Pod]] = {}
     for pod in open_pods:
         by_namespace.setdefault(pod.namespace, []).append(pod)
+    policed_per_namespace = Counter(p.namespace for p in policed)
+    matrix = ctx.engine.summary()["namespace_matrix"]
     for namespace in sorted(by_namespace):
         group = by_namespace[namespace]
-        in_namespace = [p for p in policed if p.namespace == namespace]
-        outsiders = [p for p in policed if p.namespace != namespace]
-        # How many pods elsewhere really reach them, once the sources' egress is applied.
-        reachers: set[str] = set()
-        for pods in group_by_workload(group).values():
-            reachers.update(p.key for p in ctx.engine.cross_namespace_reachers(pods[0], None, None))
-        reachers &= {p.key for p in outsiders}
+        in_namespace = policed_per_namespace[namespace]
+        outsiders = len(policed) - in_namespace
+        # How much of the traffic from other namespaces into this one the sources' egress
+        # lets through today: pod pairs, from the engine's namespace matrix.
+        allowed, total = 0, 0
+        for source, row in matrix.items():
+            if source != namespace and namespace in row:
+                allowed += row[namespace]["allowed"]
+                total += row[namespace]["total"]
         workloads = workload_names(group)
-        share = f"{len(reachers)} of {plural(len(outsiders), 'pod')} in other namespaces"
+        inbound = allowed / total if total else 0.0
         yield Hit(
             ctx.snapshot.namespace(namespace).ref,
-            f"In namespace {namespace}, {len(group)} of {plural(len(in_namespace), 'pod')} "
+            f"In namespace {namespace}, {len(group)} of {plural(in_namespace, 'pod')} "
             f"({', '.join(workloads[:5])}{' and more' if len(workloads) > 5 else ''}) "
             f"{verb(len(group), 'accepts', 'accept')} connections from every other namespace "
-            f"on every port; {share} can reach {verb(len(group), 'it', 'them')} today. "
-            f"Cluster-wide, {cluster_fraction:.0%} of pods are open like this.",
+            f"on every port (today {inbound:.0%} of pod pairs from other namespaces into "
+            f"{namespace} are allowed). Cluster-wide, {cluster_fraction:.0%} of pods are open "
+            f"like this.",
             {
                 "openPods": len(group),
-                "podsInNamespace": len(in_namespace),
+                "podsInNamespace": in_namespace,
                 "workloads": workloads,
                 "pods": listed(p.name for p in group),
-                "reachersInOtherNamespaces": len(reachers),
-                "podsInOtherNamespaces": len(outsiders),
-                "reachableFraction": round(len(reachers) / len(outsiders), 3) if outsiders else 0.0,
+                "podsInOtherNamespaces": outsiders,
+                "inboundPairsAllowed": allowed,
+                "inboundPairsTotal": total,
+                "inboundReachableFraction": round(inbound, 3),
                 "clusterOpenFraction": round(cluster_fraction, 3),
             },
             remediation="Deny by default and allow only the needed clients:\n\n"
@@ -126,11 +144,11 @@ def lateral_movement_open(ctx: AuditContext) -> Iterator[Hit]:
 # --- KA502 ---------------------------------------------------------------------------------
 
 
-def _datastore_ports(ctx: AuditContext, pod: Pod) -> list[int]:
+def _datastore_ports(pod: Pod, services: Iterable[Service]) -> list[int]:
     """Datastore ports the pod serves: declared container ports, or numeric Service targets."""
     ports = {cp.container_port for cp in pod.ports if cp.protocol == Protocol.TCP}
-    for service in ctx.snapshot.services:
-        if service.namespace == pod.namespace and service.selects(pod):
+    for service in services:
+        if service.selects(pod):
             for sp in service.ports:
                 target = sp.effective_target
                 if sp.protocol == Protocol.TCP and isinstance(target, int):
@@ -167,33 +185,41 @@ def datastore_reachable_cross_namespace(ctx: AuditContext) -> Iterator[Hit]:
     per_namespace: dict[str, set[str]] = {}
     for pod in policed:
         per_namespace.setdefault(pod.namespace, set()).add(str(pod.owner))
-    exposed: dict[str, list[tuple[int, list[Pod]]]] = {}
-    for pod in policed:
-        ports = _datastore_ports(ctx, pod)
+    services_by_namespace: dict[str, list[Service]] = {}
+    for service in ctx.snapshot.services:
+        services_by_namespace.setdefault(service.namespace, []).append(service)
+    exposed: dict[ObjectRef, tuple[list[Pod], list[tuple[int, list[Pod]]]]] = {}
+    for (ref, _), pods in sorted(_same_template(policed).items(), key=lambda item: item[0][0]):
+        ports = _datastore_ports(pods[0], services_by_namespace.get(ref.namespace, []))
         found = []
         for port in ports:
             reachers = [
                 p
-                for p in ctx.engine.cross_namespace_reachers(pod, port, Protocol.TCP)
+                for p in ctx.engine.cross_namespace_reachers(pods[0], port, Protocol.TCP)
                 if not p.host_network
             ]
             if reachers:
                 found.append((port, reachers))
         if found:
-            exposed[pod.key] = found
-    for ref, group in group_by_workload(p for p in policed if p.key in exposed).items():
-        findings = exposed[group[0].key]
+            members_so_far, first_found = exposed.get(ref, ([], found))
+            exposed[ref] = (members_so_far + pods, first_found)
+    for ref in sorted(exposed):
+        group, findings = exposed[ref]
+        group = sorted(group, key=lambda p: p.name)
         unisolated = not ctx.engine.isolation(group[0]).ingress_isolated
         details = []
         port_evidence = []
         wide = unisolated
         for port, reachers in findings:
-            namespaces = sorted({p.namespace for p in reachers})
+            owners_by_namespace: dict[str, set[str]] = {}
+            for p in reachers:
+                owners_by_namespace.setdefault(p.namespace, set()).add(str(p.owner))
+            namespaces = sorted(owners_by_namespace)
+            # A whole namespace (of more than one workload) admitted means no pod selection.
             whole = [
                 ns
                 for ns in namespaces
-                if {str(p.owner) for p in reachers if p.namespace == ns} == per_namespace[ns]
-                and len(per_namespace[ns]) > 1
+                if owners_by_namespace[ns] == per_namespace[ns] and len(per_namespace[ns]) > 1
             ]
             wide = wide or bool(whole) or len(namespaces) >= 3
             who = (
@@ -212,7 +238,7 @@ def datastore_reachable_cross_namespace(ctx: AuditContext) -> Iterator[Hit]:
                     "reachers": len(reachers),
                     "namespaces": namespaces,
                     "wholeNamespaces": whole,
-                    "workloads": [f"{p.namespace}/{p.owner}" for p in reachers][:25],
+                    "workloads": listed(str(workload_ref(p)) for p in reachers),
                 }
             )
         severity = Severity.HIGH if wide else Severity.LOW

@@ -264,10 +264,15 @@ def _rule_raw(policy_rule: PolicyRule) -> dict[str, Any]:
 def pod_metadata_reachable(ctx: AuditContext) -> Iterator[Hit]:
     reachable: dict[str, list[tuple[str, int, Verdict]]] = {}
     pods = []
+    # A pod's egress depends only on its namespace and labels: ask once per label set.
+    answers: dict[tuple[str, frozenset[tuple[str, str]]], list[tuple[str, int, Verdict]]] = {}
     for pod in _live_pods(ctx):
         if pod.host_network:
             continue  # outside NetworkPolicy: pod-host-network reports it
-        open_endpoints = [a for a in ctx.engine.metadata_access(pod) if a[2].allowed]
+        key = (pod.namespace, frozenset(pod.labels.items()))
+        if key not in answers:
+            answers[key] = [a for a in ctx.engine.metadata_access(pod) if a[2].allowed]
+        open_endpoints = answers[key]
         # The provider-specific addresses alone (ECS, Alibaba) are listed, not reported.
         if any(address in PRIMARY_METADATA for address, _, _ in open_endpoints):
             reachable[pod.key] = open_endpoints

@@ -90,14 +90,17 @@ def _diagnose_selector(ctx: AuditContext, service: Service) -> Hit:
     selector = dict(service.selector)
     namespace_pods = ctx.pods_by_namespace.get(service.namespace, [])
     candidates = closest_label_sets(selector, namespace_pods)
+    # Namespaces whose pods carry every selector label, checked pod by pod only there.
+    candidate_namespaces = set.intersection(
+        *(ctx.namespaces_by_label.get(item, set()) for item in selector.items())
+    ) - {service.namespace}
     elsewhere = sorted(
-        {
-            pod.namespace
-            for ns, pods in ctx.pods_by_namespace.items()
-            if ns != service.namespace
-            for pod in pods
-            if all(pod.labels.get(k) == v for k, v in selector.items())
-        }
+        ns
+        for ns in candidate_namespaces
+        if any(
+            all(pod.labels.get(k) == v for k, v in selector.items())
+            for pod in ctx.pods_by_namespace[ns]
+        )
     )
     head = (
         f"Service {service.namespace}/{service.name} selects {label_text(selector)}, "

@@ -60,14 +60,15 @@ def test_lateral_movement_open_reports_the_reachable_fraction() -> None:
     finding = only("lateral-movement-open", *documents)
     assert str(finding.resource) == "Namespace/data"
     assert finding.evidence["openPods"] == 1
-    assert finding.evidence["reachersInOtherNamespaces"] == 0
     assert finding.evidence["podsInOtherNamespaces"] == 2
+    assert finding.evidence["inboundPairsAllowed"] == 0
+    assert finding.evidence["inboundPairsTotal"] == 2
     assert finding.evidence["clusterOpenFraction"] == pytest.approx(1 / 3, abs=0.001)
-    assert "0 of 2 pods in other namespaces can reach it today" in finding.message
+    assert "today 0% of pod pairs from other namespaces into data are allowed" in finding.message
 
     open_ = only("lateral-movement-open", *CLUSTER, policy("s", "shop", DENY_INGRESS))
-    assert open_.evidence["reachersInOtherNamespaces"] == 2
-    assert open_.evidence["reachableFraction"] == 1.0
+    assert open_.evidence["inboundPairsAllowed"] == 2
+    assert open_.evidence["inboundReachableFraction"] == 1.0
 
 
 # --- datastore-reachable-cross-namespace ---------------------------------------------------
@@ -126,7 +127,7 @@ def test_datastore_evidence_names_the_clients() -> None:
             "reachers": 1,
             "namespaces": ["shop"],
             "wholeNamespaces": [],
-            "workloads": ["shop/Deployment/api"],
+            "workloads": ["Deployment/shop/api"],
         }
     ]
     assert "only specific workloads are admitted" in finding.message

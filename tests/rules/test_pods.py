@@ -175,10 +175,7 @@ def test_pod_metadata_reachable_patches_the_allowing_rule() -> None:
     ]
     assert "allowed by shop/out egress[0]" in finding.message
     assert (
-        "        - ipBlock:\n"
-        "            cidr: 0.0.0.0/0\n"
-        "            except:\n"
-        "              - 169.254.169.254/32\n"
+        "    - ipBlock:\n        cidr: 0.0.0.0/0\n        except:\n        - 169.254.169.254/32\n"
     ) in finding.remediation
     assert "name: out" in finding.remediation
 

@@ -53,7 +53,7 @@ def test_namespace_without_networkpolicy_remediation_is_a_default_deny_pair_with
     assert finding.evidence["workloads"] == ["Deployment/api", "Deployment/web"]
     assert finding.evidence["podCount"] == 2
     assert "namespace: shop" in finding.remediation
-    assert "policyTypes:\n    - Ingress\n    - Egress" in finding.remediation
+    assert "policyTypes:\n  - Ingress\n  - Egress" in finding.remediation
     assert "k8s-app: kube-dns" in finding.remediation
     assert "port: 53" in finding.remediation
 
@@ -328,12 +328,12 @@ def test_policy_peer_or_confusion_explains_and_shows_the_anded_peer() -> None:
     assert "probably meant: pods app=api in namespaces team=shop" in finding.message
     # One hyphen: both selectors in the same list item.
     assert (
-        "        - namespaceSelector:\n"
-        "            matchLabels:\n"
-        "              team: shop\n"
-        "          podSelector:\n"
-        "            matchLabels:\n"
-        "              app: api\n"
+        "    - namespaceSelector:\n"
+        "        matchLabels:\n"
+        "          team: shop\n"
+        "      podSelector:\n"
+        "        matchLabels:\n"
+        "          app: api\n"
     ) in finding.remediation
     assert "port: 5432" in finding.remediation
 
