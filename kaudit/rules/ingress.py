@@ -196,7 +196,11 @@ def ingress_backend_missing_service(ctx: AuditContext) -> Iterator[Hit]:
             {
                 "missingServices": names,
                 "backends": [
-                    {"where": _backend_where(b), "service": b.service_name, "port": b.port_text}
+                    {
+                        "where": _backend_where(b),
+                        "service": b.service_name,
+                        "port": b.port_number if b.port_number is not None else b.port_name,
+                    }
                     for b in missing
                 ],
                 "sameNameElsewhere": elsewhere,
@@ -279,7 +283,7 @@ def ingress_backend_port_mismatch(ctx: AuditContext) -> Iterator[Hit]:
                     {
                         "where": _backend_where(b),
                         "service": s.name,
-                        "port": b.port_text,
+                        "port": b.port_number if b.port_number is not None else b.port_name,
                         "servicePorts": [
                             {"port": p.port, "name": p.name, "targetPort": p.effective_target}
                             for p in s.ports

@@ -14,6 +14,7 @@ from typing import Any
 from kaudit.collect.cni import ENFORCING_CNIS, cni_of_name
 from kaudit.findings import Severity
 from kaudit.model import (
+    NAMESPACE_NAME_LABEL,
     Kind,
     LabelSelector,
     NetworkPolicy,
@@ -112,9 +113,16 @@ def peer_text(peer: PolicyPeer, namespace: str) -> str:
     )
     if peer.namespace_selector is None:
         return f"{pods} in namespace {namespace}"
-    if peer.namespace_selector.is_empty:
-        return f"{pods} in every namespace"
-    return f"{pods} in namespaces {peer.namespace_selector.describe()}"
+    return f"{pods} in {namespaces_text(peer.namespace_selector)}"
+
+
+def namespaces_text(selector: LabelSelector) -> str:
+    """'every namespace', 'namespace shop' (by its name label), or 'namespaces team=a'."""
+    if selector.is_empty:
+        return "every namespace"
+    if not selector.match_expressions and list(selector.match_labels) == [NAMESPACE_NAME_LABEL]:
+        return f"namespace {selector.match_labels[NAMESPACE_NAME_LABEL]}"
+    return f"namespaces {selector.describe()}"
 
 
 def _rules(policy: NetworkPolicy) -> Iterator[tuple[str, str, int, PolicyRule]]:
@@ -584,14 +592,20 @@ def policy_peer_or_confusion(ctx: AuditContext) -> Iterator[Hit]:
                 for p in pod_only
             ]
             anded_text = " or ".join(
-                f"pods {(p.pod_selector or LabelSelector()).describe()} in namespaces "
-                f"{(n.namespace_selector or LabelSelector()).describe()}"
+                f"pods {(p.pod_selector or LabelSelector()).describe()} in "
+                f"{namespaces_text(n.namespace_selector or LabelSelector())}"
                 for n in ns_only
                 for p in pod_only
             )
+            # Name the namespaces a label selector admits today (a name selector says it).
+            by_label = any(
+                namespaces_text(p.namespace_selector or LabelSelector()).startswith("namespaces ")
+                for p in ns_only
+            )
+            admitted = f" ({', '.join(admitted_ns) or 'no namespace yet'})" if by_label else ""
             explanations.append(
-                f"{direction}[{index}] allows {ns_text} ({', '.join(admitted_ns) or 'no namespace yet'}), "
-                f"OR {pod_text}; probably meant: {anded_text}"
+                f"{direction}[{index}] allows {ns_text}{admitted}, OR {pod_text}; "
+                f"probably meant: {anded_text}"
             )
             others = [
                 peer_raw(p) for p in policy_rule.peers if p not in ns_only and p not in pod_only

@@ -3,6 +3,7 @@ of the high or critical ones (kaudit/demo/README.md lists what is planted where)
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -119,3 +120,11 @@ def test_hardened_demo_leaves_only_narrow_datastore_access(hardened: Report) -> 
         f for f in hardened.findings if f.rule_name == "datastore-reachable-cross-namespace"
     ]
     assert all(f.severity <= Severity.LOW for f in datastore)
+
+
+def test_every_finding_is_json_ready_and_explained(insecure: Report) -> None:
+    for finding in insecure.findings:
+        json.dumps(dict(finding.evidence))  # raises on anything not JSON-ready
+        assert finding.message.endswith("."), finding.message
+        assert finding.remediation, finding.rule_name
+        assert finding.origin.file is not None, finding.rule_name
