@@ -211,11 +211,6 @@ def test_egress_blocks_dns_skips_pods_not_using_cluster_dns() -> None:
     assert fired_on("egress-blocks-dns", *documents) == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="engine: the stand-in kube-dns pod is registered inactive, so check() denies it "
-    "as terminated",
-)
 def test_egress_blocks_dns_without_dns_pods_in_the_input() -> None:
     # No kube-system in the input: the engine's stand-in kube-dns pod answers.
     allowed = [
