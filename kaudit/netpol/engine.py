@@ -273,6 +273,10 @@ class PolicyEngine:
             phase="Running",
         )
         pods.append((self._outsider, False))
+        stand_ins = {self._outsider.key}
+        if self.dns_stand_in:
+            stand_ins.update(p.key for p in self.dns_pods)
+        self._stand_in_keys = frozenset(stand_ins)
         return pods
 
     def _block_signature(self, pod: Pod) -> dict[Family, frozenset[int]]:
@@ -730,7 +734,8 @@ class PolicyEngine:
         return None
 
     def _is_active(self, pod: Pod) -> bool:
-        return pod.key in self._active_keys
+        """Running or pending pods, and the stand-ins (which no listing shows)."""
+        return pod.key in self._active_keys or pod.key in self._stand_in_keys
 
     def _members(self, bits: int) -> Iterator[Pod]:
         for index in iter_bits(bits & self._active):

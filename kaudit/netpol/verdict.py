@@ -135,6 +135,9 @@ class SideVerdict:
         }
 
 
+_ALLOWED_PRECEDENCE = (Reason.RULES, Reason.OWN_NODE, Reason.HOST_NETWORK, Reason.NOT_ISOLATED)
+
+
 @dataclass(frozen=True, slots=True)
 class Verdict:
     """May `source` reach `destination` on `port`/`protocol`, and why.
@@ -159,14 +162,15 @@ class Verdict:
 
     @property
     def reason(self) -> Reason:
-        """The overall reason: the deciding side's (the denying one when denied)."""
+        """The overall reason: the denying side's when denied; when allowed, the most
+        telling of the two (rules, then own node, then host network, then no isolation)."""
         sides = [s for s in (self.egress, self.ingress) if s is not None]
         if not sides:
             return Reason.LOOPBACK
         for side in sides:
             if not side.allowed:
                 return side.reason
-        return sides[-1].reason
+        return min((s.reason for s in sides), key=_ALLOWED_PRECEDENCE.index)
 
     def explain(self) -> str:
         """Several lines of text: the verdict, each side's decision, then notes."""
