@@ -15,8 +15,6 @@ from importlib import resources
 from types import MappingProxyType
 from typing import Any
 
-import jsonschema
-
 import kaudit
 from kaudit.errors import InputError
 from kaudit.findings import Finding, Severity, frozen_evidence
@@ -163,6 +161,9 @@ def report_schema() -> dict[str, Any]:
 
 def validate_report_dict(data: Any) -> None:
     """Raise `jsonschema.ValidationError` when `data` is not a valid report."""
+    # Imported here: writing reports does not need it, only reading them back.
+    import jsonschema
+
     jsonschema.Draft202012Validator(report_schema()).validate(data)
 
 
@@ -182,6 +183,8 @@ def report_from_json(text: str, source_name: str) -> Report:
             f"{source_name}: report schema version {data['schemaVersion']!r} is not supported"
             f" (this kaudit reads version {SCHEMA_VERSION})"
         )
+    import jsonschema
+
     try:
         validate_report_dict(data)
     except jsonschema.ValidationError as error:
