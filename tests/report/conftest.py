@@ -1,7 +1,7 @@
 """Report fixtures and golden-file support.
 
-Golden files are rewritten with `pytest tests/report --update-golden` or with the
-environment variable KAUDIT_UPDATE_GOLDEN=1 (which also works for a whole-suite run).
+Golden files are rewritten with `pytest --update-golden` (the option lives in
+tests/conftest.py) or with the environment variable KAUDIT_UPDATE_GOLDEN=1.
 """
 
 from __future__ import annotations
@@ -16,15 +16,6 @@ from kaudit.report.model import Report
 from tests.report.samples import build_sample_report
 
 GOLDEN_DIR = Path(__file__).parent / "golden"
-
-
-def pytest_addoption(parser: pytest.Parser) -> None:
-    parser.addoption(
-        "--update-golden",
-        action="store_true",
-        default=False,
-        help="rewrite the report golden files instead of comparing against them",
-    )
 
 
 GoldenCheck = Callable[[str, str], None]
