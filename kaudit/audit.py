@@ -71,7 +71,7 @@ def namespace_summaries(
 ) -> tuple[NamespaceSummary, ...]:
     by_namespace: dict[str, Counter[str]] = {}
     for finding in findings:
-        by_namespace.setdefault(finding.resource.namespace, Counter())[finding.severity.label] += 1
+        by_namespace.setdefault(finding.resource.scope, Counter())[finding.severity.label] += 1
     summaries = []
     for ns in ctx.snapshot.namespaces:
         pods = ctx.pods_by_namespace.get(ns.name, [])

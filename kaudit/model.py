@@ -97,6 +97,13 @@ class ObjectRef:
         )
 
     @property
+    def scope(self) -> str:
+        """The namespace this object is about: its own, or itself for a Namespace ('' otherwise)."""
+        if self.kind == "Namespace":
+            return self.name
+        return self.namespace
+
+    @property
     def qualified_name(self) -> str:
         return f"{self.namespace}/{self.name}" if self.namespace else self.name
 

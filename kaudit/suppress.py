@@ -101,10 +101,7 @@ class AnnotationIndex:
         own = self._by_ref.get(ref)
         if own and own.covers(finding):
             return own
-        if ref.kind == "Namespace":
-            namespace = self._namespaces.get(ref.name)
-        else:
-            namespace = self._namespaces.get(ref.namespace)
+        namespace = self._namespaces.get(ref.scope)
         if namespace and namespace.covers(finding):
             return namespace
         return None

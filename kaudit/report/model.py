@@ -64,4 +64,4 @@ class Report:
         return not self.warnings
 
     def is_system(self, finding: Finding) -> bool:
-        return finding.resource.namespace in self.system_namespaces
+        return finding.resource.scope in self.system_namespaces

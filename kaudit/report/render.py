@@ -62,7 +62,7 @@ def at_or_above(report: Report, threshold: Severity) -> Report:
     suppressed = tuple(s for s in report.suppressed if s.finding.severity >= threshold)
     per_namespace: dict[str, Counter[str]] = {}
     for finding in findings:
-        per_namespace.setdefault(finding.resource.namespace, Counter())[finding.severity.label] += 1
+        per_namespace.setdefault(finding.resource.scope, Counter())[finding.severity.label] += 1
     namespaces = tuple(
         _with_counts(summary, per_namespace.get(summary.name, Counter()))
         for summary in report.namespaces

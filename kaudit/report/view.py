@@ -232,10 +232,7 @@ def _facts(report: Report) -> tuple[tuple[str, str], ...]:
 
 def section_of(finding: Finding) -> str:
     """Namespaced objects go to their namespace, a Namespace to itself, others to cluster scope."""
-    ref = finding.resource
-    if ref.namespace:
-        return ref.namespace
-    return ref.name if ref.kind == "Namespace" else CLUSTER_SCOPE
+    return finding.resource.scope or CLUSTER_SCOPE
 
 
 def _finding_view(finding: Finding, anchor: str) -> FindingView:
