@@ -317,7 +317,8 @@ app.command("deploy")(deploy_command)
 
 
 def audit_exit_code(report: Report, threshold: Severity | None, allow_incomplete: bool) -> int:
-    if threshold is not None and report.at_or_above(threshold):
+    # System namespaces are reported apart and, unless --include-system, do not fail the run.
+    if threshold is not None and any(not report.is_system(f) for f in report.at_or_above(threshold)):
         return ExitCode.FINDINGS
     if report.warnings and not allow_incomplete:
         return ExitCode.INCOMPLETE

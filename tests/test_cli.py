@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -92,3 +93,63 @@ def test_unknown_flag_is_a_usage_error() -> None:
     result = kaudit("audit", "--no-such-flag")
     assert result.returncode == 2
     assert "No such option" in result.stderr
+
+
+def findings_of(result: subprocess.CompletedProcess[str]) -> set[tuple[str, str]]:
+    data = json.loads(result.stdout)
+    return {
+        (f["ruleName"], "{kind}/{namespace}/{name}".format(**f["resource"]).replace("//", "/"))
+        for f in data["findings"]
+    }
+
+
+FIRST_SLICE = {
+    ("service-nodeport", "Service/shop/frontend"),
+    ("service-loadbalancer", "Service/shop/frontend-public"),
+    ("service-no-endpoints", "Service/shop/api"),
+    ("service-no-endpoints", "Service/shop/cart"),
+    ("service-no-endpoints", "Service/payments/payments"),
+    ("namespace-without-networkpolicy", "Namespace/monitoring"),
+    ("pod-host-network", "DaemonSet/monitoring/node-exporter"),
+}
+
+
+def test_insecure_demo_reports_the_first_slice_and_fails() -> None:
+    result = kaudit("audit", "--manifests", str(DEMO / "insecure"), "--format", "json")
+    assert result.returncode == 1, result.stderr
+    assert findings_of(result) >= FIRST_SLICE
+
+
+def test_hardened_demo_is_clean_of_the_first_slice() -> None:
+    result = kaudit("audit", "--manifests", str(DEMO / "hardened"), "--format", "json")
+    assert result.returncode == 0, result.stderr
+    first_slice_rules = {rule for rule, _ in FIRST_SLICE}
+    application = {(r, o) for r, o in findings_of(result) if "kube-system" not in o}
+    assert not {(r, o) for r, o in application if r in first_slice_rules}
+
+
+def test_system_namespaces_fail_the_run_only_with_include_system() -> None:
+    args = ("audit", "--manifests", str(DEMO / "hardened"), "--fail-on", "high", "--format", "json")
+    assert kaudit(*args).returncode == 0
+    assert kaudit(*args, "--include-system").returncode == 1
+
+
+def test_fail_on_never_and_multiple_formats(tmp_path: Path) -> None:
+    html, md = tmp_path / "r.html", tmp_path / "sub" / "r.md"
+    result = kaudit(
+        "audit",
+        "--manifests",
+        str(DEMO / "insecure"),
+        "--fail-on",
+        "never",
+        "--format",
+        "table",
+        "--format",
+        f"html={html}",
+        "--format",
+        f"md={md}",
+    )
+    assert result.returncode == 0, result.stderr
+    assert "service-nodeport" in result.stdout or "KA204" in result.stdout
+    assert html.read_text().lstrip().lower().startswith("<!doctype html>")
+    assert "service-nodeport" in md.read_text()
