@@ -27,15 +27,21 @@ def bits_of(indexes: Iterable[int]) -> int:
 
 
 def iter_bits(bits: int) -> Iterator[int]:
-    """The members of a bitset, ascending."""
+    """The members of a bitset, ascending.
+
+    Only the span between the lowest and highest member is walked, byte by byte,
+    so a few neighbouring classes cost little however large the set's universe.
+    """
     if bits <= 0:
         return
+    base = ((bits & -bits).bit_length() - 1) & ~7
+    bits >>= base
     data = bits.to_bytes((bits.bit_length() + 7) // 8, "little")
     for offset, value in enumerate(data):
         if value:
-            base = offset * 8
+            start = base + offset * 8
             for bit in _BYTE_BITS[value]:
-                yield base + bit
+                yield start + bit
 
 
 def has(bits: int, index: int) -> bool:

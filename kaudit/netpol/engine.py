@@ -44,6 +44,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
@@ -166,6 +167,8 @@ class PolicyEngine:
         self._relations: dict[tuple[Protocol | None, int | None], _Relation] = {}
         self._summary: dict[str, Any] | None = None
         self._pods_by_ip: dict[tuple[int, int], Pod] | None = None
+        self._pair_cache: dict[tuple[Any, ...], tuple[SideVerdict, SideVerdict]] = {}
+        self._address_cache: dict[tuple[Any, ...], tuple[SideVerdict, tuple[Interval, ...]]] = {}
 
     # --- construction ------------------------------------------------------------------
 
@@ -183,6 +186,7 @@ class PolicyEngine:
 
     def _compile_blocks(self) -> None:
         """Distinct ipBlocks of all rules, compiled once; a bad CIDR matches nothing."""
+        self._intervals_by_version: dict[int, list[tuple[int, tuple[Interval, ...]]]] | None = None
         self._block_ids: dict[IPBlock, int] = {}
         self._blocks: list[CompiledBlock | None] = []
         for policy in self._policies:
@@ -201,6 +205,17 @@ class PolicyEngine:
                             f"{block.cidr!r} (except {list(block.except_)}) does not parse; "
                             "it matches nothing"
                         )
+
+    @property
+    def _block_intervals(self) -> dict[int, list[tuple[int, tuple[Interval, ...]]]]:
+        """(block id, allowed intervals) per IP version, for matching pod addresses."""
+        if self._intervals_by_version is None:
+            by_version: dict[int, list[tuple[int, tuple[Interval, ...]]]] = defaultdict(list)
+            for block_id, block in enumerate(self._blocks):
+                if block is not None:
+                    by_version[block.version].append((block_id, block.allowed))
+            self._intervals_by_version = dict(by_version)
+        return self._intervals_by_version
 
     def _collect_references(self) -> None:
         """The label keys and named ports that policies look at: all that tells pods apart."""
@@ -280,6 +295,7 @@ class PolicyEngine:
         return pods
 
     def _block_signature(self, pod: Pod) -> dict[Family, frozenset[int]]:
+        """Per IP family, the ipBlocks (by id) holding one of the pod's addresses."""
         if not self._blocks or not pod.pod_ips:
             return {}
         matched: dict[Family, set[int]] = defaultdict(set)
@@ -288,9 +304,11 @@ class PolicyEngine:
             if parsed is None:
                 continue
             version, value = parsed
-            for block_id, block in enumerate(self._blocks):
-                if block is not None and block.contains(version, value):
-                    matched[version].add(block_id)
+            for block_id, intervals in self._block_intervals.get(version, ()):
+                for lo, hi in intervals:
+                    if lo <= value <= hi:
+                        matched[version].add(block_id)
+                        break
         return {family: frozenset(ids) for family, ids in matched.items()}
 
     def _build_classes(self, pods: list[tuple[Pod, bool]]) -> None:
@@ -299,7 +317,10 @@ class PolicyEngine:
         self._class_of: dict[str, _Class] = {}
         for pod, active in pods:
             labels = tuple(sorted((k, v) for k, v in pod.labels.items() if k in keys))
-            named = tuple(pod.named_port(name, proto) for name, proto in self._named_refs)
+            named: tuple[int | None, ...] = ()
+            if self._named_refs:
+                own = {(p.name, p.protocol): p.container_port for p in reversed(pod.ports)}
+                named = tuple(own.get(ref) for ref in self._named_refs)
             blocks = self._block_signature(pod)
             node = pod.node_name if pod.host_network else None
             key = (
@@ -355,6 +376,11 @@ class PolicyEngine:
                     self._pods_on_node[pod.node_name].append(pod)
                     if pod.host_network:
                         self._host_pods_on_node[pod.node_name].append(pod)
+        # hostNetwork classes are per node, so a node's are wholly on it.
+        self._host_bits_on_node = {
+            node: bits_of(self._class_of[p.key].index for p in pods)
+            for node, pods in self._host_pods_on_node.items()
+        }
 
     def _build_selector_index(self) -> None:
         by_pair: dict[tuple[str, str], list[int]] = defaultdict(list)
@@ -423,8 +449,8 @@ class PolicyEngine:
                 policy.namespace, 0
             )
             self._policy_selected.append(selected)
-            for cls_index in iter_bits(selected):
-                cls = self._classes[cls_index]
+            selected_classes = [self._classes[i] for i in iter_bits(selected)]
+            for cls in selected_classes:
                 if policy.affects_ingress:
                     cls.ingress_policies.append(index)
                 if policy.affects_egress:
@@ -438,8 +464,7 @@ class PolicyEngine:
                 for rule_index, rule in enumerate(rules):
                     compiled = self._make_rule(policy, index, direction, rule_index, rule)
                     compiled.selected = selected
-                    for cls_index in iter_bits(selected):
-                        cls = self._classes[cls_index]
+                    for cls in selected_classes:
                         target = (
                             cls.ingress_rules
                             if direction is Direction.INGRESS
@@ -502,18 +527,34 @@ class PolicyEngine:
         self._ingress_isolated = bits_of(c.index for c in self._classes if c.ingress_policies)
         self._egress_isolated = bits_of(c.index for c in self._classes if c.egress_policies)
         # Per family: ingress rules whose peers hold each class, egress rules likewise.
+        # Rules sharing their peers (every namespace's "egress to 0.0.0.0/0" rule) are
+        # walked once: memberships are kept per distinct peer set, then expanded per group.
         member_in: dict[Family, list[list[int]]] = {}
         member_out: dict[Family, list[list[int]]] = {}
+        peer_sets: dict[Family, list[list[int]]] = {}
         for family in self._families:
             ins: list[list[int]] = [[] for _ in self._classes]
             outs: list[list[int]] = [[] for _ in self._classes]
+            sets: dict[tuple[Direction, int], int] = {}
+            rules_of_set: list[list[int]] = []
             for rule in rules:
                 if rule.all_peers:
                     continue  # handled once for everyone, not per class
-                target = ins if rule.direction is Direction.INGRESS else outs
-                for cls_index in iter_bits(rule.peer_bits[family]):
-                    target[cls_index].append(rule.id)
+                key = (rule.direction, rule.peer_bits[family])
+                set_id = sets.get(key)
+                if set_id is None:
+                    set_id = sets[key] = len(rules_of_set)
+                    rules_of_set.append([])
+                    target = ins if rule.direction is Direction.INGRESS else outs
+                    for cls_index in iter_bits(rule.peer_bits[family]):
+                        target[cls_index].append(set_id)
+                rules_of_set[set_id].append(rule.id)
             member_in[family], member_out[family] = ins, outs
+            peer_sets[family] = rules_of_set
+
+        def expand(family: Family, set_ids: list[int]) -> tuple[int, ...]:
+            return tuple(r for i in set_ids for r in peer_sets[family][i])
+
         self._all_peer_ingress = [
             r.id for r in rules if r.all_peers and r.direction is Direction.INGRESS
         ]
@@ -536,7 +577,9 @@ class PolicyEngine:
                 skey = (tuple(cls.egress_policies), tuple(member_in[family][cls.index]))
                 if skey not in src_index:
                     src_index[skey] = len(src_groups)
-                    src_groups.append((tuple(cls.egress_rules), skey[1], cls.index))
+                    src_groups.append(
+                        (tuple(cls.egress_rules), expand(family, list(skey[1])), cls.index)
+                    )
                 src_list.append(src_index[skey])
                 dkey = (
                     tuple(cls.ingress_policies),
@@ -545,7 +588,9 @@ class PolicyEngine:
                 )
                 if dkey not in dst_index:
                     dst_index[dkey] = len(dst_groups)
-                    dst_groups.append((tuple(cls.ingress_rules), dkey[1], cls.index))
+                    dst_groups.append(
+                        (tuple(cls.ingress_rules), expand(family, list(dkey[1])), cls.index)
+                    )
                 dst_list.append(dst_index[dkey])
             self._src_groups[family], self._dst_groups[family] = src_groups, dst_groups
             src_of[family], dst_of[family] = src_list, dst_list
@@ -798,16 +843,23 @@ class PolicyEngine:
                 (),
                 tuple(notes),
             )
-        sides: tuple[SideVerdict, SideVerdict] | None = None
-        for family in self._families:
-            egress = self._egress_side(src, src_cls, dst_cls, protocol, number, family)
-            ingress = self._ingress_side(src, dst, src_cls, dst_cls, protocol, number, family)
-            if sides is None or (egress.allowed and ingress.allowed):
-                sides = (egress, ingress)
-            if egress.allowed and ingress.allowed:
-                break
-        assert sides is not None
+        # Pods of a class get the same decisions: compute them once per class pair
+        # (the node matters only for a hostNetwork source, whose class is per node).
+        own_node = src.host_network and bool(src.node_name) and src.node_name == dst.node_name
+        key = (src_cls.index, dst_cls.index, own_node, protocol, number)
+        sides = self._pair_cache.get(key)
+        if sides is None:
+            for family in self._families:
+                egress = self._egress_side(src, src_cls, dst_cls, protocol, number, family)
+                ingress = self._ingress_side(src, dst, src_cls, dst_cls, protocol, number, family)
+                if sides is None or (egress.allowed and ingress.allowed):
+                    sides = (egress, ingress)
+                if egress.allowed and ingress.allowed:
+                    break
+            assert sides is not None
+            self._pair_cache[key] = sides
         egress, ingress = sides
+        egress, ingress = _for_pod(egress, src), _for_pod(ingress, dst)
         for pod in (src, dst):
             if pod.host_network:
                 notes.append(
@@ -916,10 +968,23 @@ class PolicyEngine:
             side = SideVerdict(Direction.EGRESS, src.ref, True, Reason.HOST_NETWORK)
             notes.append(f"{src.key} uses the host network: NetworkPolicy does not apply to it")
             return self._ip_verdict(src, address, port, protocol, side, target, whole, notes)
+        # The decision depends on the class only: compute it once per class.
+        key = (cls.index, target, port, protocol)
+        cached = self._address_cache.get(key)
+        if cached is None:
+            cached = self._egress_to_range(src, cls, target, port, protocol)
+            self._address_cache[key] = cached
+        side, reached = cached
+        side = _for_pod(side, src)
+        return self._ip_verdict(src, address, port, protocol, side, target, reached, notes)
+
+    def _egress_to_range(
+        self, src: Pod, cls: _Class, target: AddressRange, port: int, protocol: Protocol
+    ) -> tuple[SideVerdict, tuple[Interval, ...]]:
+        whole = ((target.first, target.last),)
         policies = tuple(self._policies[i].ref for i in cls.egress_policies)
         if not policies:
-            side = SideVerdict(Direction.EGRESS, src.ref, True, Reason.NOT_ISOLATED)
-            return self._ip_verdict(src, address, port, protocol, side, target, whole, notes)
+            return SideVerdict(Direction.EGRESS, src.ref, True, Reason.NOT_ISOLATED), whole
         allowed: list[Interval] = []
         allowing: list[RuleRef] = []
         for rule_id in cls.egress_rules:
@@ -937,7 +1002,7 @@ class PolicyEngine:
         side = SideVerdict(
             Direction.EGRESS, src.ref, bool(reached), reason, policies, tuple(allowing)
         )
-        return self._ip_verdict(src, address, port, protocol, side, target, reached, notes)
+        return side, reached
 
     def _ip_verdict(
         self,
@@ -1144,6 +1209,7 @@ class PolicyEngine:
         namespaces = sorted({c.namespace for c in self._classes if c.weight})
         pairs: dict[str, dict[str, int]] = {a: dict.fromkeys(namespaces, 0) for a in namespaces}
         per_namespace: dict[int, list[tuple[str, int]]] = {}
+        seen_cols: dict[int, tuple[int, frozenset[str]]] = {}
         classes_on_node = self._classes_on_node()
         entries = []
         for cls in self._classes:
@@ -1162,15 +1228,16 @@ class PolicyEngine:
                 pairs[cls.namespace][ns] += cls.weight * count
             if has(row, cls.index):
                 pairs[cls.namespace][cls.namespace] -= cls.weight  # each pod and itself
+            node_ns: set[str] = set()
             if cls.host_network and cls.node:
                 # Its node reaches every pod there, whatever their ingress policies say.
                 for other, count in classes_on_node.get(cls.node, {}).items():
                     if not has(row, other.index):
                         reach_pods += count
-                        reach_ns.add(other.namespace)
+                        node_ns.add(other.namespace)
                         pairs[cls.namespace][other.namespace] += cls.weight * count
-            reach = self._without_self(cls, row, reach_pods, reach_ns)
-            reached = self._reached_by(cls, col)
+            reach = self._without_self(cls, row, reach_pods, reach_ns, node_ns)
+            reached = self._reached_by(cls, col, seen_cols)
             entries.append(
                 {
                     "namespace": cls.namespace,
@@ -1186,16 +1253,18 @@ class PolicyEngine:
             )
         entries.sort(key=lambda e: (e["namespace"], e["pods"]))
         ns_pods = {ns: self._weighted(self._ns_bits[ns]) for ns in namespaces}
-        matrix = {
-            a: {
-                b: {
-                    "allowed": pairs[a][b],
-                    "total": ns_pods[a] * ns_pods[b] - (ns_pods[a] if a == b else 0),
-                }
-                for b in namespaces
-            }
-            for a in namespaces
-        }
+        # Cells with equal counts share one dict: with a thousand namespaces the matrix
+        # has a million cells, most of them alike. Treat the summary as read-only.
+        cells: dict[tuple[int, int], dict[str, int]] = {}
+        matrix: dict[str, dict[str, dict[str, int]]] = {}
+        for a in namespaces:
+            row_cells = matrix[a] = {}
+            for b in namespaces:
+                key = (pairs[a][b], ns_pods[a] * ns_pods[b] - (ns_pods[a] if a == b else 0))
+                cell = cells.get(key)
+                if cell is None:
+                    cell = cells[key] = {"allowed": key[0], "total": key[1]}
+                row_cells[b] = cell
         notes = [
             "counts are on any port and protocol; a pod is not counted as reaching itself",
             "hostNetwork pods are outside NetworkPolicy",
@@ -1229,31 +1298,58 @@ class PolicyEngine:
         return result
 
     def _without_self(
-        self, cls: _Class, bits: int, pods: int, namespaces: set[str]
+        self,
+        cls: _Class,
+        bits: int,
+        pods: int,
+        namespaces: AbstractSet[str],
+        extra_namespaces: AbstractSet[str] = frozenset(),
     ) -> tuple[int, int]:
-        """Counts of other pods and their namespaces, the pod itself taken out."""
+        """Counts of other pods and of their namespaces, the pod itself taken out."""
+        count = len(namespaces) + len(extra_namespaces - namespaces)
         if has(bits, cls.index):
             pods -= 1
             others = bits & self._ns_bits[cls.namespace] & self._active & ~(1 << cls.index)
-            if cls.weight == 1 and not others:
-                namespaces = namespaces - {cls.namespace}
-        return pods, len(namespaces)
+            if cls.weight == 1 and not others and cls.namespace not in extra_namespaces:
+                count -= 1
+        return pods, count
 
-    def _reached_by(self, cls: _Class, col: int) -> tuple[int, int]:
-        pods = self._weighted(col)
-        namespaces = set(self._namespaces_of(col))
+    def _reached_by(
+        self, cls: _Class, col: int, seen: dict[int, tuple[int, frozenset[str]]]
+    ) -> tuple[int, int]:
+        # Many classes share a column (everyone reaches the DNS pods): count it once.
+        counted = seen.get(col)
+        if counted is None:
+            counted = (self._weighted(col), frozenset(self._namespaces_of(col)))
+            seen[col] = counted
+        pods, namespaces = counted
         best = self._without_self(cls, col, pods, namespaces)
         if cls.host_network:
             return best
         for node in {p.node_name for p in cls.members if p.node_name}:
-            extra = [
-                p
-                for p in self._host_pods_on_node.get(node, [])
-                if not has(col, self._class_of[p.key].index)
-            ]
+            # hostNetwork pods on the member's node, not already counted.
+            extra = self._host_bits_on_node.get(node, 0) & ~col
             if extra:
                 with_node = self._without_self(
-                    cls, col, pods + len(extra), namespaces | {p.namespace for p in extra}
+                    cls,
+                    col,
+                    pods + self._weighted(extra),
+                    namespaces,
+                    frozenset(self._namespaces_of(extra)),
                 )
                 best = (max(best[0], with_node[0]), max(best[1], with_node[1]))
         return best
+
+
+def _for_pod(side: SideVerdict, pod: Pod) -> SideVerdict:
+    """A decision computed for one pod of a class, told about another pod of it."""
+    if side.pod.name == pod.name and side.pod.namespace == pod.namespace:
+        return side
+    return SideVerdict(
+        side.direction,
+        pod.ref,
+        side.allowed,
+        side.reason,
+        side.isolating_policies,
+        side.allowing_rules,
+    )

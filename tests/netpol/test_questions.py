@@ -288,3 +288,27 @@ def test_reach_report_input_errors(
             snapshot, src=src, dst=dst, to_ip=to_ip, port=80, protocol=Protocol.TCP, fmt=fmt
         )
     assert str(error.value).startswith(message)
+
+
+def test_answers_shared_by_a_class_name_each_pod() -> None:
+    cluster = Cluster(
+        BASE
+        + pod_doc(
+            "prod/web-2", {"app": "web", "tier": "front"}, [(8080, "TCP", "http")], ["10.0.1.30"]
+        )
+        + PROD_POLICIES
+    )
+    engine = cluster.engine
+    first = engine.check(cluster["prod/web"], cluster["prod/db"], 5432)
+    second = engine.check(cluster["prod/web-2"], cluster["prod/db"], 5432)
+    assert second.source.name == "web-2"
+    assert second.egress is not None and second.egress.pod.name == "web-2"
+    assert (first.allowed, second.allowed) == (False, False)
+    ip = engine.check_ip(cluster["prod/web-2"], "8.8.8.8", 443)
+    assert ip.egress is not None and ip.egress.pod.name == "web-2"
+    assert [
+        d.tcp for d in map(engine.dns_access, (cluster["prod/web"], cluster["prod/web-2"]))
+    ] == [
+        False,
+        False,
+    ]
