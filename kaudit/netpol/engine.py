@@ -845,12 +845,12 @@ class PolicyEngine:
             )
         # Pods of a class get the same decisions: compute them once per class pair
         # (the node matters only for a hostNetwork source, whose class is per node).
-        own_node = src.host_network and bool(src.node_name) and src.node_name == dst.node_name
+        own_node = (src.host_network or dst.host_network) and _same_node(src, dst)
         key = (src_cls.index, dst_cls.index, own_node, protocol, number)
         sides = self._pair_cache.get(key)
         if sides is None:
             for family in self._families:
-                egress = self._egress_side(src, src_cls, dst_cls, protocol, number, family)
+                egress = self._egress_side(src, dst, src_cls, dst_cls, protocol, number, family)
                 ingress = self._ingress_side(src, dst, src_cls, dst_cls, protocol, number, family)
                 if sides is None or (egress.allowed and ingress.allowed):
                     sides = (egress, ingress)
@@ -886,6 +886,7 @@ class PolicyEngine:
     def _egress_side(
         self,
         src: Pod,
+        dst: Pod,
         src_cls: _Class,
         dst_cls: _Class,
         protocol: Protocol,
@@ -895,6 +896,8 @@ class PolicyEngine:
         if src.host_network:
             return SideVerdict(Direction.EGRESS, src.ref, True, Reason.HOST_NETWORK)
         policies = tuple(self._policies[i].ref for i in src_cls.egress_policies)
+        if dst.host_network and _same_node(src, dst):
+            return SideVerdict(Direction.EGRESS, src.ref, True, Reason.OWN_NODE, policies)
         if not policies:
             return SideVerdict(Direction.EGRESS, src.ref, True, Reason.NOT_ISOLATED)
         allowing = tuple(
@@ -920,7 +923,7 @@ class PolicyEngine:
         if dst.host_network:
             return SideVerdict(Direction.INGRESS, dst.ref, True, Reason.HOST_NETWORK)
         policies = tuple(self._policies[i].ref for i in dst_cls.ingress_policies)
-        if src.host_network and src.node_name and src.node_name == dst.node_name:
+        if src.host_network and _same_node(src, dst):
             return SideVerdict(Direction.INGRESS, dst.ref, True, Reason.OWN_NODE, policies)
         if not policies:
             return SideVerdict(Direction.INGRESS, dst.ref, True, Reason.NOT_ISOLATED)
@@ -1093,9 +1096,8 @@ class PolicyEngine:
         cls = self._class(src)
         row = self._relation(protocol, port).rows[cls.index]
         found = {p.key: p for p in self._members(row)}
-        if src.host_network and src.node_name:
-            for pod in self._pods_on_node.get(src.node_name, []):
-                found.setdefault(pod.key, pod)
+        for pod in self._node_partners(src):
+            found.setdefault(pod.key, pod)
         found.pop(src.key, None)
         return [found[k] for k in sorted(found)]
 
@@ -1111,11 +1113,19 @@ class PolicyEngine:
         cls = self._class(dst)
         col = self._relation(protocol, port).cols[cls.index]
         found = {p.key: p for p in self._members(col)}
-        if dst.node_name:
-            for pod in self._host_pods_on_node.get(dst.node_name, []):
-                found.setdefault(pod.key, pod)
+        for pod in self._node_partners(dst):
+            found.setdefault(pod.key, pod)
         found.pop(dst.key, None)
         return [found[k] for k in sorted(found)]
+
+    def _node_partners(self, pod: Pod) -> list[Pod]:
+        """Pods that `pod` may reach, and that may reach it, whatever the policies say:
+        traffic between a pod and its own node (its hostNetwork pods) is always allowed."""
+        if not pod.node_name:
+            return []
+        if pod.host_network:
+            return self._pods_on_node.get(pod.node_name, [])
+        return self._host_pods_on_node.get(pod.node_name, [])
 
     def cross_namespace_reachers(
         self, dst: Pod, port: int | None = None, protocol: Protocol | None = Protocol.TCP
@@ -1162,13 +1172,9 @@ class PolicyEngine:
         result: dict[str, dict[str, bool]] = {}
         for src, src_index in zip(pods, indexes, strict=True):
             row = relation.rows[src_index]
-            node = src.node_name if src.host_network else None
+            partners = {p.key for p in self._node_partners(src)}
             result[src.key] = {
-                dst.key: (
-                    has(row, dst_index)
-                    or dst.key == src.key
-                    or (node is not None and dst.node_name == node)
-                )
+                dst.key: has(row, dst_index) or dst.key == src.key or dst.key in partners
                 for dst, dst_index in zip(pods, indexes, strict=True)
             }
         return result
@@ -1197,9 +1203,10 @@ class PolicyEngine:
         - `pod_classes`: per class (pods no policy tells apart): namespace, member
           names, hostNetwork, isolation and the policies behind it, and the blast
           radius: `can_reach` and `reachable_from`, each as counts of *other* pods
-          and of namespaces holding them. `reachable_from` includes hostNetwork pods
-          on a member's own node (always allowed in); when members sit on different
-          nodes, the largest count is given.
+          and of namespaces holding them. Both include the pods on a member's own
+          node that are always reachable (its hostNetwork pods, or every pod there
+          for a hostNetwork class); when members sit on different nodes, the largest
+          count is given.
         - `namespace_matrix`: {src_ns: {dst_ns: {"allowed": n, "total": m}}}: of the m
           pod pairs (a pod and itself excluded), n may connect on some port.
         """
@@ -1222,22 +1229,18 @@ class PolicyEngine:
                     (ns, self._weighted(row & self._ns_bits[ns])) for ns in self._namespaces_of(row)
                 ]
                 per_namespace[row] = counts
-            reach_pods = sum(n for _, n in counts)
-            reach_ns = {ns for ns, _ in counts}
             for ns, count in counts:
                 pairs[cls.namespace][ns] += cls.weight * count
             if has(row, cls.index):
                 pairs[cls.namespace][cls.namespace] -= cls.weight  # each pod and itself
-            node_ns: set[str] = set()
-            if cls.host_network and cls.node:
-                # Its node reaches every pod there, whatever their ingress policies say.
-                for other, count in classes_on_node.get(cls.node, {}).items():
-                    if not has(row, other.index):
-                        reach_pods += count
-                        node_ns.add(other.namespace)
-                        pairs[cls.namespace][other.namespace] += cls.weight * count
-            reach = self._without_self(cls, row, reach_pods, reach_ns, node_ns)
-            reached = self._reached_by(cls, col, seen_cols)
+            reach_counted = (sum(n for _, n in counts), frozenset(ns for ns, _ in counts))
+            reach = self._blast(cls, row, reach_counted, classes_on_node, pairs)
+            reached_counted = seen_cols.get(col)
+            if reached_counted is None:
+                # Many classes share a column (everyone reaches the DNS pods): count it once.
+                reached_counted = (self._weighted(col), frozenset(self._namespaces_of(col)))
+                seen_cols[col] = reached_counted
+            reached = self._blast(cls, col, reached_counted, classes_on_node, None)
             entries.append(
                 {
                     "namespace": cls.namespace,
@@ -1314,30 +1317,59 @@ class PolicyEngine:
                 count -= 1
         return pods, count
 
-    def _reached_by(
-        self, cls: _Class, col: int, seen: dict[int, tuple[int, frozenset[str]]]
+    def _blast(
+        self,
+        cls: _Class,
+        bits: int,
+        counted: tuple[int, frozenset[str]],
+        classes_on_node: dict[str, dict[_Class, int]],
+        pairs: dict[str, dict[str, int]] | None,
     ) -> tuple[int, int]:
-        # Many classes share a column (everyone reaches the DNS pods): count it once.
-        counted = seen.get(col)
-        if counted is None:
-            counted = (self._weighted(col), frozenset(self._namespaces_of(col)))
-            seen[col] = counted
+        """Other pods and namespaces in a row or column of `cls`, plus those on a
+        member's own node (traffic between a pod and its node's hostNetwork pods is
+        always allowed). With members on several nodes, the largest count is given.
+        For a row, `pairs` (namespace pod-pair counts) gets the own-node pairs too."""
         pods, namespaces = counted
-        best = self._without_self(cls, col, pods, namespaces)
+        best = self._without_self(cls, bits, pods, namespaces)
         if cls.host_network:
-            return best
-        for node in {p.node_name for p in cls.members if p.node_name}:
-            # hostNetwork pods on the member's node, not already counted.
-            extra = self._host_bits_on_node.get(node, 0) & ~col
+            # A hostNetwork class sits on one node, and meets every pod there.
+            extra = [
+                (other, count)
+                for other, count in classes_on_node.get(cls.node or "", {}).items()
+                if not has(bits, other.index)
+            ]
             if extra:
-                with_node = self._without_self(
+                best = self._without_self(
                     cls,
-                    col,
-                    pods + self._weighted(extra),
+                    bits,
+                    pods + sum(count for _, count in extra),
                     namespaces,
-                    frozenset(self._namespaces_of(extra)),
+                    frozenset(other.namespace for other, _ in extra),
                 )
-                best = (max(best[0], with_node[0]), max(best[1], with_node[1]))
+                if pairs is not None:
+                    for other, count in extra:
+                        pairs[cls.namespace][other.namespace] += cls.weight * count
+            return best
+        on_node: dict[str, int] = defaultdict(int)
+        for pod in cls.members:
+            if pod.node_name is not None and pod.node_name in self._host_bits_on_node:
+                on_node[pod.node_name] += 1
+        for node, members_here in on_node.items():
+            extra_bits = self._host_bits_on_node[node] & ~bits
+            if not extra_bits:
+                continue
+            with_node = self._without_self(
+                cls,
+                bits,
+                pods + self._weighted(extra_bits),
+                namespaces,
+                frozenset(self._namespaces_of(extra_bits)),
+            )
+            best = (max(best[0], with_node[0]), max(best[1], with_node[1]))
+            if pairs is not None:
+                for index in iter_bits(extra_bits):
+                    host = self._classes[index]
+                    pairs[cls.namespace][host.namespace] += members_here * host.weight
         return best
 
 
@@ -1353,3 +1385,7 @@ def _for_pod(side: SideVerdict, pod: Pod) -> SideVerdict:
         side.isolating_policies,
         side.allowing_rules,
     )
+
+
+def _same_node(a: Pod, b: Pod) -> bool:
+    return a.node_name is not None and a.node_name == b.node_name

@@ -13,8 +13,8 @@ The rules, from the NetworkPolicy documentation and API reference:
   peers matches the other pod (no peers: everyone);
 - a peer's podSelector and namespaceSelector are ANDed; a podSelector alone means the
   policy's own namespace; an ipBlock matches the pod's IPs (CIDR minus except);
-- hostNetwork pods are not isolated and are matched by ipBlock peers only; traffic from
-  a pod's own node is always allowed in;
+- hostNetwork pods are not isolated and are matched by ipBlock peers only; traffic
+  between a pod and its own node (the hostNetwork pods there) is always allowed;
 - named ports resolve against the destination pod's container ports (name and protocol);
 - with IPv4 and IPv6 addresses, both sides must allow within one family.
 """
@@ -74,6 +74,8 @@ class Reference:
         ]
 
     def egress_allows(self, src: Pod, dst: Pod, port: int, protocol: Protocol, family: int) -> bool:
+        if dst.host_network and src.node_name and src.node_name == dst.node_name:
+            return True
         policies = self.selecting(src, "Egress")
         if not policies:
             return True

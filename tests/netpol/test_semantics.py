@@ -459,6 +459,9 @@ DENY_PROD = netpol("prod", "deny-all", "  podSelector: {}\n  policyTypes: [Ingre
         # From a hostNetwork pod: its own node is always allowed in.
         (DENY_PROD, "kube-system/agent", "prod/cache", 6379, True, Reason.OWN_NODE),
         (DENY_PROD, "kube-system/agent", "prod/queue", 5672, False, Reason.NO_RULE),
+        # To its own node a pod may always go, whatever its egress policies say.
+        (DENY_PROD, "prod/cache", "kube-system/agent", 9100, True, Reason.OWN_NODE),
+        (DENY_PROD, "prod/queue", "kube-system/agent", 9100, False, Reason.NO_RULE),
         # From another node, only an ipBlock holding the node address admits it.
         (
             netpol(
