@@ -315,13 +315,26 @@ class PolicyEngine:
         keys = self._label_keys
         by_key: dict[tuple[Any, ...], _Class] = {}
         self._class_of: dict[str, _Class] = {}
+        common_blocks: dict[Family, frozenset[int]] = {}
         for pod, active in pods:
             labels = tuple(sorted((k, v) for k, v in pod.labels.items() if k in keys))
             named: tuple[int | None, ...] = ()
             if self._named_refs:
                 own = {(p.name, p.protocol): p.container_port for p in reversed(pod.ports)}
                 named = tuple(own.get(ref) for ref in self._named_refs)
-            blocks = self._block_signature(pod)
+            if pod is self._outsider:
+                # Taken to be in the ipBlocks holding every pod-network address seen,
+                # so `from: [ipBlock: 0.0.0.0/0]` admits it and excepting the pod range
+                # does not (it comes last, after every real pod).
+                blocks = {f: ids for f, ids in common_blocks.items() if ids}
+            else:
+                blocks = self._block_signature(pod)
+                if active and not pod.host_network:
+                    for family in {v for v, _ in filter(None, map(parse_address, pod.pod_ips))}:
+                        held = blocks.get(family, frozenset())
+                        common_blocks[family] = (
+                            held if family not in common_blocks else common_blocks[family] & held
+                        )
             node = pod.node_name if pod.host_network else None
             key = (
                 pod.namespace,

@@ -312,3 +312,23 @@ def test_answers_shared_by_a_class_name_each_pod() -> None:
         False,
         False,
     ]
+
+
+@pytest.mark.parametrize(
+    ("block", "expected"),
+    [
+        ("{cidr: 0.0.0.0/0}", True),  # holds every pod address: every pod is admitted
+        ("{cidr: 0.0.0.0/0, except: [10.0.0.0/8]}", False),  # the internet only
+        ("{cidr: 10.0.1.0/24}", False),  # one namespace's addresses only
+    ],
+)
+def test_open_ingress_through_an_ip_block(block: str, expected: bool) -> None:
+    cluster = Cluster(
+        BASE
+        + netpol(
+            "prod",
+            "db",
+            f"  podSelector: {{matchLabels: {{app: db}}}}\n  ingress:\n  - from: [{{ipBlock: {block}}}]\n",
+        )
+    )
+    assert cluster.engine.open_ingress(cluster["prod/db"]) is expected
