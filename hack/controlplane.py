@@ -53,7 +53,10 @@ ALL_BINARIES = ("etcd", *KUBERNETES_COMMANDS, "kwok")
 KUBEBUILDER_BINARIES = ("etcd", "kube-apiserver", "kubectl")
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-STATE_DIR = REPO_ROOT / ".kaudit" / "cluster"
+# KAUDIT_CLUSTER_DIR runs a second, independent control plane (e.g. one per CI job).
+STATE_DIR = Path(
+    os.environ.get("KAUDIT_CLUSTER_DIR") or REPO_ROOT / ".kaudit" / "cluster"
+).resolve()
 KUBECONFIG_PATH = STATE_DIR / "kubeconfig"
 
 SERVICE_CIDR = "10.96.0.0/12"
@@ -806,6 +809,10 @@ KCM_CONTROLLERS = (
     "disruption-controller",
     "pod-garbage-collector-controller",
     "ttl-after-finished-controller",
+    # The admission chain puts protection finalizers on claims and volumes; without
+    # these controllers a StatefulSet's claim (and so its namespace) never goes away.
+    "persistentvolumeclaim-protection-controller",
+    "persistentvolume-protection-controller",
 )
 
 
@@ -997,6 +1004,8 @@ def up(timeout: float = 120.0) -> Path:
             )
         )
         sched_kubeconfig = str(STATE_DIR / "scheduler.kubeconfig")
+        sched_config = STATE_DIR / "scheduler.yaml"
+        sched_config.write_text(_scheduler_config(sched_kubeconfig))
         processes.append(
             (
                 "kube-scheduler",
@@ -1005,12 +1014,11 @@ def up(timeout: float = 120.0) -> Path:
                         "kube-scheduler",
                         [
                             str(binaries["kube-scheduler"]),
-                            f"--kubeconfig={sched_kubeconfig}",
+                            f"--config={sched_config}",
                             f"--authentication-kubeconfig={sched_kubeconfig}",
                             f"--authorization-kubeconfig={sched_kubeconfig}",
                             "--bind-address=127.0.0.1",
                             f"--secure-port={ports['kube-scheduler']}",
-                            "--leader-elect=false",
                             "--v=1",
                         ],
                     )
@@ -1086,6 +1094,29 @@ def up(timeout: float = 120.0) -> Path:
         raise
     log(f"control plane up in {time.monotonic() - started_at:.1f}s; KUBECONFIG={KUBECONFIG_PATH}")
     return KUBECONFIG_PATH
+
+
+def _scheduler_config(kubeconfig: str) -> str:
+    """Scheduler configuration without the volume plugins.
+
+    Nothing here provisions volumes, so a StatefulSet's PersistentVolumeClaims stay
+    Pending and the VolumeBinding plugin would keep its pods unschedulable forever.
+    kwok runs pods without volumes anyway; the claims simply stay Pending.
+    """
+    volume_plugins = ("VolumeBinding", "VolumeRestrictions", "VolumeZone", "NodeVolumeLimits")
+    config = {
+        "apiVersion": "kubescheduler.config.k8s.io/v1",
+        "kind": "KubeSchedulerConfiguration",
+        "clientConnection": {"kubeconfig": kubeconfig, "qps": 200, "burst": 400},
+        "leaderElection": {"leaderElect": False},
+        "profiles": [
+            {
+                "schedulerName": "default-scheduler",
+                "plugins": {"multiPoint": {"disabled": [{"name": n} for n in volume_plugins]}},
+            }
+        ],
+    }
+    return json.dumps(config, indent=2) + "\n"
 
 
 def _is_ready(conditions: object) -> bool:

@@ -197,3 +197,27 @@ def pods_ready(namespace: str, expected: int) -> bool:
 
 def binaries_available() -> bool:
     return all(controlplane.find_binary(name) for name in controlplane.ALL_BINARIES)
+
+
+def delete_namespaces(*names: str) -> None:
+    """Delete namespaces without waiting; their pods go first, without grace.
+
+    The namespace controller waits out the pods' grace period (30s by default)
+    before the namespace is gone; force-deleting the fake pods keeps it to seconds.
+    """
+    for name in names:
+        kubectl("delete", "pods", "--all", "-n", name, "--grace-period=0", "--force", check=False)
+    kubectl("delete", "namespace", *names, "--wait=false", "--ignore-not-found", check=False)
+
+
+def wait_namespaces_gone(*names: str, timeout: float = 180) -> None:
+    """Wait while any of `names` is still terminating: it rejects new objects."""
+
+    def none_terminating() -> bool:
+        proc = kubectl("get", "namespace", *names, "--ignore-not-found", "-o", "json", check=False)
+        if proc.returncode != 0:
+            return False
+        items = json.loads(proc.stdout).get("items", []) if proc.stdout.strip() else []
+        return all(ns.get("status", {}).get("phase") != "Terminating" for ns in items)
+
+    wait_for(f"namespaces {', '.join(names)} to finish terminating", none_terminating, timeout)

@@ -22,6 +22,7 @@ from clusterkit import (
     active_cluster,
     binaries_available,
     controlplane,
+    delete_namespaces,
     kubectl,
     set_active,
     wait_for_default_service_account,
@@ -66,7 +67,7 @@ def namespace(cluster: Cluster, request: pytest.FixtureRequest) -> Iterator[str]
     kubectl("create", "namespace", name)
     wait_for_default_service_account(name)
     yield name
-    kubectl("delete", "namespace", name, "--wait=false", check=False)
+    delete_namespaces(name)
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
