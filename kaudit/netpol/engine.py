@@ -147,8 +147,9 @@ class _Relation:
 class PolicyEngine:
     """Evaluates every NetworkPolicy of a snapshot; build once per audit.
 
-    Pods are passed as the snapshot's `Pod` objects (looked up by namespace/name).
-    Terminated pods take part in `isolation` but are denied everything else.
+    Pods are passed as the snapshot's `Pod` objects (looked up by namespace/name; a
+    pod the snapshot does not hold raises KeyError). Terminated pods take part in
+    `isolation` but are denied everything else.
     """
 
     def __init__(self, snapshot: Snapshot) -> None:
