@@ -96,6 +96,17 @@ def demo(cluster: Cluster) -> Iterator[list[str]]:
         if doc and doc.get("kind") == "Namespace"
     )
 
+    # Another test may have just deleted the demo; wait for it to be gone.
+    wait_until_not_terminating(namespaces)
+    for path in DEMO_FILES:
+        apply(path)
+    yield namespaces
+    kubectl("delete", "namespace", *namespaces, "--wait=false", check=False)
+    # Leave nothing Terminating behind for the next test that applies the demo.
+    wait_until_not_terminating(namespaces)
+
+
+def wait_until_not_terminating(namespaces: list[str]) -> None:
     def none_terminating() -> bool:
         terminating = [
             ns["metadata"]["name"]
@@ -106,14 +117,7 @@ def demo(cluster: Cluster) -> Iterator[list[str]]:
             release_deleted_claims(name)
         return not terminating
 
-    # Another test may have just deleted the demo; wait for it to be gone.
-    wait_for("demo namespaces to finish terminating", none_terminating, timeout=120)
-    for path in DEMO_FILES:
-        apply(path)
-    yield namespaces
-    kubectl("delete", "namespace", *namespaces, "--wait=false", check=False)
-    for name in namespaces:
-        release_deleted_claims(name)
+    wait_for(f"namespaces {', '.join(namespaces)} to finish terminating", none_terminating, 120)
 
 
 def release_deleted_claims(namespace: str) -> None:
