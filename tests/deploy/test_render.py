@@ -22,6 +22,7 @@ from kaudit.deploy import (
     Sink,
     audit_arguments,
     render_manifests,
+    render_yaml,
 )
 from kaudit.errors import InputError
 
@@ -522,3 +523,34 @@ def test_command_rejects_bad_flags_with_exit_code_2(args: list[str], fragment: s
     )
     assert proc.returncode == 2
     assert fragment in proc.stderr
+
+
+# --- kaudit audits itself clean, before anything is applied ---------------------------
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        DeployOptions(),
+        DeployOptions(sink=Sink.FILE, namespace="security"),
+        DeployOptions(
+            sink=Sink.CONFIGMAP, api_server_cidrs=("172.18.0.3",), api_server_ports=(6443,)
+        ),
+    ],
+    ids=["stdout-any-api-address", "file", "configmap-api-server"],
+)
+def test_rendered_set_audited_offline_has_no_finding_in_its_namespace(
+    options: DeployOptions, tmp_path: Path
+) -> None:
+    from kaudit.audit import audit
+    from kaudit.collect import Source, load_snapshot
+
+    manifest = tmp_path / "kaudit.yaml"
+    manifest.write_text(render_yaml(options))
+    report = audit(load_snapshot(Source(manifests=(str(manifest),))))
+    (summary,) = [n for n in report.namespaces if n.name == options.namespace]
+    assert summary.pods == 1  # the CronJob's pod template, judged like a running pod
+    assert summary.policies == 2
+    assert summary.ingress_isolated_pods == summary.egress_isolated_pods == 1
+    assert [f for f in report.findings if f.resource.namespace == options.namespace] == []
+    assert [s for s in report.suppressed if s.finding.resource.namespace == options.namespace] == []
