@@ -19,11 +19,12 @@ The set is least privilege by construction:
 
 from __future__ import annotations
 
+import dataclasses
 import enum
 import ipaddress
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Annotated, Any
 
 import typer
@@ -117,7 +118,7 @@ class DeployOptions:
     configmap_name: str = "kaudit-report"
     storage_size: str = "64Mi"
     storage_class: str | None = None
-    audit_args: tuple[str, ...] = field(default=())
+    audit_args: tuple[str, ...] = ()
 
     @property
     def name_prefix(self) -> str:
@@ -170,17 +171,30 @@ class DeployOptions:
             raise InputError(f"--configmap-name: {self.configmap_name!r} is not a valid name")
         if self.storage_class is not None and not _DNS_SUBDOMAIN.match(self.storage_class):
             raise InputError(f"--storage-class: {self.storage_class!r} is not a valid name")
-        reserved = ("--in-cluster", "--fail-on", "--format", "--configmap", "--keep-previous")
         for arg in self.audit_args:
-            if arg.split("=", 1)[0] in reserved or arg in ("--context", "--kubeconfig"):
+            if arg.split("=", 1)[0] in _RESERVED_AUDIT_FLAGS:
                 raise InputError(f"--audit-arg: {arg} is set by kaudit deploy itself")
-        return _replace(self, api_server_cidrs=cidrs)
+        return dataclasses.replace(self, api_server_cidrs=cidrs)
 
 
-def _replace(options: DeployOptions, **changes: Any) -> DeployOptions:
-    import dataclasses
-
-    return dataclasses.replace(options, **changes)
+# Flags the CronJob's command line sets from the deploy options, or that make no
+# sense in the cluster; --audit-arg may not repeat them.
+_RESERVED_AUDIT_FLAGS = frozenset(
+    {
+        "--in-cluster",
+        "--context",
+        "--kubeconfig",
+        "--manifests",
+        "-f",
+        "--fail-on",
+        "--format",
+        "--output",
+        "-o",
+        "--configmap",
+        "--configmap-format",
+        "--keep-previous",
+    }
+)
 
 
 def _check_schedule(schedule: str) -> None:

@@ -458,6 +458,8 @@ def test_file_sink_mounts_a_claim_writable_by_the_user() -> None:
         ({"configmap_name": "Report!"}, "--configmap-name"),
         ({"audit_args": ("--in-cluster",)}, "--audit-arg"),
         ({"audit_args": ("--format=json",)}, "--audit-arg"),
+        ({"audit_args": ("--context=prod",)}, "--audit-arg"),
+        ({"audit_args": ("-f",)}, "--audit-arg"),
     ],
 )
 def test_bad_options_are_input_errors(changes: dict[str, Any], message: str) -> None:
