@@ -108,39 +108,12 @@ def demo(cluster: Cluster) -> Iterator[list[str]]:
 
 def wait_until_not_terminating(namespaces: list[str]) -> None:
     def none_terminating() -> bool:
-        terminating = [
-            ns["metadata"]["name"]
+        return not any(
+            ns["metadata"]["name"] in namespaces and ns["status"].get("phase") == "Terminating"
             for ns in kubectl_json("get", "namespaces")["items"]
-            if ns["metadata"]["name"] in namespaces and ns["status"].get("phase") == "Terminating"
-        ]
-        for name in terminating:
-            release_deleted_claims(name)
-        return not terminating
+        )
 
     wait_for(f"namespaces {', '.join(namespaces)} to finish terminating", none_terminating, 120)
-
-
-def release_deleted_claims(namespace: str) -> None:
-    """Drop the pvc-protection finalizer of claims being deleted.
-
-    The control plane runs no PVC-protection controller, so nothing else removes
-    it, and the namespace (the demo's StatefulSet has a claim) would stay
-    Terminating forever. On a real cluster the controller does this itself.
-    """
-    claims = kubectl_json("get", "persistentvolumeclaims", "-n", namespace)["items"]
-    for claim in claims:
-        if claim["metadata"].get("deletionTimestamp") and claim["metadata"].get("finalizers"):
-            kubectl(
-                "patch",
-                "persistentvolumeclaim",
-                claim["metadata"]["name"],
-                "-n",
-                namespace,
-                "--type=merge",
-                "-p",
-                '{"metadata":{"finalizers":null}}',
-                check=False,
-            )
 
 
 def server_of(kubeconfig: dict[str, Any]) -> dict[str, Any]:
