@@ -318,7 +318,9 @@ app.command("deploy")(deploy_command)
 
 def audit_exit_code(report: Report, threshold: Severity | None, allow_incomplete: bool) -> int:
     # System namespaces are reported apart and, unless --include-system, do not fail the run.
-    if threshold is not None and any(not report.is_system(f) for f in report.at_or_above(threshold)):
+    if threshold is not None and any(
+        not report.is_system(f) for f in report.at_or_above(threshold)
+    ):
         return ExitCode.FINDINGS
     if report.warnings and not allow_incomplete:
         return ExitCode.INCOMPLETE

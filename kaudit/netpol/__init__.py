@@ -5,7 +5,7 @@
 `kaudit.netpol.reach.reach_report`.
 """
 
-from kaudit.netpol.engine import PROTOCOLS, PolicyEngine
+from kaudit.netpol.engine import PROTOCOLS, NamespaceReach, PolicyEngine
 from kaudit.netpol.verdict import (
     METADATA_ADDRESSES,
     METADATA_ENDPOINTS,
@@ -29,6 +29,7 @@ __all__ = [
     "DnsAccess",
     "Isolation",
     "MetadataEndpoint",
+    "NamespaceReach",
     "PolicyEngine",
     "Reason",
     "RuleRef",

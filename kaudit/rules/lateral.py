@@ -6,11 +6,13 @@ Both rules ask the engine; nothing here interprets a policy.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 
 from kaudit.findings import Severity
 from kaudit.model import Kind, ObjectRef, Pod, Protocol, Service
+from kaudit.netpol import NamespaceReach
 from kaudit.rules.common import (
+    MAX_LISTED,
     default_deny_all_with_dns,
     listed,
     members,
@@ -144,6 +146,26 @@ def lateral_movement_open(ctx: AuditContext) -> Iterator[Hit]:
 # --- KA502 ---------------------------------------------------------------------------------
 
 
+def first_workloads(reach: Iterable[NamespaceReach], limit: int) -> list[str]:
+    """Up to `limit` distinct reaching workloads, without walking every reaching pod.
+
+    Sorted when complete; a cut list keeps the engine's order (by namespace).
+    """
+    seen: dict[str, None] = {}
+    for namespace in reach:
+        for pod in namespace.members():
+            seen.setdefault(str(workload_ref(pod)), None)
+            if len(seen) >= limit:
+                return list(seen)
+    return sorted(seen)
+
+
+def some(names: Sequence[str], shown: int = 4) -> str:
+    """'a, b, c, d and 7 more': names for a message, cut so that messages stay short."""
+    head = ", ".join(names[:shown])
+    return f"{head} and {len(names) - shown} more" if len(names) > shown else head
+
+
 def _datastore_ports(pod: Pod, services: Iterable[Service]) -> list[int]:
     """Datastore ports the pod serves: declared container ports, or numeric Service targets."""
     ports = {cp.container_port for cp in pod.ports if cp.protocol == Protocol.TCP}
@@ -188,18 +210,14 @@ def datastore_reachable_cross_namespace(ctx: AuditContext) -> Iterator[Hit]:
     services_by_namespace: dict[str, list[Service]] = {}
     for service in ctx.snapshot.services:
         services_by_namespace.setdefault(service.namespace, []).append(service)
-    exposed: dict[ObjectRef, tuple[list[Pod], list[tuple[int, list[Pod]]]]] = {}
+    exposed: dict[ObjectRef, tuple[list[Pod], list[tuple[int, list[NamespaceReach]]]]] = {}
     for (ref, _), pods in sorted(_same_template(policed).items(), key=lambda item: item[0][0]):
         ports = _datastore_ports(pods[0], services_by_namespace.get(ref.namespace, []))
         found = []
         for port in ports:
-            reachers = [
-                p
-                for p in ctx.engine.cross_namespace_reachers(pods[0], port, Protocol.TCP)
-                if not p.host_network
-            ]
-            if reachers:
-                found.append((port, reachers))
+            reach = ctx.engine.cross_namespace_reach(pods[0], port, Protocol.TCP)
+            if reach:
+                found.append((port, reach))
         if found:
             members_so_far, first_found = exposed.get(ref, ([], found))
             exposed[ref] = (members_so_far + pods, first_found)
@@ -210,35 +228,32 @@ def datastore_reachable_cross_namespace(ctx: AuditContext) -> Iterator[Hit]:
         details = []
         port_evidence = []
         wide = unisolated
-        for port, reachers in findings:
-            owners_by_namespace: dict[str, set[str]] = {}
-            for p in reachers:
-                owners_by_namespace.setdefault(p.namespace, set()).add(str(p.owner))
-            namespaces = sorted(owners_by_namespace)
+        for port, reach in findings:
+            namespaces = [r.namespace for r in reach]
             # A whole namespace (of more than one workload) admitted means no pod selection.
-            whole = [
-                ns
-                for ns in namespaces
-                if owners_by_namespace[ns] == per_namespace[ns] and len(per_namespace[ns]) > 1
-            ]
+            whole = [r.namespace for r in reach if r.whole and len(per_namespace[r.namespace]) > 1]
             wide = wide or bool(whole) or len(namespaces) >= 3
-            who = (
-                f"every workload of {', '.join(whole)}"
-                if whole
-                else ", ".join(workload_names(reachers)[:4])
-            )
+            workloads = first_workloads(reach, MAX_LISTED + 1)
+            if whole:
+                who = f"every workload of {some(whole)}"
+            elif len(workloads) > MAX_LISTED:
+                who = ", ".join(workloads[:4]) + " and more"
+            else:
+                who = some(workloads)
+            reachers = sum(r.pods for r in reach)
             details.append(
-                f"{port} ({DATASTORE_PORTS[port]}) from {plural(len(reachers), 'pod')} in "
-                f"{', '.join(namespaces)} ({who})"
+                f"{port} ({DATASTORE_PORTS[port]}) from {plural(reachers, 'pod')} in "
+                f"{some(namespaces)} ({who})"
             )
             port_evidence.append(
                 {
                     "port": port,
                     "service": DATASTORE_PORTS[port],
-                    "reachers": len(reachers),
-                    "namespaces": namespaces,
-                    "wholeNamespaces": whole,
-                    "workloads": listed(str(workload_ref(p)) for p in reachers),
+                    "reachers": reachers,
+                    "namespaces": listed(namespaces),
+                    "wholeNamespaces": listed(whole),
+                    "workloads": workloads[:MAX_LISTED]
+                    + (["... and more"] if len(workloads) > MAX_LISTED else []),
                 }
             )
         severity = Severity.HIGH if wide else Severity.LOW
