@@ -241,7 +241,7 @@ def _install_atomically(built: Path, dest: Path) -> None:
     """Rename into place so an interrupted build never leaves a half-written binary."""
     dest.parent.mkdir(parents=True, exist_ok=True)
     tmp = dest.with_name(dest.name + ".tmp")
-    shutil.copy2(built, tmp)
+    shutil.move(built, tmp)  # a move: no second copy of ~100 MB binaries under src/
     tmp.chmod(0o755)
     tmp.replace(dest)
 

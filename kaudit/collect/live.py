@@ -13,16 +13,21 @@ kube-system DaemonSets for the CNI) are ever requested.
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import importlib
 import json
 import random
+import re
+import sys
 import threading
 import time
 import urllib.parse
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from types import GenericAlias
+from typing import Any, TypedDict, TypeVar
 
 from kaudit.collect import Source
 from kaudit.collect.cni import detect_cni
@@ -134,7 +139,19 @@ class _Client:
         return headers
 
     def get(self, path: str, query: Mapping[str, str] | None = None) -> Any:
-        """GET `path` and return the decoded JSON, retrying 429/5xx within the budget."""
+        """GET `path` and return the decoded JSON."""
+        return self.decode(path, self.get_bytes(path, query))
+
+    def decode(self, path: str, body: bytes, decode: Callable[[bytes], Any] = json.loads) -> Any:
+        try:
+            return decode(body)
+        except ValueError:
+            raise ClusterError(
+                f"{self.server}{path} did not answer with JSON (is this a Kubernetes API server?)"
+            ) from None
+
+    def get_bytes(self, path: str, query: Mapping[str, str] | None = None) -> bytes:
+        """GET `path` and return the body, retrying 429/5xx within the budget."""
         if "/secrets" in path:  # a promise to users: kaudit never reads Secrets
             raise AssertionError(f"refusing to read Secrets: {path}")
         import urllib3
@@ -166,12 +183,7 @@ class _Client:
                 raise ClusterError(self._describe_connection_error(error)) from None
             status = int(response.status)
             if 200 <= status < 300:
-                try:
-                    return json.loads(response.data)
-                except ValueError:
-                    raise ClusterError(
-                        f"{self.server}{path} did not answer with JSON (is this a Kubernetes API server?)"
-                    ) from None
+                return bytes(response.data)
             if status in _RETRY_STATUSES and self._sleep_before_retry(
                 attempt, deadline, response.headers.get("Retry-After")
             ):
@@ -306,41 +318,394 @@ def _one_line(text: str) -> str:
     return " ".join(text.split())
 
 
+# --- decoding ------------------------------------------------------------------------------
+# Decoding dominates a collection: a 5,000-pod list is ~18 MB of JSON, more than
+# half of it managedFields and container specs the audit never reads. With msgspec
+# the lists are decoded into plain dicts holding only the fields below (the ones
+# the model's from_raw constructors read), skipping the rest without building it:
+# about six times faster than json.loads, and far less memory. Without msgspec,
+# or if a server sends something these types do not expect, json.loads is used.
+# tests/cluster/test_live_decoding.py checks that both give the same Snapshot.
+
+
+class _OwnerReference(TypedDict, total=False):
+    kind: str
+    name: str
+    controller: bool
+
+
+class _ObjectMeta(TypedDict, total=False):
+    name: str
+    namespace: str
+    uid: str
+    labels: dict[str, str]
+    annotations: dict[str, str]
+    ownerReferences: list[_OwnerReference]
+
+
+_ListMeta = TypedDict("_ListMeta", {"continue": str}, total=False)
+
+
+class _ContainerPort(TypedDict, total=False):
+    name: str
+    containerPort: int
+    protocol: str
+    hostPort: int
+
+
+class _Container(TypedDict, total=False):
+    name: str
+    ports: list[_ContainerPort]
+
+
+class _PodDNSConfigOption(TypedDict, total=False):
+    name: str
+    value: str
+
+
+class _PodDNSConfig(TypedDict, total=False):
+    options: list[_PodDNSConfigOption]
+
+
+class _PodSpec(TypedDict, total=False):
+    containers: list[_Container]
+    initContainers: list[_Container]
+    hostNetwork: bool
+    nodeName: str
+    dnsPolicy: str
+    dnsConfig: _PodDNSConfig
+
+
+class _Condition(TypedDict, total=False):
+    type: str
+    status: str
+
+
+class _PodIP(TypedDict, total=False):
+    ip: str
+
+
+class _PodStatus(TypedDict, total=False):
+    phase: str
+    podIP: str
+    podIPs: list[_PodIP]
+    conditions: list[_Condition]
+
+
+class _Pod(TypedDict, total=False):
+    metadata: _ObjectMeta
+    spec: _PodSpec
+    status: _PodStatus
+
+
+class _ServicePort(TypedDict, total=False):
+    name: str
+    port: int
+    targetPort: int | str
+    protocol: str
+    nodePort: int
+
+
+class _ServiceSpec(TypedDict, total=False):
+    type: str
+    selector: dict[str, str]
+    ports: list[_ServicePort]
+    clusterIP: str
+    externalIPs: list[str]
+    externalName: str
+    loadBalancerSourceRanges: list[str]
+    loadBalancerClass: str
+    allocateLoadBalancerNodePorts: bool
+
+
+class _LoadBalancerIngress(TypedDict, total=False):
+    ip: str
+    hostname: str
+
+
+class _LoadBalancerStatus(TypedDict, total=False):
+    ingress: list[_LoadBalancerIngress]
+
+
+class _ServiceStatus(TypedDict, total=False):
+    loadBalancer: _LoadBalancerStatus
+
+
+class _Service(TypedDict, total=False):
+    metadata: _ObjectMeta
+    spec: _ServiceSpec
+    status: _ServiceStatus
+
+
+class _ObjectReference(TypedDict, total=False):
+    kind: str
+    name: str
+
+
+class _EndpointConditions(TypedDict, total=False):
+    ready: bool
+    serving: bool
+    terminating: bool
+
+
+class _Endpoint(TypedDict, total=False):
+    addresses: list[str]
+    conditions: _EndpointConditions
+    targetRef: _ObjectReference
+
+
+class _EndpointPort(TypedDict, total=False):
+    name: str
+    port: int
+    protocol: str
+
+
+class _EndpointSlice(TypedDict, total=False):
+    metadata: _ObjectMeta
+    addressType: str
+    endpoints: list[_Endpoint]
+    ports: list[_EndpointPort]
+
+
+class _EndpointAddress(TypedDict, total=False):
+    ip: str
+    targetRef: _ObjectReference
+
+
+class _EndpointSubset(TypedDict, total=False):
+    addresses: list[_EndpointAddress]
+    notReadyAddresses: list[_EndpointAddress]
+    ports: list[_EndpointPort]
+
+
+class _Endpoints(TypedDict, total=False):
+    metadata: _ObjectMeta
+    subsets: list[_EndpointSubset]
+
+
+class _Requirement(TypedDict, total=False):
+    key: str
+    operator: str
+    values: list[str]
+
+
+class _LabelSelector(TypedDict, total=False):
+    matchLabels: dict[str, str]
+    matchExpressions: list[_Requirement]
+
+
+_IPBlock = TypedDict("_IPBlock", {"cidr": str, "except": list[str]}, total=False)
+
+
+class _PolicyPeer(TypedDict, total=False):
+    podSelector: _LabelSelector
+    namespaceSelector: _LabelSelector
+    ipBlock: _IPBlock
+
+
+class _PolicyPort(TypedDict, total=False):
+    protocol: str
+    port: int | str
+    endPort: int
+
+
+_IngressRule = TypedDict(
+    "_IngressRule", {"from": list[_PolicyPeer], "ports": list[_PolicyPort]}, total=False
+)
+
+
+class _EgressRule(TypedDict, total=False):
+    to: list[_PolicyPeer]
+    ports: list[_PolicyPort]
+
+
+class _NetworkPolicySpec(TypedDict, total=False):
+    podSelector: _LabelSelector
+    policyTypes: list[str]
+    ingress: list[_IngressRule]
+    egress: list[_EgressRule]
+
+
+class _NetworkPolicy(TypedDict, total=False):
+    metadata: _ObjectMeta
+    spec: _NetworkPolicySpec
+
+
+class _ServiceBackendPort(TypedDict, total=False):
+    name: str
+    number: int
+
+
+class _ServiceBackend(TypedDict, total=False):
+    name: str
+    port: _ServiceBackendPort
+
+
+class _TypedReference(TypedDict, total=False):
+    kind: str
+    name: str
+
+
+class _IngressBackend(TypedDict, total=False):
+    service: _ServiceBackend
+    resource: _TypedReference
+
+
+class _HTTPPath(TypedDict, total=False):
+    path: str
+    backend: _IngressBackend
+
+
+class _HTTPRule(TypedDict, total=False):
+    paths: list[_HTTPPath]
+
+
+class _IngressRuleSpec(TypedDict, total=False):
+    host: str
+    http: _HTTPRule
+
+
+class _IngressTLS(TypedDict, total=False):
+    hosts: list[str]
+
+
+class _IngressSpec(TypedDict, total=False):
+    ingressClassName: str
+    defaultBackend: _IngressBackend
+    rules: list[_IngressRuleSpec]
+    tls: list[_IngressTLS]
+
+
+class _Ingress(TypedDict, total=False):
+    metadata: _ObjectMeta
+    spec: _IngressSpec
+
+
+class _IngressClassSpec(TypedDict, total=False):
+    controller: str
+
+
+class _IngressClass(TypedDict, total=False):
+    metadata: _ObjectMeta
+    spec: _IngressClassSpec
+
+
+class _Named(TypedDict, total=False):
+    metadata: _ObjectMeta
+
+
+_ITEM_TYPES: Mapping[str, type] = {
+    "namespaces": _Named,
+    "pods": _Pod,
+    "services": _Service,
+    "endpointslices": _EndpointSlice,
+    "endpoints": _Endpoints,
+    "networkpolicies": _NetworkPolicy,
+    "ingresses": _Ingress,
+    "ingressclasses": _IngressClass,
+    "daemonsets": _Named,
+}
+
+
+def _list_type(item: type) -> Any:
+    """A TypedDict for a list of `item`s (its metadata carries the continue token)."""
+    make_typed_dict: Any = TypedDict  # built at run time, one per kind
+    fields = {"metadata": _ListMeta, "items": GenericAlias(list, (item,))}
+    return make_typed_dict(f"{item.__name__}List", fields, total=False)
+
+
+class _ListDecoder:
+    """Decodes one kind's list pages: msgspec with the schema above, or json.loads."""
+
+    def __init__(self, plural: str) -> None:
+        self._decoder: Any = None
+        try:
+            import msgspec
+        except ImportError:  # optional speed-up: the stdlib decoder gives the same result
+            return
+        self._decoder = msgspec.json.Decoder(_list_type(_ITEM_TYPES[plural]))
+        self._errors: tuple[type[Exception], ...] = (msgspec.DecodeError,)
+
+    def decode(self, body: bytes) -> Any:
+        if self._decoder is not None:
+            try:
+                return self._decoder.decode(body)
+            except self._errors:
+                pass  # unexpected shape or invalid JSON: let json.loads decide
+        return json.loads(body)
+
+
+def _plural_of(path: str) -> str:
+    return path.rstrip("/").rsplit("/", 1)[-1]
+
+
 # --- listing -----------------------------------------------------------------------------
 
 
-def _list_pages(
-    client: _Client, path: str, page_size: int, query: Mapping[str, str]
-) -> Iterator[list[dict[str, Any]]]:
-    """Yield the items of a list page by page, following `continue` tokens.
+# The API server writes a list's metadata (with the continue token) before its items.
+_CONTINUE_TOKEN = re.compile(rb'"continue":"([^"]*)"')
+_HEAD = 4096
 
-    A 410 on a continue token means the snapshot the pages came from was compacted
-    away; the list restarts from scratch (the caller discards partial results).
+
+def _peek_continue(body: bytes) -> str:
+    match = _CONTINUE_TOKEN.search(body, 0, _HEAD)
+    return match.group(1).decode() if match else ""
+
+
+def _list_all(
+    client: _Client,
+    path: str,
+    page_size: int,
+    query: Mapping[str, str],
+    build: Callable[[Any], T],
+) -> list[T]:
+    """Every item of a list, built into model objects page by page.
+
+    The next page is requested while this one is parsed: its continue token is
+    read from the head of the body, and checked against the parsed metadata.
+    A 410 on a continue token means the list's snapshot was compacted away:
+    the list restarts from scratch.
     """
-    token = ""
-    while True:
-        params = dict(query)
-        if page_size > 0:
-            params["limit"] = str(page_size)
-        if token:
-            params["continue"] = token
-        body = client.get(path, params)
-        yield list(body.get("items") or [])
-        token = str((body.get("metadata") or {}).get("continue") or "")
-        if not token:
-            return
-
-
-def _list_all(client: _Client, path: str, page_size: int, query: Mapping[str, str]) -> list[Any]:
     for _ in range(3):
-        items: list[Any] = []
         try:
-            for page in _list_pages(client, path, page_size, query):
-                items.extend(page)
-            return items
+            return _list_pipelined(client, path, page_size, query, build)
         except _Expired:
             continue
     raise ClusterError(f"{client.server}{path}: the list kept expiring (410 Gone) while paging")
+
+
+def _list_pipelined(
+    client: _Client,
+    path: str,
+    page_size: int,
+    query: Mapping[str, str],
+    build: Callable[[Any], T],
+) -> list[T]:
+    def params(token: str) -> dict[str, str]:
+        result = dict(query)
+        if page_size > 0:
+            result["limit"] = str(page_size)
+        if token:
+            result["continue"] = token
+        return result
+
+    decoder = _ListDecoder(_plural_of(path))
+    built: list[T] = []
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="kaudit-page") as prefetch:
+        pending: Future[bytes] | None = prefetch.submit(client.get_bytes, path, params(""))
+        while pending is not None:
+            body = pending.result()
+            peeked = _peek_continue(body)
+            pending = prefetch.submit(client.get_bytes, path, params(peeked)) if peeked else None
+            page = client.decode(path, body, decoder.decode)
+            del body
+            built.extend(build(item) for item in page.get("items") or [])
+            token = str((page.get("metadata") or {}).get("continue") or "")
+            if token != peeked:  # the token was not where we looked: go on without prefetch
+                if pending is not None:
+                    pending.cancel()
+                pending = prefetch.submit(client.get_bytes, path, params(token)) if token else None
+    return built
 
 
 @dataclass(frozen=True, slots=True)
@@ -361,27 +726,31 @@ class _Scope:
                 for ns in self.include
             ]
         return [
-            (f"{resource.group_path}/{resource.plural}", self._field_selector("metadata.namespace"))
+            (f"{resource.group_path}/{resource.plural}", self.field_selector("metadata.namespace"))
         ]
 
-    def _field_selector(self, field_name: str) -> dict[str, str]:
+    def field_selector(self, field_name: str) -> dict[str, str]:
         if not self.exclude:
             return {}
         return {"fieldSelector": ",".join(f"{field_name}!={ns}" for ns in self.exclude)}
 
 
 def _fetch_kind(
-    client: _Client, resource: _Resource, scope: _Scope, page_size: int
-) -> list[Any] | _Forbidden:
+    client: _Client,
+    resource: _Resource,
+    scope: _Scope,
+    page_size: int,
+    build: Callable[[Any], T],
+) -> list[T] | _Forbidden:
     try:
         if resource.kind is Kind.NAMESPACES and scope.include:
-            return _get_namespaces(client, scope.include)
+            return [build(raw) for raw in _get_namespaces(client, scope.include)]
         if resource.kind is Kind.NAMESPACES:
             path, _ = scope.list_calls(resource)[0]
-            return _list_all(client, path, page_size, scope._field_selector("metadata.name"))
-        items: list[Any] = []
+            return _list_all(client, path, page_size, scope.field_selector("metadata.name"), build)
+        items: list[T] = []
         for path, query in scope.list_calls(resource):
-            items.extend(_list_all(client, path, page_size, query))
+            items.extend(_list_all(client, path, page_size, query, build))
         return items
     except _Forbidden as forbidden:
         return forbidden
@@ -417,8 +786,29 @@ def _server_version(client: _Client) -> str | None:
     return str(version.get("gitVersion")) if isinstance(version, dict) else None
 
 
-def _parse(items: Iterable[Any], build: Callable[[Any], T]) -> list[T]:
-    return [build(item) for item in items]
+@contextlib.contextmanager
+def _tuned_for_lists() -> Iterator[None]:
+    """Interpreter settings for the few hundred milliseconds of a collection.
+
+    No cyclic garbage collection: decoding creates hundreds of thousands of dicts
+    and strings, none in a cycle, and each burst of allocations would trigger the
+    collector to scan them all again (decoding runs about three times faster
+    without it; reference counting still frees everything as usual).
+
+    A shorter GIL switch interval: the threads waiting on the network get the
+    interpreter back sooner from the threads decoding, so the next request leaves
+    earlier and the server is kept busy (about 8% faster on 5,000 pods).
+    """
+    gc_was_enabled = gc.isenabled()
+    switch_interval = sys.getswitchinterval()
+    gc.disable()
+    sys.setswitchinterval(min(switch_interval, 0.0005))
+    try:
+        yield
+    finally:
+        sys.setswitchinterval(switch_interval)
+        if gc_was_enabled:
+            gc.enable()
 
 
 def collect_live(source: Source, *, retry_budget: float = DEFAULT_RETRY_BUDGET) -> Snapshot:
@@ -442,13 +832,14 @@ def collect_live(source: Source, *, retry_budget: float = DEFAULT_RETRY_BUDGET) 
     )
     client = connection.client
 
-    # One cheap request first, so an unreachable server or a bad credential fails
-    # with one clear error instead of one per kind.
-    version = _server_version(client)
+    # Two cheap requests (together) before the lists, so an unreachable server or a
+    # bad credential fails with one clear error instead of one per kind.
+    with ThreadPoolExecutor(max_workers=2, thread_name_prefix="kaudit-probe") as probe:
+        discovery = probe.submit(_has_endpoint_slices, client)
+        version = _server_version(client)
+        has_slices = discovery.result()
     resources = [
-        resource
-        if resource.kind is not Kind.ENDPOINT_SLICES or _has_endpoint_slices(client)
-        else _LEGACY_ENDPOINTS
+        resource if resource.kind is not Kind.ENDPOINT_SLICES or has_slices else _LEGACY_ENDPOINTS
         for resource in _RESOURCES
     ]
     # The CNI is recognised by what runs in kube-system, even when it is filtered out.
@@ -456,9 +847,24 @@ def collect_live(source: Source, *, retry_budget: float = DEFAULT_RETRY_BUDGET) 
         bool(include) and _KUBE_SYSTEM not in include
     ) or _KUBE_SYSTEM in excluded
 
-    with ThreadPoolExecutor(max_workers=MAX_WORKERS, thread_name_prefix="kaudit-list") as pool:
+    legacy = any(r is _LEGACY_ENDPOINTS for r in resources)
+    builders: dict[Kind, Callable[[Any], Any]] = {
+        Kind.NAMESPACES: Namespace.from_raw,
+        Kind.PODS: Pod.from_raw,
+        Kind.SERVICES: Service.from_raw,
+        Kind.ENDPOINT_SLICES: EndpointSlice.from_endpoints if legacy else EndpointSlice.from_raw,
+        Kind.NETWORK_POLICIES: NetworkPolicy.from_raw,
+        Kind.INGRESSES: Ingress.from_raw,
+        Kind.INGRESS_CLASSES: IngressClass.from_raw,
+    }
+    with (
+        _tuned_for_lists(),
+        ThreadPoolExecutor(max_workers=MAX_WORKERS, thread_name_prefix="kaudit-list") as pool,
+    ):
         futures = {
-            resource.kind: pool.submit(_fetch_kind, client, resource, scope, page_size)
+            resource.kind: pool.submit(
+                _fetch_kind, client, resource, scope, page_size, builders[resource.kind]
+            )
             for resource in resources
         }
         daemonsets = pool.submit(_cni_daemonset_names, client, page_size)
@@ -479,17 +885,13 @@ def collect_live(source: Source, *, retry_budget: float = DEFAULT_RETRY_BUDGET) 
         else:
             by_kind[resource.kind] = result
 
-    legacy = any(r is _LEGACY_ENDPOINTS for r in resources)
-    pods = _parse(by_kind[Kind.PODS], Pod.from_raw)
-    slices = _parse(
-        by_kind[Kind.ENDPOINT_SLICES],
-        EndpointSlice.from_endpoints if legacy else EndpointSlice.from_raw,
-    )
-    namespace_objects = {ns.name: ns for ns in _parse(by_kind[Kind.NAMESPACES], Namespace.from_raw)}
-    services = _parse(by_kind[Kind.SERVICES], Service.from_raw)
-    policies = _parse(by_kind[Kind.NETWORK_POLICIES], NetworkPolicy.from_raw)
-    ingresses = _parse(by_kind[Kind.INGRESSES], Ingress.from_raw)
-    ingress_classes = _parse(by_kind[Kind.INGRESS_CLASSES], IngressClass.from_raw)
+    pods: list[Pod] = by_kind[Kind.PODS]
+    slices: list[EndpointSlice] = by_kind[Kind.ENDPOINT_SLICES]
+    namespace_objects: dict[str, Namespace] = {ns.name: ns for ns in by_kind[Kind.NAMESPACES]}
+    services: list[Service] = by_kind[Kind.SERVICES]
+    policies: list[NetworkPolicy] = by_kind[Kind.NETWORK_POLICIES]
+    ingresses: list[Ingress] = by_kind[Kind.INGRESSES]
+    ingress_classes: list[IngressClass] = by_kind[Kind.INGRESS_CLASSES]
 
     for name in include:
         if name not in namespace_objects and Kind.NAMESPACES not in {w.kind for w in warnings}:
@@ -555,20 +957,24 @@ def _missing_kind_warning(
 
 def _cni_daemonset_names(client: _Client, page_size: int) -> list[str] | None:
     try:
-        items = _list_all(
-            client, f"/apis/apps/v1/namespaces/{_KUBE_SYSTEM}/daemonsets", page_size, {}
+        return _list_all(
+            client,
+            f"/apis/apps/v1/namespaces/{_KUBE_SYSTEM}/daemonsets",
+            page_size,
+            {},
+            lambda item: str((item.get("metadata") or {}).get("name") or ""),
         )
     except _Forbidden:
         return None
-    return [str((item.get("metadata") or {}).get("name") or "") for item in items]
 
 
 def _kube_system_pods(client: _Client, page_size: int) -> list[Pod] | None:
     try:
-        items = _list_all(client, f"/api/v1/namespaces/{_KUBE_SYSTEM}/pods", page_size, {})
+        return _list_all(
+            client, f"/api/v1/namespaces/{_KUBE_SYSTEM}/pods", page_size, {}, Pod.from_raw
+        )
     except _Forbidden:
         return None
-    return _parse(items, Pod.from_raw)
 
 
 def _detect_cni(

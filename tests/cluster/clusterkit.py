@@ -221,3 +221,30 @@ def wait_namespaces_gone(*names: str, timeout: float = 180) -> None:
         return all(ns.get("status", {}).get("phase") != "Terminating" for ns in items)
 
     wait_for(f"namespaces {', '.join(names)} to finish terminating", none_terminating, timeout)
+
+
+def slices_settled(namespaces: list[str]) -> bool:
+    """Each selector Service's slices list exactly the ready pods it selects."""
+    for ns in namespaces:
+        services = kubectl_json("get", "services", "-n", ns)["items"]
+        pods = kubectl_json("get", "pods", "-n", ns)["items"]
+        slices = kubectl_json("get", "endpointslices", "-n", ns)["items"]
+        for svc in services:
+            selector = svc["spec"].get("selector")
+            if not selector:
+                continue
+            selected = [
+                p
+                for p in pods
+                if all(p["metadata"].get("labels", {}).get(k) == v for k, v in selector.items())
+            ]
+            endpoints = [
+                e
+                for s in slices
+                if s["metadata"]["labels"].get("kubernetes.io/service-name")
+                == svc["metadata"]["name"]
+                for e in s.get("endpoints") or []
+            ]
+            if len(endpoints) != len(selected):
+                return False
+    return True

@@ -20,6 +20,7 @@ from clusterkit import (
     delete_namespaces,
     kubectl,
     kubectl_json,
+    slices_settled,
     wait_namespaces_gone,
 )
 
@@ -154,7 +155,7 @@ def test_demo_live_gives_the_same_findings_as_its_manifests(
 
     cluster.wait_for(f"{expected} demo pods ready", all_ready, timeout=120)
     # Every selector Service's slice must be settled before comparing endpoints.
-    cluster.wait_for("EndpointSlices settled", lambda: _slices_settled(demo_applied))
+    cluster.wait_for("EndpointSlices settled", lambda: slices_settled(demo_applied))
 
     scope = (*demo_applied, "kube-system")
     offline = audit(load_snapshot(Source(manifests=(str(DEMO),), namespaces=scope)))
@@ -178,33 +179,6 @@ def _ready_count(namespace: str) -> int:
             for c in p.get("status", {}).get("conditions", [])
         )
     )
-
-
-def _slices_settled(namespaces: list[str]) -> bool:
-    """Each selector Service's slices list exactly the ready pods it selects."""
-    for ns in namespaces:
-        services = kubectl_json("get", "services", "-n", ns)["items"]
-        pods = kubectl_json("get", "pods", "-n", ns)["items"]
-        slices = kubectl_json("get", "endpointslices", "-n", ns)["items"]
-        for svc in services:
-            selector = svc["spec"].get("selector")
-            if not selector:
-                continue
-            selected = [
-                p
-                for p in pods
-                if all(p["metadata"].get("labels", {}).get(k) == v for k, v in selector.items())
-            ]
-            endpoints = [
-                e
-                for s in slices
-                if s["metadata"]["labels"].get("kubernetes.io/service-name")
-                == svc["metadata"]["name"]
-                for e in s.get("endpoints") or []
-            ]
-            if len(endpoints) != len(selected):
-                return False
-    return True
 
 
 def test_live_facts_record_version_and_cni(cluster: Cluster, demo_applied: list[str]) -> None:
@@ -322,13 +296,13 @@ def test_pagination_reads_every_page(
 
     # Count the real requests (a spy, not a mock: every call goes to the server).
     requests: list[tuple[str, dict[str, str]]] = []
-    original_get = live_module._Client.get
+    original_get = live_module._Client.get_bytes
 
     def counting_get(self: Any, path: str, query: Any = None) -> Any:
         requests.append((path, dict(query or {})))
         return original_get(self, path, query)
 
-    monkeypatch.setattr(live_module._Client, "get", counting_get)
+    monkeypatch.setattr(live_module._Client, "get_bytes", counting_get)
     snapshot = live(cluster, namespaces=(namespace,), page_size=5)
 
     assert sorted(s.name for s in snapshot.services) == sorted(f"svc-{i}" for i in range(count))
@@ -344,13 +318,13 @@ def test_namespace_filters_apply_at_the_api(
 ) -> None:
     cluster.apply(MISMATCH, namespace)
     requests: list[tuple[str, dict[str, str]]] = []
-    original_get = live_module._Client.get
+    original_get = live_module._Client.get_bytes
 
     def counting_get(self: Any, path: str, query: Any = None) -> Any:
         requests.append((path, dict(query or {})))
         return original_get(self, path, query)
 
-    monkeypatch.setattr(live_module._Client, "get", counting_get)
+    monkeypatch.setattr(live_module._Client, "get_bytes", counting_get)
 
     only = live(cluster, namespaces=(namespace,))
     assert {n.name for n in only.namespaces} == {namespace}
