@@ -878,7 +878,13 @@ def up(timeout: float = 120.0) -> Path:
         )
     }
     server = f"https://127.0.0.1:{ports['kube-apiserver']}"
-    state = {"ports": ports, "server": server, "pids": {}, "versions": _versions(binaries)}
+    state = {
+        "ports": ports,
+        "server": server,
+        "pids": {},
+        "versions": _versions(binaries),
+        "binaries": {name: str(path) for name, path in binaries.items()},
+    }
     _state_file().write_text(json.dumps(state, indent=2) + "\n")
 
     processes: list[tuple[str, subprocess.Popen[bytes]]] = []
@@ -1153,14 +1159,27 @@ def _dns_ready(admin: Api) -> bool:
     )
 
 
-def _versions(binaries: dict[str, Path]) -> dict[str, str]:
-    versions_file = binaries["kube-apiserver"].parent / "versions.json"
+def binary_version(path: Path) -> str:
+    """The version a binary reports (override directories may hold other versions)."""
     try:
-        recorded: dict[str, str] = json.loads(versions_file.read_text())
-    except (OSError, ValueError):
-        recorded = {}
-    recorded["binaries"] = json.dumps({name: str(path) for name, path in binaries.items()})
-    return recorded
+        out = subprocess.run(
+            [str(path), "--version"], capture_output=True, text=True, timeout=10, check=False
+        ).stdout
+    except OSError:
+        return "unknown"
+    # "Kubernetes v1.36.3", "etcd Version: 3.6.16", "kwok version v0.7.0 go1.26.8 ..."
+    for word in out.replace(":", " ").split():
+        if (word[:1] == "v" and word[1:2].isdigit()) or (word[:1].isdigit() and "." in word):
+            return word if word.startswith("v") else f"v{word}"
+    return "unknown"
+
+
+def _versions(binaries: dict[str, Path]) -> dict[str, str]:
+    return {
+        "kubernetes": binary_version(binaries["kube-apiserver"]),
+        "etcd": binary_version(binaries["etcd"]),
+        "kwok": binary_version(binaries["kwok"]),
+    }
 
 
 def _recorded_pids() -> dict[str, int]:
@@ -1246,7 +1265,7 @@ def status() -> int:
     print(f"kubeconfig: {KUBECONFIG_PATH}")
     versions = state.get("versions", {})
     if isinstance(versions, dict):
-        print("versions: " + ", ".join(f"{k} {v}" for k, v in versions.items() if k != "binaries"))
+        print("versions: " + ", ".join(f"{k} {v}" for k, v in versions.items()))
     return 0 if all_alive and live else 1
 
 
