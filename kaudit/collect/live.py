@@ -175,9 +175,9 @@ class _Client:
                     preload_content=True,
                 )
             except urllib3.exceptions.HTTPError as error:
-                retryable = isinstance(
-                    error, urllib3.exceptions.ProtocolError | urllib3.exceptions.ReadTimeoutError
-                )
+                # A dropped connection is worth another try; a timeout is not: the
+                # user's --request-timeout bounds each request.
+                retryable = isinstance(error, urllib3.exceptions.ProtocolError)
                 if retryable and self._sleep_before_retry(attempt, deadline, None):
                     continue
                 raise ClusterError(self._describe_connection_error(error)) from None
