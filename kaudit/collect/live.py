@@ -14,6 +14,7 @@ kube-system DaemonSets for the CNI) are ever requested.
 from __future__ import annotations
 
 import contextlib
+import functools
 import gc
 import importlib
 import json
@@ -124,6 +125,8 @@ class _Client:
     timeout: float
     retry_budget: float
     requests_made: int = 0
+    # Page requests run here while the listing threads decode (one collection's pool).
+    prefetch: ThreadPoolExecutor | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     @property
@@ -619,12 +622,13 @@ class _ListDecoder:
 
     def __init__(self, plural: str) -> None:
         self._decoder: Any = None
+        self._errors: tuple[type[Exception], ...] = ()
         try:
             import msgspec
         except ImportError:  # optional speed-up: the stdlib decoder gives the same result
             return
-        self._decoder = msgspec.json.Decoder(_list_type(_ITEM_TYPES[plural]))
-        self._errors: tuple[type[Exception], ...] = (msgspec.DecodeError,)
+        self._decoder = _msgspec_decoder(plural)
+        self._errors = (msgspec.DecodeError,)
 
     def decode(self, body: bytes) -> Any:
         if self._decoder is not None:
@@ -633,6 +637,14 @@ class _ListDecoder:
             except self._errors:
                 pass  # unexpected shape or invalid JSON: let json.loads decide
         return json.loads(body)
+
+
+@functools.cache
+def _msgspec_decoder(plural: str) -> Any:
+    """One decoder per kind (building one inspects the types; decoding is thread-safe)."""
+    import msgspec
+
+    return msgspec.json.Decoder(_list_type(_ITEM_TYPES[plural]))
 
 
 def _plural_of(path: str) -> str:
@@ -691,7 +703,10 @@ def _list_pipelined(
 
     decoder = _ListDecoder(_plural_of(path))
     built: list[T] = []
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="kaudit-page") as prefetch:
+    with contextlib.ExitStack() as stack:
+        prefetch = client.prefetch or stack.enter_context(
+            ThreadPoolExecutor(max_workers=1, thread_name_prefix="kaudit-page")
+        )
         pending: Future[bytes] | None = prefetch.submit(client.get_bytes, path, params(""))
         while pending is not None:
             body = pending.result()
@@ -860,7 +875,9 @@ def collect_live(source: Source, *, retry_budget: float = DEFAULT_RETRY_BUDGET) 
     with (
         _tuned_for_lists(),
         ThreadPoolExecutor(max_workers=MAX_WORKERS, thread_name_prefix="kaudit-list") as pool,
+        ThreadPoolExecutor(max_workers=MAX_WORKERS, thread_name_prefix="kaudit-page") as pages,
     ):
+        client.prefetch = pages
         futures = {
             resource.kind: pool.submit(
                 _fetch_kind, client, resource, scope, page_size, builders[resource.kind]
@@ -874,6 +891,7 @@ def collect_live(source: Source, *, retry_budget: float = DEFAULT_RETRY_BUDGET) 
         results = {kind: future.result() for kind, future in futures.items()}
         daemonset_names = daemonsets.result()
         extra_system_pods = system_pods.result() if system_pods else None
+    client.prefetch = None  # shut down with the block
 
     warnings: list[CollectionWarning] = []
     by_kind: dict[Kind, list[Any]] = {}
