@@ -18,6 +18,7 @@ import functools
 import gc
 import importlib
 import json
+import os
 import random
 import re
 import sys
@@ -27,6 +28,7 @@ import urllib.parse
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
+from pathlib import Path
 from types import GenericAlias
 from typing import Any, TypedDict, TypeVar
 
@@ -49,6 +51,10 @@ from kaudit.model import (
 
 DEFAULT_RETRY_BUDGET = 30.0  # seconds, per request, spent retrying 429/5xx
 MAX_WORKERS = 8
+# Where a pod's service-account token and CA are mounted, and the variable that
+# moves it (for sidecar-style mounts, and for tests outside a pod).
+SERVICEACCOUNT_DIR = "/var/run/secrets/kubernetes.io/serviceaccount"
+SERVICEACCOUNT_DIR_ENV = "KAUDIT_SERVICEACCOUNT_DIR"
 
 T = TypeVar("T")
 
@@ -273,7 +279,12 @@ def _connect(
     used_context: str | None = None
     try:
         if in_cluster:
-            k8s_config.load_incluster_config(client_configuration=configuration)
+            account = Path(os.environ.get(SERVICEACCOUNT_DIR_ENV) or SERVICEACCOUNT_DIR)
+            # The client's own loader, pointed at the (possibly moved) token directory;
+            # it re-reads the token as the kubelet rotates it.
+            k8s_config.incluster_config.InClusterConfigLoader(
+                token_filename=str(account / "token"), cert_filename=str(account / "ca.crt")
+            ).load_and_set(client_configuration=configuration)
             used_context = "in-cluster"
         else:
             used_context = _resolve_context(k8s_config, context, kubeconfig)

@@ -429,19 +429,16 @@ def test_in_cluster_service_account(
     server's address from the KUBERNETES_SERVICE_* variables, as inside a pod."""
     import base64
 
-    from kubernetes.config import incluster_config
-
     auditor = yaml.safe_load(auditor_kubeconfig.read_text())
-    token_file, ca_file = tmp_path / "token", tmp_path / "ca.crt"
-    token_file.write_text(auditor["users"][0]["user"]["token"])
+    account = tmp_path / "serviceaccount"  # the pod's service-account mount, moved
+    account.mkdir()
+    (account / "token").write_text(auditor["users"][0]["user"]["token"])
     ca_data = auditor["clusters"][0]["cluster"]["certificate-authority-data"]
-    ca_file.write_bytes(base64.b64decode(ca_data))
+    (account / "ca.crt").write_bytes(base64.b64decode(ca_data))
     host, port = cluster.server.removeprefix("https://").rsplit(":", 1)
     monkeypatch.setenv("KUBERNETES_SERVICE_HOST", host)
     monkeypatch.setenv("KUBERNETES_SERVICE_PORT", port)
-    # The mount point of a pod's service-account volume, moved to tmp_path.
-    monkeypatch.setattr(incluster_config, "SERVICE_TOKEN_FILENAME", str(token_file))
-    monkeypatch.setattr(incluster_config, "SERVICE_CERT_FILENAME", str(ca_file))
+    monkeypatch.setenv("KAUDIT_SERVICEACCOUNT_DIR", str(account))
     cluster.apply(MISMATCH, namespace)
 
     snapshot = load_snapshot(Source(in_cluster=True, namespaces=(namespace,)))
@@ -451,7 +448,14 @@ def test_in_cluster_service_account(
     assert snapshot.missing_kinds == {Kind.NETWORK_POLICIES}  # the auditor's RBAC
 
 
-def test_in_cluster_outside_a_pod_is_a_cluster_error(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_in_cluster_outside_a_pod_is_a_cluster_error(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     monkeypatch.delenv("KUBERNETES_SERVICE_HOST", raising=False)
+    with pytest.raises(ClusterError, match="in-cluster service account"):
+        load_snapshot(Source(in_cluster=True))
+    monkeypatch.setenv("KUBERNETES_SERVICE_HOST", "127.0.0.1")
+    monkeypatch.setenv("KUBERNETES_SERVICE_PORT", "1")
+    monkeypatch.setenv("KAUDIT_SERVICEACCOUNT_DIR", str(tmp_path / "missing"))
     with pytest.raises(ClusterError, match="in-cluster service account"):
         load_snapshot(Source(in_cluster=True))
