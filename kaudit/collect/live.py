@@ -228,13 +228,15 @@ class _Client:
         reason = str(getattr(error, "reason", None) or error)
         if isinstance(error, urllib3.exceptions.SSLError):
             return f"TLS handshake with {self.server} failed: {reason}"
+        # NewConnectionError subclasses ConnectTimeoutError: test it first.
+        if isinstance(error, urllib3.exceptions.NewConnectionError):
+            errno_text = re.findall(r"\[Errno -?\d+\] ([^)\]]+)", reason)
+            cause = errno_text[-1].strip() if errno_text else reason
+            return f"cannot reach {self.server}: {cause}"
         if isinstance(error, urllib3.exceptions.ConnectTimeoutError):
             return f"cannot reach {self.server}: no answer within {self.timeout:g}s"
         if isinstance(error, urllib3.exceptions.ReadTimeoutError):
             return f"{self.server} did not answer within {self.timeout:g}s (--request-timeout)"
-        if isinstance(error, urllib3.exceptions.NewConnectionError):
-            cause = reason.split(": ", 1)[-1] if ": " in reason else reason
-            return f"cannot reach {self.server}: {cause}"
         return f"cannot reach {self.server}: {reason}"
 
 

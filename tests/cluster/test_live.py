@@ -359,7 +359,9 @@ def test_unreachable_server_is_a_cluster_error(cluster: Cluster, tmp_path: Path)
     path = tmp_path / "unreachable.kubeconfig"
     path.write_text(yaml.safe_dump(config))
 
-    with pytest.raises(ClusterError, match=rf"cannot reach https://127.0.0.1:{port}"):
+    with pytest.raises(
+        ClusterError, match=rf"^cannot reach https://127.0.0.1:{port}: Connection refused$"
+    ):
         load_snapshot(Source(kubeconfig=str(path), request_timeout=2))
 
     proc = run_cli("audit", "--kubeconfig", str(path), "--request-timeout", "2", "--quiet")
