@@ -19,6 +19,7 @@ import gc
 import importlib
 import json
 import os
+import queue
 import random
 import re
 import sys
@@ -720,20 +721,80 @@ def _list_pipelined(
         prefetch = client.prefetch or stack.enter_context(
             ThreadPoolExecutor(max_workers=1, thread_name_prefix="kaudit-page")
         )
-        pending: Future[bytes] | None = prefetch.submit(client.get_bytes, path, params(""))
-        while pending is not None:
-            body = pending.result()
-            peeked = _peek_continue(body)
-            pending = prefetch.submit(client.get_bytes, path, params(peeked)) if peeked else None
+        fetcher = _PageFetcher(client, path, params)
+        stack.callback(fetcher.stop)  # on any exit, so the fetcher never waits forever
+        fetcher.future = prefetch.submit(fetcher.run)
+        for body, peeked in fetcher.pages():
             page = client.decode(path, body, decoder.decode)
             del body
             built.extend(build(item) for item in page.get("items") or [])
             token = str((page.get("metadata") or {}).get("continue") or "")
-            if token != peeked:  # the token was not where we looked: go on without prefetch
-                if pending is not None:
-                    pending.cancel()
-                pending = prefetch.submit(client.get_bytes, path, params(token)) if token else None
+            if token != peeked:
+                # The token was not where we looked: go on page by page, no prefetch.
+                fetcher.stop()
+                while token:
+                    page = client.get(path, params(token))
+                    built.extend(build(item) for item in page.get("items") or [])
+                    token = str((page.get("metadata") or {}).get("continue") or "")
+                break
     return built
+
+
+class _PageFetcher:
+    """Fetches a list's pages one after the other in its own thread, handing the
+    bodies over through a short queue: the next request leaves as soon as a body
+    has arrived, without waiting for the listing thread to decode it."""
+
+    _DONE = object()
+
+    def __init__(self, client: _Client, path: str, params: Callable[[str], dict[str, str]]) -> None:
+        self._client = client
+        self._path = path
+        self._params = params
+        self._queue: queue.Queue[Any] = queue.Queue(maxsize=3)  # bounds memory
+        self._stopped = threading.Event()
+        self.future: Future[None] | None = None
+
+    def stop(self) -> None:
+        self._stopped.set()
+
+    def run(self) -> None:
+        token = ""
+        try:
+            while not self._stopped.is_set():
+                body = self._client.get_bytes(self._path, self._params(token))
+                token = _peek_continue(body)
+                self._put((body, token))
+                if not token:
+                    break
+        except BaseException as error:  # handed to the listing thread, raised there
+            self._put(error)
+            return
+        self._put(self._DONE)
+
+    def _put(self, item: Any) -> None:
+        while not self._stopped.is_set():
+            try:
+                self._queue.put(item, timeout=0.05)
+                return
+            except queue.Full:
+                continue
+
+    def pages(self) -> Iterator[tuple[bytes, str]]:
+        while True:
+            try:
+                item = self._queue.get(timeout=0.1)
+            except queue.Empty:
+                # A fetcher cancelled before it ran (the collection is being torn
+                # down after an error) would otherwise leave us waiting forever.
+                if self.future is None or not self.future.done() or not self._queue.empty():
+                    continue
+                raise ClusterError(f"{self._client.server}{self._path}: listing stopped") from None
+            if item is self._DONE:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item
 
 
 @dataclass(frozen=True, slots=True)
@@ -860,51 +921,62 @@ def collect_live(source: Source, *, retry_budget: float = DEFAULT_RETRY_BUDGET) 
     )
     client = connection.client
 
-    # Two cheap requests (together) before the lists, so an unreachable server or a
-    # bad credential fails with one clear error instead of one per kind.
-    with ThreadPoolExecutor(max_workers=2, thread_name_prefix="kaudit-probe") as probe:
-        discovery = probe.submit(_has_endpoint_slices, client)
-        version = _server_version(client)
-        has_slices = discovery.result()
-    resources = [
-        resource if resource.kind is not Kind.ENDPOINT_SLICES or has_slices else _LEGACY_ENDPOINTS
-        for resource in _RESOURCES
-    ]
     # The CNI is recognised by what runs in kube-system, even when it is filtered out.
     want_kube_system_pods = (
         bool(include) and _KUBE_SYSTEM not in include
     ) or _KUBE_SYSTEM in excluded
-
-    legacy = any(r is _LEGACY_ENDPOINTS for r in resources)
     builders: dict[Kind, Callable[[Any], Any]] = {
         Kind.NAMESPACES: Namespace.from_raw,
         Kind.PODS: Pod.from_raw,
         Kind.SERVICES: Service.from_raw,
-        Kind.ENDPOINT_SLICES: EndpointSlice.from_endpoints if legacy else EndpointSlice.from_raw,
+        Kind.ENDPOINT_SLICES: EndpointSlice.from_raw,
         Kind.NETWORK_POLICIES: NetworkPolicy.from_raw,
         Kind.INGRESSES: Ingress.from_raw,
         Kind.INGRESS_CLASSES: IngressClass.from_raw,
     }
-    with (
-        _tuned_for_lists(),
-        ThreadPoolExecutor(max_workers=MAX_WORKERS, thread_name_prefix="kaudit-list") as pool,
-        ThreadPoolExecutor(max_workers=MAX_WORKERS, thread_name_prefix="kaudit-page") as pages,
-    ):
-        client.prefetch = pages
-        futures = {
-            resource.kind: pool.submit(
-                _fetch_kind, client, resource, scope, page_size, builders[resource.kind]
+    resources = list(_RESOURCES)
+    pool = ThreadPoolExecutor(max_workers=MAX_WORKERS + 4, thread_name_prefix="kaudit-list")
+    # One page fetcher per list in flight; lists with --namespace run one after the
+    # other inside a kind, so this bounds them (threads start on demand).
+    pages = ThreadPoolExecutor(max_workers=4 * MAX_WORKERS, thread_name_prefix="kaudit-page")
+    client.prefetch = pages
+
+    def fetch(resource: _Resource) -> Future[list[Any] | _Forbidden]:
+        build = builders[resource.kind]
+        if resource is _LEGACY_ENDPOINTS:
+            build = EndpointSlice.from_endpoints
+        return pool.submit(_fetch_kind, client, resource, scope, page_size, build)
+
+    try:
+        with _tuned_for_lists():
+            # Everything starts at once; only the endpoints kind waits for discovery.
+            version_probe = pool.submit(_server_version, client)
+            slices_probe = pool.submit(_has_endpoint_slices, client)
+            futures: dict[Kind, Future[list[Any] | _Forbidden]] = {
+                r.kind: fetch(r) for r in resources if r.kind is not Kind.ENDPOINT_SLICES
+            }
+            daemonsets = pool.submit(_cni_daemonset_names, client, page_size)
+            system_pods = (
+                pool.submit(_kube_system_pods, client, page_size) if want_kube_system_pods else None
             )
-            for resource in resources
-        }
-        daemonsets = pool.submit(_cni_daemonset_names, client, page_size)
-        system_pods = (
-            pool.submit(_kube_system_pods, client, page_size) if want_kube_system_pods else None
-        )
-        results = {kind: future.result() for kind, future in futures.items()}
-        daemonset_names = daemonsets.result()
-        extra_system_pods = system_pods.result() if system_pods else None
-    client.prefetch = None  # shut down with the block
+            # An unreachable server or a rejected credential fails every request:
+            # report it once, from /version.
+            version = version_probe.result()
+            if not slices_probe.result():
+                resources = [
+                    _LEGACY_ENDPOINTS if r.kind is Kind.ENDPOINT_SLICES else r for r in resources
+                ]
+            endpoints = next(r for r in resources if r.kind is Kind.ENDPOINT_SLICES)
+            futures[Kind.ENDPOINT_SLICES] = fetch(endpoints)
+            results = {kind: future.result() for kind, future in futures.items()}
+            daemonset_names = daemonsets.result()
+            extra_system_pods = system_pods.result() if system_pods else None
+    finally:
+        client.prefetch = None
+        # Every result is in (or an error is on its way up): the idle threads end on
+        # their own, there is no need to wait for each of them here.
+        pool.shutdown(wait=False, cancel_futures=True)
+        pages.shutdown(wait=False, cancel_futures=True)
 
     warnings: list[CollectionWarning] = []
     by_kind: dict[Kind, list[Any]] = {}
