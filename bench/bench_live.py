@@ -274,7 +274,8 @@ def timed_pair(
     """Alternate the two, so drift in machine load hits both alike; one warm-up each."""
     first()
     second()
-    a, b = [], []
+    a: list[float] = []
+    b: list[float] = []
     for _ in range(runs):
         for function, samples in ((first, a), (second, b)):
             started = time.perf_counter()
