@@ -354,7 +354,7 @@ def build(force: bool = False) -> None:
     if needed("kwok"):
         steps.append(("kwok", ["kwok"]))
     if not steps:
-        log(f"all binaries present (cache {out})")
+        log(f"all binaries present (overrides or cache {out})")
         return
     for index, (name, binaries) in enumerate(steps, start=1):
         log(f"[{index}/{len(steps)}] building {name}: {', '.join(binaries)}")
