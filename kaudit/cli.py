@@ -322,7 +322,7 @@ def audit_exit_code(report: Report, threshold: Severity | None, allow_incomplete
         not report.is_system(f) for f in report.at_or_above(threshold)
     ):
         return ExitCode.FINDINGS
-    if report.warnings and not allow_incomplete:
+    if not report.complete and not allow_incomplete:
         return ExitCode.INCOMPLETE
     return ExitCode.OK
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import subprocess
 import sys
@@ -10,6 +11,10 @@ from pathlib import Path
 import pytest
 
 from kaudit import __version__
+from kaudit.cli import audit_exit_code
+from kaudit.findings import Finding, Severity
+from kaudit.model import ClusterFacts, CollectionWarning, Kind, ObjectRef
+from kaudit.report.model import Report
 
 DEMO = Path(__file__).resolve().parents[1] / "kaudit" / "demo"
 
@@ -153,3 +158,43 @@ def test_fail_on_never_and_multiple_formats(tmp_path: Path) -> None:
     assert "service-nodeport" in result.stdout or "KA204" in result.stdout
     assert html.read_text().lstrip().lower().startswith("<!doctype html>")
     assert "service-nodeport" in md.read_text()
+
+
+@pytest.mark.parametrize(
+    ("warnings", "allow_incomplete", "expected"),
+    [
+        ((), False, 0),
+        ((CollectionWarning("namespace 'typo' does not exist"),), False, 0),
+        (
+            (CollectionWarning("cannot list NetworkPolicies (403)", Kind.NETWORK_POLICIES),),
+            False,
+            4,
+        ),
+        ((CollectionWarning("cannot list NetworkPolicies (403)", Kind.NETWORK_POLICIES),), True, 0),
+    ],
+)
+def test_exit_code_for_incomplete_collections(
+    warnings: tuple[CollectionWarning, ...], allow_incomplete: bool, expected: int
+) -> None:
+    report = Report(
+        facts=ClusterFacts(source="live"),
+        generated_at=dt.datetime(2026, 1, 1, tzinfo=dt.UTC),
+        findings=(),
+        warnings=warnings,
+    )
+    assert audit_exit_code(report, Severity.HIGH, allow_incomplete) == expected
+
+
+def test_findings_win_over_an_incomplete_collection() -> None:
+    finding = Finding(
+        "KA204", "service-nodeport", Severity.HIGH, ObjectRef("Service", "shop", "web"), "open"
+    )
+    report = Report(
+        facts=ClusterFacts(source="live"),
+        generated_at=dt.datetime(2026, 1, 1, tzinfo=dt.UTC),
+        findings=(finding,),
+        warnings=(CollectionWarning("cannot list pods (403)", Kind.PODS),),
+    )
+    assert audit_exit_code(report, Severity.HIGH, allow_incomplete=False) == 1
+    assert audit_exit_code(report, Severity.CRITICAL, allow_incomplete=False) == 4
+    assert audit_exit_code(report, None, allow_incomplete=True) == 0

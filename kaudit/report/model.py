@@ -61,7 +61,8 @@ class Report:
 
     @property
     def complete(self) -> bool:
-        return not self.warnings
+        """False when a whole kind could not be collected (other warnings are informational)."""
+        return not any(w.kind is not None for w in self.warnings)
 
     def is_system(self, finding: Finding) -> bool:
         return finding.resource.scope in self.system_namespaces
