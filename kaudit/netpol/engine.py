@@ -879,8 +879,9 @@ class PolicyEngine:
         sides = self._pair_cache.get(key)
         if sides is None:
             for family in self._families:
-                egress = self._egress_side(src, dst, src_cls, dst_cls, protocol, number, family)
-                ingress = self._ingress_side(src, dst, src_cls, dst_cls, protocol, number, family)
+                pair = (src, dst, src_cls, dst_cls, protocol, number, family)
+                egress = self._side(Direction.EGRESS, *pair)
+                ingress = self._side(Direction.INGRESS, *pair)
                 if sides is None or (egress.allowed and ingress.allowed):
                     sides = (egress, ingress)
                 if egress.allowed and ingress.allowed:
@@ -912,8 +913,9 @@ class PolicyEngine:
             tuple(notes),
         )
 
-    def _egress_side(
+    def _side(
         self,
+        direction: Direction,
         src: Pod,
         dst: Pod,
         src_cls: _Class,
@@ -922,49 +924,32 @@ class PolicyEngine:
         number: int | None,
         family: Family,
     ) -> SideVerdict:
-        if src.host_network:
-            return SideVerdict(Direction.EGRESS, src.ref, True, Reason.HOST_NETWORK)
-        policies = tuple(self._policies[i].ref for i in src_cls.egress_policies)
-        if dst.host_network and _same_node(src, dst):
-            return SideVerdict(Direction.EGRESS, src.ref, True, Reason.OWN_NODE, policies)
-        if not policies:
-            return SideVerdict(Direction.EGRESS, src.ref, True, Reason.NOT_ISOLATED)
-        allowing = tuple(
-            self._rules[r].ref
-            for r in src_cls.egress_rules
-            if number is not None
-            and has(self._rules[r].peer_bits[family], dst_cls.index)
-            and self._ports_match(self._rules[r].ports, dst_cls, protocol, number)
-        )
-        reason = Reason.RULES if allowing else Reason.NO_RULE
-        return SideVerdict(Direction.EGRESS, src.ref, bool(allowing), reason, policies, allowing)
+        """One side of a connection: src's egress, or dst's ingress.
 
-    def _ingress_side(
-        self,
-        src: Pod,
-        dst: Pod,
-        src_cls: _Class,
-        dst_cls: _Class,
-        protocol: Protocol,
-        number: int | None,
-        family: Family,
-    ) -> SideVerdict:
-        if dst.host_network:
-            return SideVerdict(Direction.INGRESS, dst.ref, True, Reason.HOST_NETWORK)
-        policies = tuple(self._policies[i].ref for i in dst_cls.ingress_policies)
-        if src.host_network and _same_node(src, dst):
-            return SideVerdict(Direction.INGRESS, dst.ref, True, Reason.OWN_NODE, policies)
+        The subject is the pod whose policies decide this side; the peer is the other
+        end. Named ports always resolve against the destination, on both sides.
+        """
+        egress = direction is Direction.EGRESS
+        subject, peer = (src, dst) if egress else (dst, src)
+        subject_cls, peer_cls = (src_cls, dst_cls) if egress else (dst_cls, src_cls)
+        if subject.host_network:
+            return SideVerdict(direction, subject.ref, True, Reason.HOST_NETWORK)
+        policy_ids = subject_cls.egress_policies if egress else subject_cls.ingress_policies
+        policies = tuple(self._policies[i].ref for i in policy_ids)
+        if peer.host_network and _same_node(src, dst):
+            return SideVerdict(direction, subject.ref, True, Reason.OWN_NODE, policies)
         if not policies:
-            return SideVerdict(Direction.INGRESS, dst.ref, True, Reason.NOT_ISOLATED)
+            return SideVerdict(direction, subject.ref, True, Reason.NOT_ISOLATED)
+        rule_ids = subject_cls.egress_rules if egress else subject_cls.ingress_rules
         allowing = tuple(
             self._rules[r].ref
-            for r in dst_cls.ingress_rules
+            for r in rule_ids
             if number is not None
-            and has(self._rules[r].peer_bits[family], src_cls.index)
+            and has(self._rules[r].peer_bits[family], peer_cls.index)
             and self._ports_match(self._rules[r].ports, dst_cls, protocol, number)
         )
         reason = Reason.RULES if allowing else Reason.NO_RULE
-        return SideVerdict(Direction.INGRESS, dst.ref, bool(allowing), reason, policies, allowing)
+        return SideVerdict(direction, subject.ref, bool(allowing), reason, policies, allowing)
 
     # --- addresses outside the cluster -------------------------------------------------
 
