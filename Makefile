@@ -11,7 +11,7 @@ PYTEST_ARGS ?=
 
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: help install demo demo-hardened test test-unit lint format bench docs debian-deps clean
+.PHONY: help install demo demo-hardened test test-unit lint format bench bench-engine bench-rules bench-report docs debian-deps clean
 
 help:
 	@echo "make demo     install kaudit and audit the bundled insecure demo cluster"
@@ -67,10 +67,17 @@ format: install
 	$(BIN)/ruff format kaudit tests bench hack
 	$(BIN)/ruff check --fix kaudit tests bench hack
 
-bench: install bench-engine bench-live
+## Benchmarks: policy engine, rules, report rendering, live collection (prints figures)
+bench: install bench-engine bench-rules bench-report bench-live
 
 bench-engine: install
 	$(BIN)/python bench/bench_engine.py
+
+bench-rules: install
+	$(BIN)/python bench/bench_rules.py 1000 10000 50000
+
+bench-report: install
+	$(BIN)/python bench/bench_report.py
 
 ## Regenerate docs/rules.md from the rule metadata
 docs: install
