@@ -1107,13 +1107,7 @@ class PolicyEngine:
         """
         if not self._is_active(src):
             return []
-        cls = self._class(src)
-        row = self._relation(protocol, port).rows[cls.index]
-        found = {p.key: p for p in self._members(row)}
-        for pod in self._node_partners(src):
-            found.setdefault(pod.key, pod)
-        found.pop(src.key, None)
-        return [found[k] for k in sorted(found)]
+        return self._neighbours(src, self._relation(protocol, port).rows[self._class(src).index])
 
     def reachers_of(
         self, dst: Pod, port: int | None = None, protocol: Protocol | None = Protocol.TCP
@@ -1124,12 +1118,14 @@ class PolicyEngine:
         """
         if not self._is_active(dst):
             return []
-        cls = self._class(dst)
-        col = self._relation(protocol, port).cols[cls.index]
-        found = {p.key: p for p in self._members(col)}
-        for pod in self._node_partners(dst):
-            found.setdefault(pod.key, pod)
-        found.pop(dst.key, None)
+        return self._neighbours(dst, self._relation(protocol, port).cols[self._class(dst).index])
+
+    def _neighbours(self, pod: Pod, classes: int) -> list[Pod]:
+        """The members of `classes` and `pod`'s own-node partners, less `pod`, sorted by key."""
+        found = {p.key: p for p in self._members(classes)}
+        for partner in self._node_partners(pod):
+            found.setdefault(partner.key, partner)
+        found.pop(pod.key, None)
         return [found[k] for k in sorted(found)]
 
     def _node_partners(self, pod: Pod) -> list[Pod]:
