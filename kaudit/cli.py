@@ -462,7 +462,8 @@ def diff(
     changes = diff_reports(
         report_from_json(_read_text(old), old), report_from_json(_read_text(new), new)
     )
-    write_output(Output(fmt, output), render_diff(changes, Format(fmt)))
+    color = output is None and fmt == Format.TABLE and use_color()
+    write_output(Output(fmt, output), render_diff(changes, Format(fmt), color=color))
     failing = threshold is not None and any(f.severity >= threshold for f in changes.new)
     raise typer.Exit(ExitCode.FINDINGS if failing else ExitCode.OK)
 

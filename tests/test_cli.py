@@ -198,3 +198,27 @@ def test_findings_win_over_an_incomplete_collection() -> None:
     assert audit_exit_code(report, Severity.HIGH, allow_incomplete=False) == 1
     assert audit_exit_code(report, Severity.CRITICAL, allow_incomplete=False) == 4
     assert audit_exit_code(report, None, allow_incomplete=True) == 0
+
+
+def test_report_and_diff_work_from_saved_json(tmp_path: Path) -> None:
+    insecure, hardened = tmp_path / "insecure.json", tmp_path / "hardened.json"
+    for variant, path in (("insecure", insecure), ("hardened", hardened)):
+        saved = kaudit(
+            "audit",
+            "--manifests",
+            str(DEMO / variant),
+            "--format",
+            f"json={path}",
+            "--fail-on",
+            "never",
+        )
+        assert saved.returncode == 0, saved.stderr
+    rendered = kaudit("report", str(insecure), "--format", "md")
+    assert rendered.returncode == 0
+    assert "service-no-endpoints" in rendered.stdout
+    fixed = kaudit("diff", str(insecure), str(hardened), "--format", "json")
+    assert fixed.returncode == 0, fixed.stderr
+    assert json.loads(fixed.stdout)["new"] == []
+    regressed = kaudit("diff", str(hardened), str(insecure), "--fail-on", "critical")
+    assert regressed.returncode == 1  # the internet-facing LoadBalancer is new
+    assert "KA205" in regressed.stdout
