@@ -14,13 +14,13 @@
 from __future__ import annotations
 
 import importlib
-import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from kaudit.collect import Source
+from kaudit.collect.live import client_configuration, serviceaccount_dir
 from kaudit.errors import ClusterError, InputError
 from kaudit.findings import Severity
 from kaudit.report.model import Report
@@ -34,10 +34,6 @@ GENERATED_ANNOTATION = "kaudit.io/generated-at"
 # Room kept free for the NOTE value.
 _NOTE_RESERVE = 1024
 
-# The in-cluster service-account files live here; KAUDIT_SERVICEACCOUNT_DIR
-# points elsewhere (a projected token at another path, or tests).
-SERVICEACCOUNT_DIR = "/var/run/secrets/kubernetes.io/serviceaccount"
-SERVICEACCOUNT_DIR_ENV = "KAUDIT_SERVICEACCOUNT_DIR"
 
 CONFIGMAP_KEYS: Mapping[str, str] = {
     "table": "report.txt",
@@ -81,10 +77,6 @@ class ConfigMapTarget:
 
     def __str__(self) -> str:
         return f"{self.namespace}/{self.name}"
-
-
-def serviceaccount_dir() -> Path:
-    return Path(os.environ.get(SERVICEACCOUNT_DIR_ENV) or SERVICEACCOUNT_DIR)
 
 
 def parse_configmap_target(spec: str, source: Source) -> ConfigMapTarget:
@@ -254,23 +246,6 @@ def _patch_configmap(source: Source, target: ConfigMapTarget, patch: dict[str, A
 
 
 def kube_configuration(source: Source) -> Any:
-    """A kubernetes.client.Configuration for `source` (kubeconfig, context or in-cluster)."""
-    k8s_client: Any = importlib.import_module("kubernetes.client")
-    k8s_config: Any = importlib.import_module("kubernetes.config")
-    configuration = k8s_client.Configuration()
-    try:
-        if source.in_cluster:
-            base = serviceaccount_dir()
-            k8s_config.incluster_config.InClusterConfigLoader(
-                token_filename=str(base / "token"), cert_filename=str(base / "ca.crt")
-            ).load_and_set(configuration)
-        else:
-            k8s_config.load_kube_config(
-                config_file=source.kubeconfig,
-                context=source.context,
-                client_configuration=configuration,
-                persist_config=False,
-            )
-    except Exception as error:  # ConfigException, OSError, credential plugins
-        raise ClusterError(f"cannot load credentials: {' '.join(str(error).split())}") from None
+    """A kubernetes.client.Configuration for `source`, loaded as the live collector loads it."""
+    configuration, _ = client_configuration(source.context, source.kubeconfig, source.in_cluster)
     return configuration

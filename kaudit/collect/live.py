@@ -261,13 +261,18 @@ class _Connection:
     context: str | None
 
 
-def _connect(
-    context: str | None,
-    kubeconfig: str | None,
-    in_cluster: bool,
-    timeout: float,
-    retry_budget: float,
-) -> _Connection:
+def serviceaccount_dir() -> Path:
+    """Where the in-cluster token, CA and namespace files are (KAUDIT_SERVICEACCOUNT_DIR moves it)."""
+    return Path(os.environ.get(SERVICEACCOUNT_DIR_ENV) or SERVICEACCOUNT_DIR)
+
+
+def client_configuration(
+    context: str | None, kubeconfig: str | None, in_cluster: bool
+) -> tuple[Any, str | None]:
+    """A kubernetes.client.Configuration with credentials loaded, and the context used.
+
+    Raises ClusterError with one line when the credentials cannot be loaded.
+    """
     try:
         # Typed as Any: the client's own annotations are partial.
         k8s_client: Any = importlib.import_module("kubernetes.client")
@@ -282,7 +287,7 @@ def _connect(
     used_context: str | None = None
     try:
         if in_cluster:
-            account = Path(os.environ.get(SERVICEACCOUNT_DIR_ENV) or SERVICEACCOUNT_DIR)
+            account = serviceaccount_dir()
             # The client's own loader, pointed at the (possibly moved) token directory;
             # it re-reads the token as the kubelet rotates it.
             k8s_config.incluster_config.InClusterConfigLoader(
@@ -306,6 +311,18 @@ def _connect(
         ) from None
     except Exception as error:  # exec plugins and token providers raise their own types
         raise ClusterError(f"cannot load credentials: {_one_line(str(error))}") from None
+    return configuration, used_context
+
+
+def _connect(
+    context: str | None,
+    kubeconfig: str | None,
+    in_cluster: bool,
+    timeout: float,
+    retry_budget: float,
+) -> _Connection:
+    k8s_client: Any = importlib.import_module("kubernetes.client")
+    configuration, used_context = client_configuration(context, kubeconfig, in_cluster)
 
     if not configuration.verify_ssl:
         # The user chose insecure-skip-tls-verify; one warning per request is noise.
