@@ -151,7 +151,8 @@ def parse_outputs(
     return outputs
 
 
-def write_output(out: Output, text: str) -> None:
+def write_output(out: Output, text: str, what: str = "report") -> None:
+    """Write to stdout (no path, or '-') or to a file, creating its folder."""
     if out.path is None or out.path == "-":
         sys.stdout.write(text if text.endswith("\n") else text + "\n")
         return
@@ -160,7 +161,7 @@ def write_output(out: Output, text: str) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text, encoding="utf-8")
     except OSError as exc:
-        raise InputError(f"{out.path}: cannot write report: {exc.strerror or exc}") from None
+        raise InputError(f"{out.path}: cannot write {what}: {exc.strerror or exc}") from None
 
 
 def use_color() -> bool:

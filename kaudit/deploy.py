@@ -664,13 +664,6 @@ def deploy_command(
         storage_class=storage_class,
         audit_args=tuple(audit_arg or ()),
     )
-    text = render_yaml(options)
-    if output is None or output == "-":
-        typer.echo(text, nl=False)
-        return
-    from pathlib import Path
+    from kaudit.cli import Output, write_output  # loaded already: this command runs from it
 
-    try:
-        Path(output).write_text(text, encoding="utf-8")
-    except OSError as error:
-        raise InputError(f"{output}: cannot write: {error.strerror or error}") from None
+    write_output(Output("yaml", output), render_yaml(options), what="manifests")
