@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import sys
+import traceback
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -194,6 +195,14 @@ def root(
         bool,
         typer.Option(
             "--version", callback=_version, is_eager=True, help="Print the version and exit."
+        ),
+    ] = False,
+    debug: Annotated[
+        bool,
+        typer.Option(
+            "--debug",
+            help="On an internal error, print the traceback (also KAUDIT_DEBUG=1; "
+            "accepted after the command's name too).",
         ),
     ] = False,
 ) -> None:
@@ -477,11 +486,25 @@ def _read_text(path: str) -> str:
 
 
 def main() -> None:
+    # --debug is taken wherever it stands, before or after the command's name.
+    args = [arg for arg in sys.argv[1:] if arg != "--debug"]
+    debug = len(args) < len(sys.argv) - 1 or os.environ.get("KAUDIT_DEBUG", "") not in ("", "0")
     try:
-        app()
+        app(args=args)
     except KauditError as exc:
         typer.echo(f"kaudit: error: {exc}", err=True)
         sys.exit(int(exc.exit_code))
     except KeyboardInterrupt:
         typer.echo("kaudit: interrupted", err=True)
         sys.exit(130)
+    except Exception as exc:
+        # A bug, not a finding: its own exit code, one line, the traceback on request.
+        if debug:
+            traceback.print_exc()
+        summary = " ".join(f"{type(exc).__name__}: {exc}".split())[:300]
+        typer.echo(
+            f"kaudit: internal error (a bug in kaudit; please report it on kaudit's issue "
+            f"tracker with the output of --debug): {summary}",
+            err=True,
+        )
+        sys.exit(int(ExitCode.CRASH))

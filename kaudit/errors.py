@@ -13,6 +13,9 @@ class ExitCode(enum.IntEnum):
     INCOMPLETE = (
         4  # the audit ran, but some kinds could not be collected (see --fail-on-incomplete)
     )
+    # An unexpected exception: a bug in kaudit, never confused with findings or bad input
+    # (70 is EX_SOFTWARE in sysexits.h).
+    CRASH = 70
 
 
 class KauditError(Exception):

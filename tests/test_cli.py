@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from kaudit import __version__
+from kaudit import __version__, cli
 from kaudit.cli import audit_exit_code
 from kaudit.findings import Finding, Severity
 from kaudit.model import ClusterFacts, CollectionWarning, Kind, ObjectRef
@@ -79,6 +79,21 @@ def test_version() -> None:
             None,
             "kaudit: error: --to and --to-ip need --from",
         ),
+        (
+            ["audit", "-n", "kube-system/secre%74s?"],
+            None,
+            "kaudit: error: --namespace: 'kube-system/secre%74s?' is not a valid namespace name",
+        ),
+        (
+            ["audit", "-n", "x/../../../api/v1/secrets#"],
+            None,
+            "kaudit: error: --namespace: 'x/../../../api/v1/secrets#' is not a valid namespace",
+        ),
+        (
+            ["reach", "--exclude-namespace", "Shop", "--from", "a/b"],
+            None,
+            "kaudit: error: --exclude-namespace: 'Shop' is not a valid namespace name",
+        ),
         (["explain", "no-such-rule"], None, "kaudit: error: unknown rule 'no-such-rule'"),
         (["report", "/nonexistent.json"], None, "kaudit: error: /nonexistent.json: cannot read"),
     ],
@@ -92,6 +107,38 @@ def test_bad_input_is_one_line_and_exit_2(
     assert result.stderr.count("\n") == 1
     assert "Traceback" not in result.stderr
     assert result.stdout == ""
+
+
+def test_an_internal_error_has_its_own_exit_code_and_one_line(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    def broken(args: list[str]) -> None:
+        raise ValueError("cannot convert float infinity\nto integer")
+
+    monkeypatch.setattr(cli, "app", broken)
+    monkeypatch.delenv("KAUDIT_DEBUG", raising=False)
+    monkeypatch.setattr(sys, "argv", ["kaudit", "audit", "--fail-on", "never"])
+    with pytest.raises(SystemExit) as exited:
+        cli.main()
+    assert exited.value.code == 70
+    err = capsys.readouterr().err
+    assert err.startswith("kaudit: internal error (a bug in kaudit")
+    assert err.endswith("ValueError: cannot convert float infinity to integer\n")
+    assert err.count("\n") == 1
+
+    monkeypatch.setattr(sys, "argv", ["kaudit", "audit", "--debug"])
+    with pytest.raises(SystemExit) as exited:
+        cli.main()
+    assert exited.value.code == 70
+    err = capsys.readouterr().err
+    assert "Traceback (most recent call last)" in err
+    assert err.splitlines()[-1].startswith("kaudit: internal error")
+
+
+def test_debug_is_accepted_after_the_command() -> None:
+    result = kaudit("explain", "KA101", "--debug")
+    assert result.returncode == 0, result.stderr
+    assert "KA101" in result.stdout
 
 
 def test_unknown_flag_is_a_usage_error() -> None:

@@ -19,6 +19,7 @@ import gc
 import importlib
 import json
 import os
+import posixpath
 import queue
 import random
 import re
@@ -162,8 +163,7 @@ class _Client:
 
     def get_bytes(self, path: str, query: Mapping[str, str] | None = None) -> bytes:
         """GET `path` and return the body, retrying 429/5xx within the budget."""
-        if "/secrets" in path:  # a promise to users: kaudit never reads Secrets
-            raise AssertionError(f"refusing to read Secrets: {path}")
+        _refuse_secrets(path)
         import urllib3
 
         url = self.server.rstrip("/") + path
@@ -239,6 +239,23 @@ class _Client:
         if isinstance(error, urllib3.exceptions.ReadTimeoutError):
             return f"{self.server} did not answer within {self.timeout:g}s (--request-timeout)"
         return f"cannot reach {self.server}: {reason}"
+
+
+def _refuse_secrets(path: str) -> None:
+    """A promise to users: kaudit never reads Secrets, whatever the path decodes to.
+
+    The API server percent-decodes and resolves a path before routing it, so the
+    check runs on the decoded, normalised form, segment by segment.
+    """
+    decoded = urllib.parse.unquote(urllib.parse.urlsplit(path).path)
+    normalised = posixpath.normpath("/" + decoded)
+    if "secrets" in normalised.split("/"):
+        raise InputError(f"refusing to request {path[:200]!r}: kaudit never reads Secrets")
+
+
+def api_path(*segments: str) -> str:
+    """A request path from segments, each percent-quoted (no '/', '?', '#' or '%' passes)."""
+    return "".join("/" + urllib.parse.quote(segment, safe="") for segment in segments)
 
 
 def _status_message(body: bytes) -> str:
@@ -828,7 +845,7 @@ class _Scope:
             # Namespaced lists: only what the user asked for crosses the wire, and
             # users with namespace-scoped RBAC can still be audited.
             return [
-                (f"{resource.group_path}/namespaces/{ns}/{resource.plural}", {})
+                (resource.group_path + api_path("namespaces", ns, resource.plural), {})
                 for ns in self.include
             ]
         return [
@@ -866,7 +883,7 @@ def _get_namespaces(client: _Client, names: Sequence[str]) -> list[Any]:
     found = []
     for name in names:
         try:
-            found.append(client.get(f"/api/v1/namespaces/{urllib.parse.quote(name)}"))
+            found.append(client.get(api_path("api", "v1", "namespaces", name)))
         except _Forbidden as error:
             if error.status == 404:
                 continue  # reported by the caller as a missing namespace
@@ -1079,7 +1096,7 @@ def _cni_daemonset_names(client: _Client, page_size: int) -> list[str] | None:
     try:
         return _list_all(
             client,
-            f"/apis/apps/v1/namespaces/{_KUBE_SYSTEM}/daemonsets",
+            api_path("apis", "apps", "v1", "namespaces", _KUBE_SYSTEM, "daemonsets"),
             page_size,
             {},
             lambda item: str((item.get("metadata") or {}).get("name") or ""),
@@ -1091,7 +1108,11 @@ def _cni_daemonset_names(client: _Client, page_size: int) -> list[str] | None:
 def _kube_system_pods(client: _Client, page_size: int) -> list[Pod] | None:
     try:
         return _list_all(
-            client, f"/api/v1/namespaces/{_KUBE_SYSTEM}/pods", page_size, {}, Pod.from_raw
+            client,
+            api_path("api", "v1", "namespaces", _KUBE_SYSTEM, "pods"),
+            page_size,
+            {},
+            Pod.from_raw,
         )
     except _Forbidden:
         return None
