@@ -9,27 +9,10 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING
 
 from kaudit.findings import Finding, Severity
+from kaudit.kube import SYSTEM_NAMESPACES
 
 if TYPE_CHECKING:
     from kaudit.rules.registry import Rule
-
-# Namespaces that belong to the platform rather than to applications. Their
-# findings are reported apart (see `AuditConfig.include_system`).
-SYSTEM_NAMESPACES = frozenset(
-    {
-        "kube-system",
-        "kube-public",
-        "kube-node-lease",
-        "local-path-storage",
-        "calico-system",
-        "calico-apiserver",
-        "tigera-operator",
-        "cilium",
-        "cilium-system",
-        "kube-flannel",
-        "antrea-system",
-    }
-)
 
 IGNORE_ANNOTATION = "kaudit.io/ignore"
 IGNORE_REASON_ANNOTATION = "kaudit.io/ignore-reason"

@@ -33,10 +33,8 @@ import yaml
 from kaudit import __version__
 from kaudit.errors import InputError
 from kaudit.findings import Severity
+from kaudit.kube import DNS_NAMESPACE, DNS_POD_LABELS, LINK_LOCAL_IPV4, NAMESPACE_NAME_LABEL
 
-NAMESPACE_NAME_LABEL = "kubernetes.io/metadata.name"
-DNS_NAMESPACE = "kube-system"
-DNS_POD_LABELS: Mapping[str, str] = {"k8s-app": "kube-dns"}
 # The ports the API server is reached on after the `kubernetes` Service's DNAT:
 # 443 on managed clusters, 6443 on kubeadm and kind. NetworkPolicy sees the
 # endpoint's port, not the Service port.
@@ -45,7 +43,6 @@ DEFAULT_API_SERVER_PORTS = (443, 6443)
 # ports, except link-local (169.254.0.0/16 holds the cloud metadata endpoint).
 ANY_IPV4 = "0.0.0.0/0"
 ANY_IPV6 = "::/0"
-LINK_LOCAL_IPV4 = "169.254.0.0/16"
 
 RUN_AS_ID = 65532  # the non-root user of the image (see Dockerfile)
 REPORTS_MOUNT = "/reports"

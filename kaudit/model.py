@@ -19,14 +19,18 @@ from typing import Any
 
 from frozendict import frozendict
 
+from kaudit.kube import (
+    DEFAULT_INGRESS_CLASS_ANNOTATION,
+    NAMESPACE_NAME_LABEL,
+    POD_TEMPLATE_HASH_LABEL,
+    SERVICE_NAME_LABEL,
+)
+
 Raw = Mapping[str, Any]
 Labels = Mapping[str, str]
 
 EMPTY_LABELS: Labels = frozendict()
 
-NAMESPACE_NAME_LABEL = "kubernetes.io/metadata.name"
-SERVICE_NAME_LABEL = "kubernetes.io/service-name"
-DEFAULT_INGRESS_CLASS_ANNOTATION = "ingressclass.kubernetes.io/is-default-class"
 LEGACY_INGRESS_CLASS_ANNOTATION = "kubernetes.io/ingress.class"
 
 
@@ -383,7 +387,7 @@ def workload_from_owner(meta: Meta, owner_refs: Sequence[Any]) -> Workload | Non
         if not ref.get("controller"):
             continue
         kind, name = str(ref.get("kind", "")), str(ref.get("name", ""))
-        template_hash = meta.labels.get("pod-template-hash")
+        template_hash = meta.labels.get(POD_TEMPLATE_HASH_LABEL)
         if kind == "ReplicaSet" and template_hash and name.endswith("-" + template_hash):
             return Workload("Deployment", name[: -len(template_hash) - 1])
         return Workload(kind, name)

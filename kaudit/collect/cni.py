@@ -2,32 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 
-from kaudit.config import SYSTEM_NAMESPACES
+from kaudit.kube import SYSTEM_NAMESPACES, cni_of_name
 from kaudit.model import Pod
-
-# CNI plugins by the name prefixes of their pods, DaemonSets or app labels.
-CNI_MARKERS: Mapping[str, tuple[str, ...]] = {
-    "calico": ("calico-node", "calico"),
-    "cilium": ("cilium",),
-    "antrea": ("antrea-agent", "antrea"),
-    "kindnet": ("kindnet",),
-    "flannel": ("kube-flannel", "flannel"),
-    "weave": ("weave-net", "weave"),
-    "kube-router": ("kube-router",),
-}
-
-# Plugins that implement NetworkPolicy on their own. Flannel does not; "canal"
-# (flannel with calico) shows up as calico as well.
-ENFORCING_CNIS = frozenset({"calico", "cilium", "antrea", "kindnet", "weave", "kube-router"})
-
-
-def cni_of_name(name: str) -> str | None:
-    for cni, markers in CNI_MARKERS.items():
-        if any(name.startswith(marker) for marker in markers):
-            return cni
-    return None
 
 
 def detect_cni(pods: Iterable[Pod], daemonset_names: Iterable[str] = ()) -> tuple[str, ...]:

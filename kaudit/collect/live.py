@@ -97,6 +97,8 @@ _RESOURCES: tuple[_Resource, ...] = (
 # which is deprecated from 1.33 on: read it only when slices do not exist.
 _LEGACY_ENDPOINTS = _Resource(Kind.ENDPOINT_SLICES, "/api/v1", "endpoints", True, "Endpoints")
 _KUBE_SYSTEM = "kube-system"
+# The kube-system DaemonSets are read to recognise the CNI (see kaudit deploy's RBAC).
+CNI_DAEMONSETS_PATH = f"/apis/apps/v1/namespaces/{_KUBE_SYSTEM}/daemonsets"
 
 # What each missing kind leaves unchecked, for the warning text.
 _CONSEQUENCES: Mapping[Kind, str] = {
@@ -1096,7 +1098,7 @@ def _cni_daemonset_names(client: _Client, page_size: int) -> list[str] | None:
     try:
         return _list_all(
             client,
-            api_path("apis", "apps", "v1", "namespaces", _KUBE_SYSTEM, "daemonsets"),
+            CNI_DAEMONSETS_PATH,
             page_size,
             {},
             lambda item: str((item.get("metadata") or {}).get("name") or ""),

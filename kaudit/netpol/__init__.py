@@ -7,13 +7,10 @@
 
 from kaudit.netpol.engine import PROTOCOLS, NamespaceReach, PolicyEngine
 from kaudit.netpol.verdict import (
-    METADATA_ADDRESSES,
-    METADATA_ENDPOINTS,
     Coverage,
     Direction,
     DnsAccess,
     Isolation,
-    MetadataEndpoint,
     Reason,
     RuleRef,
     SideVerdict,
@@ -21,14 +18,11 @@ from kaudit.netpol.verdict import (
 )
 
 __all__ = [
-    "METADATA_ADDRESSES",
-    "METADATA_ENDPOINTS",
     "PROTOCOLS",
     "Coverage",
     "Direction",
     "DnsAccess",
     "Isolation",
-    "MetadataEndpoint",
     "NamespaceReach",
     "PolicyEngine",
     "Reason",

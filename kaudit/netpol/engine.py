@@ -49,9 +49,9 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
+from kaudit.kube import DNS_NAMESPACE, DNS_POD_LABELS, METADATA_ENDPOINTS, NAMESPACE_NAME_LABEL
 from kaudit.model import (
     MATCH_ALL,
-    NAMESPACE_NAME_LABEL,
     ContainerPort,
     IPBlock,
     Labels,
@@ -75,7 +75,6 @@ from kaudit.netpol.addresses import (
 )
 from kaudit.netpol.bits import bits_of, has, iter_bits
 from kaudit.netpol.verdict import (
-    METADATA_ENDPOINTS,
     Coverage,
     Direction,
     DnsAccess,
@@ -89,8 +88,6 @@ from kaudit.netpol.verdict import (
 PROTOCOLS: tuple[Protocol, ...] = (Protocol.TCP, Protocol.UDP, Protocol.SCTP)
 PORT_MIN, PORT_MAX = 1, 65535
 
-DNS_NAMESPACE = "kube-system"
-DNS_LABEL_KEY, DNS_LABEL_VALUE = "k8s-app", "kube-dns"
 # Names that are not valid Kubernetes names, so they never clash with real objects.
 STAND_IN_DNS_NAME = "(stand-in kube-dns)"
 OUTSIDER_NAMESPACE = "(any other namespace)"
@@ -272,7 +269,7 @@ class PolicyEngine:
                     for pod, active in pods
                     if active
                     and pod.namespace == DNS_NAMESPACE
-                    and pod.labels.get(DNS_LABEL_KEY) == DNS_LABEL_VALUE
+                    and all(pod.labels.get(k) == v for k, v in DNS_POD_LABELS.items())
                 ),
                 key=lambda p: p.key,
             )
@@ -282,7 +279,7 @@ class PolicyEngine:
             stand_in = Pod(
                 namespace=DNS_NAMESPACE,
                 name=STAND_IN_DNS_NAME,
-                labels=MappingProxyType({DNS_LABEL_KEY: DNS_LABEL_VALUE}),
+                labels=MappingProxyType(dict(DNS_POD_LABELS)),
                 annotations=MappingProxyType({}),
                 ports=(
                     ContainerPort(53, Protocol.UDP, "dns"),

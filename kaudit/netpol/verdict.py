@@ -249,22 +249,3 @@ class DnsAccess:
             "udp_any": self.udp_any,
             "tcp_any": self.tcp_any,
         }
-
-
-@dataclass(frozen=True, slots=True)
-class MetadataEndpoint:
-    """A cloud instance-metadata address that pods should not reach."""
-
-    address: str
-    port: int
-    provider: str
-
-
-# Instance metadata services reachable from pods on the usual clouds.
-METADATA_ENDPOINTS: tuple[MetadataEndpoint, ...] = (
-    MetadataEndpoint("169.254.169.254", 80, "AWS, GCP, Azure, OpenStack, Oracle and others (IPv4)"),
-    MetadataEndpoint("fd00:ec2::254", 80, "AWS (IPv6)"),
-    MetadataEndpoint("169.254.170.2", 80, "AWS ECS task metadata and credentials"),
-    MetadataEndpoint("100.100.100.200", 80, "Alibaba Cloud"),
-)
-METADATA_ADDRESSES: tuple[str, ...] = tuple(e.address for e in METADATA_ENDPOINTS)

@@ -7,15 +7,11 @@ from typing import Any
 
 import yaml
 
-from kaudit.model import NAMESPACE_NAME_LABEL, Labels, NetworkPolicy, ObjectRef, Pod
+from kaudit.kube import DNS_NAMESPACE, DNS_POD_LABELS, NAMESPACE_NAME_LABEL
+from kaudit.model import Labels, NetworkPolicy, ObjectRef, Pod
 
 # Evidence lists longer than this are cut, with the full count kept beside them.
 MAX_LISTED = 25
-
-# Where the cluster DNS runs when the snapshot holds no DNS pods (CoreDNS keeps the
-# kube-dns label in kubeadm, kind, EKS, GKE and AKS).
-DEFAULT_DNS_NAMESPACE = "kube-system"
-DEFAULT_DNS_LABELS: Mapping[str, str] = {"k8s-app": "kube-dns"}
 
 
 # libyaml's emitter when PyYAML has it (ten times faster); both write the same text.
@@ -177,8 +173,8 @@ def default_deny_ingress(namespace: str) -> dict[str, Any]:
 
 def default_deny_egress_with_dns(
     namespace: str,
-    dns_namespace: str = DEFAULT_DNS_NAMESPACE,
-    dns_labels: Mapping[str, str] = DEFAULT_DNS_LABELS,
+    dns_namespace: str = DNS_NAMESPACE,
+    dns_labels: Mapping[str, str] = DNS_POD_LABELS,
 ) -> list[dict[str, Any]]:
     """Deny all egress, then allow DNS: the pair that keeps name resolution working."""
     return [
@@ -193,8 +189,8 @@ def default_deny_egress_with_dns(
 
 def default_deny_all_with_dns(
     namespace: str,
-    dns_namespace: str = DEFAULT_DNS_NAMESPACE,
-    dns_labels: Mapping[str, str] = DEFAULT_DNS_LABELS,
+    dns_namespace: str = DNS_NAMESPACE,
+    dns_labels: Mapping[str, str] = DNS_POD_LABELS,
 ) -> list[dict[str, Any]]:
     """Deny all ingress and egress in the namespace, with the DNS exception."""
     return [

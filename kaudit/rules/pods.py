@@ -7,6 +7,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 from kaudit.findings import Severity
+from kaudit.kube import METADATA_ADDRESSES, PRIMARY_METADATA_ADDRESSES
 from kaudit.model import Kind, ObjectRef, Pod, PolicyRule
 from kaudit.rules.common import (
     group_by_workload,
@@ -135,14 +136,8 @@ def pod_host_port(ctx: AuditContext) -> Iterator[Hit]:
 # --- KA403 ---------------------------------------------------------------------------------
 
 
-# The instance-metadata addresses every major cloud serves (IPv4, and AWS over IPv6).
-PRIMARY_METADATA = frozenset({"169.254.169.254", "fd00:ec2::254"})
-
-
 def _metadata_except(cidr: str) -> list[str]:
     """The metadata addresses inside `cidr`, as /32 or /128 exceptions."""
-    from kaudit.netpol.verdict import METADATA_ADDRESSES
-
     try:
         network = ipaddress.ip_network(cidr, strict=False)
     except ValueError:
@@ -274,7 +269,7 @@ def pod_metadata_reachable(ctx: AuditContext) -> Iterator[Hit]:
             answers[key] = [a for a in ctx.engine.metadata_access(pod) if a[2].allowed]
         open_endpoints = answers[key]
         # The provider-specific addresses alone (ECS, Alibaba) are listed, not reported.
-        if any(address in PRIMARY_METADATA for address, _, _ in open_endpoints):
+        if any(address in PRIMARY_METADATA_ADDRESSES for address, _, _ in open_endpoints):
             reachable[pod.key] = open_endpoints
             pods.append(pod)
     for ref, group in group_by_workload(pods).items():

@@ -11,10 +11,15 @@ import ipaddress
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-from kaudit.collect.cni import ENFORCING_CNIS, cni_of_name
 from kaudit.findings import Severity
-from kaudit.model import (
+from kaudit.kube import (
+    DNS_NAMESPACE,
+    DNS_POD_LABELS,
+    ENFORCING_CNIS,
     NAMESPACE_NAME_LABEL,
+    cni_of_name,
+)
+from kaudit.model import (
     Kind,
     LabelSelector,
     NetworkPolicy,
@@ -145,9 +150,9 @@ def _namespaces_with_pods(ctx: AuditContext) -> list[str]:
 def dns_target(ctx: AuditContext) -> tuple[str, dict[str, str]]:
     """The namespace and labels of the cluster DNS pods, for the DNS egress exception."""
     for pod in ctx.snapshot.pods:
-        if pod.labels.get("k8s-app") == "kube-dns":
-            return pod.namespace, {"k8s-app": "kube-dns"}
-    return "kube-system", {"k8s-app": "kube-dns"}
+        if all(pod.labels.get(k) == v for k, v in DNS_POD_LABELS.items()):
+            return pod.namespace, dict(DNS_POD_LABELS)
+    return DNS_NAMESPACE, dict(DNS_POD_LABELS)
 
 
 # --- KA101 ---------------------------------------------------------------------------------

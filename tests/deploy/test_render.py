@@ -183,7 +183,7 @@ def test_read_rules_match_the_live_collector_resources() -> None:
     assert granted == listed
     # The kube-system DaemonSets the collector reads to recognise the CNI.
     assert CNI_READ_RULES == (("apps", ("daemonsets",)),)
-    assert "/apis/apps/v1/namespaces/{_KUBE_SYSTEM}/daemonsets" in Path(live.__file__).read_text()
+    assert live.CNI_DAEMONSETS_PATH == "/apis/apps/v1/namespaces/kube-system/daemonsets"
 
 
 @pytest.mark.parametrize("sink", list(Sink))

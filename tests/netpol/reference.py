@@ -24,8 +24,8 @@ from __future__ import annotations
 import ipaddress
 from collections.abc import Iterable
 
+from kaudit.kube import NAMESPACE_NAME_LABEL
 from kaudit.model import (
-    NAMESPACE_NAME_LABEL,
     NetworkPolicy,
     Pod,
     PolicyPeer,

@@ -6,9 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from kaudit.config import SYSTEM_NAMESPACES, AuditConfig, Suppression, load_config
+from kaudit.config import AuditConfig, Suppression, load_config
 from kaudit.errors import InputError
 from kaudit.findings import Severity
+from kaudit.kube import SYSTEM_NAMESPACES
 from tests.rules.helpers import run, snapshot_of
 
 FULL = """

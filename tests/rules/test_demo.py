@@ -10,8 +10,8 @@ import pytest
 
 from kaudit.audit import audit
 from kaudit.collect.manifests import load_manifests
-from kaudit.config import SYSTEM_NAMESPACES
 from kaudit.findings import Finding, Severity
+from kaudit.kube import SYSTEM_NAMESPACES
 from kaudit.report.model import Report
 
 DEMO = Path(__file__).resolve().parents[2] / "kaudit" / "demo"
