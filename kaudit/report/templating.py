@@ -8,18 +8,24 @@ import re
 import jinja2
 
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]|#~!{}])")
+# `@name` or `@org/team` not inside a word (so e-mail addresses stay as they are).
+_MENTION = re.compile(r"(?<!\w)@(?=[A-Za-z0-9])")
+# A zero-width space after '@' keeps GitHub and GitLab from notifying anyone.
+_MENTION_BREAK = "@&#8203;"
 
 
 def markdown_escape(value: object) -> str:
     """Text safe inside a GitHub-flavoured Markdown paragraph or table cell.
 
     HTML is neutralised as entities (so `<script>` shows as text), Markdown syntax and the
-    table separator `|` are backslash-escaped, and line breaks become spaces (a table row is
-    one line).
+    table separator `|` are backslash-escaped, `@mentions` are broken so a pull-request
+    comment pings nobody, and line breaks, carriage returns included, become spaces (a
+    table row is one line).
     """
     text = str(value).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
     text = _MARKDOWN_SPECIAL.sub(r"\\\1", text)
-    return re.sub(r"\s*\n\s*", " ", text)
+    text = _MENTION.sub(_MENTION_BREAK, text)
+    return re.sub(r"\s*[\r\n\v\f\x85\u2028\u2029]\s*", " ", text)
 
 
 def code_fence(content: str) -> str:

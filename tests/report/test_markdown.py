@@ -23,6 +23,10 @@ from kaudit.report.templating import code_fence, markdown_escape
         ("*bold* _it_ [link](x)", r"\*bold\* \_it\_ \[link\](x)"),
         ("back\\slash", "back\\\\slash"),
         ("two\nlines", "two lines"),
+        ("bare\rreturn", "bare return"),
+        ("a\r\nb\r\rc", "a b c"),
+        ("ask @platform-team or @acme/sec", "ask @&#8203;platform-team or @&#8203;acme/sec"),
+        ("ops@example.com and @@x", "ops@example.com and @@&#8203;x"),
     ],
 )
 def test_markdown_escape(raw: str, escaped: str) -> None:
