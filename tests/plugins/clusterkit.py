@@ -1,42 +1,25 @@
-"""Helpers for tests against the real local control plane (hack/controlplane.py).
+"""Helpers for tests against the real local control plane (hack.controlplane).
 
-The session fixture `cluster` reuses a running control plane when
-`.kaudit/cluster/kubeconfig` answers (or `KAUDIT_TEST_KUBECONFIG` points at a
-cluster), otherwise it builds the binaries if needed, starts the control plane,
-and stops it when the session ends. Objects are created through the API with the
-matching kubectl; every test gets its own namespace.
+The `cluster` fixture (tests/plugins/cluster.py) registers the cluster it uses
+with `set_active`; the helpers here run the matching kubectl against it. Every
+test gets its own namespace from the `namespace` fixture.
 """
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import re
 import subprocess
-import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
+import yaml
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
-
-
-def _load_controlplane() -> ModuleType:
-    path = REPO_ROOT / "hack" / "controlplane.py"
-    spec = importlib.util.spec_from_file_location("kaudit_hack_controlplane", path)
-    assert spec
-    assert spec.loader
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses need the module registered
-    spec.loader.exec_module(module)
-    return module
-
-
-controlplane = _load_controlplane()
 
 
 @dataclass(frozen=True)
@@ -76,13 +59,13 @@ class Cluster:
 
 
 def _read_kubeconfig(path: Path) -> dict[str, Any]:
-    import yaml
-
     loaded: dict[str, Any] = yaml.safe_load(path.read_text())
     return loaded
 
 
-_active: Cluster | None = None  # set by the `cluster` fixture in conftest.py
+# The cluster of this test session: set by the `cluster` fixture, read by the free
+# helper functions, so that tests need not pass it to every call.
+_active: Cluster | None = None
 
 
 def set_active(cluster: Cluster | None) -> None:
@@ -193,10 +176,6 @@ def pods_ready(namespace: str, expected: int) -> bool:
         )
     ]
     return len(ready) >= expected
-
-
-def binaries_available() -> bool:
-    return all(controlplane.find_binary(name) for name in controlplane.ALL_BINARIES)
 
 
 def delete_namespaces(*names: str) -> None:
