@@ -283,7 +283,7 @@ def running_kaudit_pod(cluster: Cluster, deployment: Deployment) -> str:
 
 
 def configmap_data(deployment: Deployment) -> dict[str, Any]:
-    configmap = kubectl_json(
+    configmap: dict[str, Any] = kubectl_json(
         "get", "configmap", deployment.options.configmap_name, "-n", deployment.namespace
     )
     return configmap
