@@ -1,7 +1,7 @@
 """Live collection against the raw-transfer floor, on the local control plane.
 
 Loads ~5,000 pods over 100 namespaces (plus Services and NetworkPolicies) into
-the control plane from hack/controlplane.py, then times:
+the control plane from hack.controlplane, then times:
 
   * kaudit's live collection (`collect_live`: paginated raw GETs, JSON parsing,
     the Snapshot model), and
