@@ -17,35 +17,24 @@ import re
 import shutil
 import uuid
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
 from hack import controlplane
 from tests.plugins.clusterkit import (
     Cluster,
-    active_cluster,
     delete_namespaces,
     kubectl,
-    set_active,
+    session_cluster,
     wait_for_default_service_account,
 )
 
 
-def _kubectl_binary() -> str:
-    return str(controlplane.find_binary("kubectl") or shutil.which("kubectl") or "")
-
-
 @pytest.fixture(scope="session")
 def cluster() -> Iterator[Cluster]:
-    override = os.environ.get("KAUDIT_TEST_KUBECONFIG")
-    if override:
-        set_active(Cluster(Path(override), _kubectl_binary(), started_here=False))
-        yield active_cluster()
-        return
-    if controlplane.is_live():
-        set_active(Cluster(controlplane.KUBECONFIG_PATH, _kubectl_binary(), started_here=False))
-        yield active_cluster()
+    """The session's cluster: KAUDIT_TEST_KUBECONFIG's, a running one, or one started here."""
+    if os.environ.get("KAUDIT_TEST_KUBECONFIG") or controlplane.is_live():
+        yield session_cluster()
         return
     if not controlplane.binaries_available() and shutil.which("go") is None:
         pytest.skip(
@@ -54,14 +43,12 @@ def cluster() -> Iterator[Cluster]:
         )
     controlplane.build()
     try:
-        kubeconfig = controlplane.up()
+        controlplane.up()
     except controlplane.ControlPlaneError as error:
         pytest.fail(f"control plane failed to start: {error}", pytrace=False)
-    set_active(Cluster(kubeconfig, str(controlplane.binary_path("kubectl")), started_here=True))
     try:
-        yield active_cluster()
+        yield session_cluster(started_here=True)
     finally:
-        set_active(None)
         controlplane.down()
 
 
