@@ -1,7 +1,7 @@
 """Live collection against the raw-transfer floor, on the local control plane.
 
 Loads ~5,000 pods over 100 namespaces (plus Services and NetworkPolicies) into
-the control plane from hack/controlplane.py, then times:
+the control plane from hack.controlplane, then times:
 
   * kaudit's live collection (`collect_live`: paginated raw GETs, JSON parsing,
     the Snapshot model), and
@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import base64
-import importlib.util
 import json
 import re
 import resource
@@ -33,7 +32,6 @@ import tracemalloc
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import urllib3
@@ -41,6 +39,7 @@ import urllib3
 REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT))
 
+from hack import controlplane  # noqa: E402
 from kaudit.collect import Source  # noqa: E402
 from kaudit.collect.live import collect_live  # noqa: E402
 
@@ -58,18 +57,6 @@ LISTS = (
     "/apis/apps/v1/namespaces/kube-system/daemonsets",
 )
 _CONTINUE = re.compile(rb'"continue":"([^"]*)"')
-
-
-def load_controlplane() -> ModuleType:
-    spec = importlib.util.spec_from_file_location(
-        "kaudit_hack_controlplane", REPO_ROOT / "hack" / "controlplane.py"
-    )
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
 
 
 class Api:
@@ -302,7 +289,6 @@ def main() -> int:
     parser.add_argument("--keep", action="store_true", help="leave the bench namespaces in place")
     args = parser.parse_args()
 
-    controlplane = load_controlplane()
     started_here = not controlplane.is_live()
     if started_here:
         controlplane.build()

@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import datetime as dt
+import functools
 import gzip
 import random
 import statistics
@@ -170,7 +171,7 @@ def main() -> None:
     print(f"{'format':<8}{'seconds':>10}{'size':>12}{'gzipped':>12}")
     outputs: dict[Format, str] = {}
     for fmt in Format:
-        seconds, text = median_seconds(lambda fmt=fmt: render(report, fmt), args.runs)
+        seconds, text = median_seconds(functools.partial(render, report, fmt), args.runs)
         outputs[fmt] = text
         data = text.encode("utf-8")
         print(

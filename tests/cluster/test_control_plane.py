@@ -5,7 +5,8 @@ from __future__ import annotations
 import ipaddress
 from typing import Any
 
-from clusterkit import Cluster, controlplane
+from hack import controlplane
+from tests.plugins.clusterkit import Cluster
 
 WORKLOADS = """
 apiVersion: apps/v1

@@ -13,23 +13,23 @@ from typing import Any
 
 import pytest
 import yaml
-from clusterkit import (
-    REPO_ROOT,
-    Cluster,
-    controlplane,
-    delete_namespaces,
-    kubectl,
-    kubectl_json,
-    slices_settled,
-    wait_namespaces_gone,
-)
 
+from hack import controlplane
 from kaudit.audit import audit
 from kaudit.collect import Source, load_snapshot
 from kaudit.collect import live as live_module
 from kaudit.errors import ClusterError, ExitCode
 from kaudit.findings import Finding
 from kaudit.model import Kind, Snapshot
+from tests.plugins.clusterkit import (
+    REPO_ROOT,
+    Cluster,
+    delete_namespaces,
+    kubectl,
+    kubectl_json,
+    slices_settled,
+    wait_namespaces_gone,
+)
 
 DEMO = REPO_ROOT / "kaudit" / "demo" / "insecure"
 

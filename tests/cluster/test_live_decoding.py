@@ -9,7 +9,6 @@ from typing import Any
 
 import pytest
 import yaml
-from clusterkit import REPO_ROOT, Cluster, slices_settled
 
 from kaudit.collect import Source
 from kaudit.collect import live as live_module
@@ -22,8 +21,7 @@ from kaudit.model import (
     Pod,
     Service,
 )
-
-pytest.importorskip("msgspec")
+from tests.plugins.clusterkit import REPO_ROOT, Cluster, slices_settled
 
 BUILDERS: dict[str, tuple[str, Callable[[Any], Any]]] = {
     "Namespace": ("namespaces", Namespace.from_raw),

@@ -10,9 +10,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import dockerfile
 import pytest
-
-dockerfile = pytest.importorskip("dockerfile")
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DOCKERFILE = REPO_ROOT / "Dockerfile"

@@ -24,11 +24,10 @@ from typing import Any
 
 import pytest
 import yaml
-from clusterkit import REPO_ROOT, Cluster, apply, kubectl, kubectl_json, wait_for
 
-from kaudit.collect import live
 from kaudit.deploy import DeployOptions, Sink, render_manifests, render_yaml
 from kaudit.errors import ExitCode
+from tests.plugins.clusterkit import REPO_ROOT, Cluster, apply, kubectl, kubectl_json, wait_for
 
 pytestmark = pytest.mark.cluster
 
@@ -284,7 +283,7 @@ def running_kaudit_pod(cluster: Cluster, deployment: Deployment) -> str:
 
 
 def configmap_data(deployment: Deployment) -> dict[str, Any]:
-    configmap = kubectl_json(
+    configmap: dict[str, Any] = kubectl_json(
         "get", "configmap", deployment.options.configmap_name, "-n", deployment.namespace
     )
     return configmap
@@ -537,16 +536,7 @@ def test_service_account_may_read_what_it_audits(
 
 # --- the in-cluster code path ----------------------------------------------------------
 
-_HOOK = getattr(live, "SERVICEACCOUNT_DIR_ENV", None) == "KAUDIT_SERVICEACCOUNT_DIR"
 
-
-@pytest.mark.xfail(
-    not _HOOK,
-    reason="kaudit/collect/live.py does not yet read the token directory from "
-    "KAUDIT_SERVICEACCOUNT_DIR; until it does, --in-cluster only looks in "
-    "/var/run/secrets/kubernetes.io/serviceaccount",
-    strict=True,
-)
 def test_in_cluster_path_with_token_and_ca_files(
     cluster: Cluster,
     deployment: Deployment,

@@ -8,18 +8,18 @@ digest to the Kubernetes minor of the local control plane.
 
 from __future__ import annotations
 
-import importlib.util
 import ipaddress
 import os
 import re
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
+
+from hack.controlplane.settings import KUBERNETES_VERSION
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 KIND_CONFIGS = REPO_ROOT / "kind-configs"
@@ -128,15 +128,7 @@ def load(name: str) -> dict[str, Any]:
 
 
 def control_plane_minor() -> str:
-    spec = importlib.util.spec_from_file_location(
-        "kaudit_hack_controlplane_for_kind", REPO_ROOT / "hack" / "controlplane.py"
-    )
-    assert spec
-    assert spec.loader
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    major, minor = str(module.KUBERNETES_VERSION).removeprefix("v").split(".")[:2]
+    major, minor = KUBERNETES_VERSION.removeprefix("v").split(".")[:2]
     return f"{major}.{minor}"
 
 

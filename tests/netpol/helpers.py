@@ -18,7 +18,8 @@ def cluster(text: str) -> Snapshot:
     }
     pods = [Pod.from_raw(d) for d in docs if d["kind"] == "Pod"]
     policies = [NetworkPolicy.from_raw(d) for d in docs if d["kind"] == "NetworkPolicy"]
-    for obj in [*pods, *policies]:
+    objects: list[Pod | NetworkPolicy] = [*pods, *policies]
+    for obj in objects:
         namespaces.setdefault(obj.namespace, Namespace.implicit(obj.namespace))
     return Snapshot(
         facts=ClusterFacts(source="manifests"),

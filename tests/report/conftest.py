@@ -1,12 +1,11 @@
 """Report fixtures and golden-file support.
 
-Golden files are rewritten with `pytest --update-golden` (the option lives in
-tests/conftest.py) or with the environment variable KAUDIT_UPDATE_GOLDEN=1.
+Golden files are rewritten only with `pytest --update-golden` (the option lives in
+tests/conftest.py); without it every golden test compares.
 """
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from pathlib import Path
 
@@ -24,9 +23,7 @@ GoldenCheck = Callable[[str, str], None]
 @pytest.fixture
 def golden(request: pytest.FixtureRequest) -> GoldenCheck:
     """`golden(name, text)`: compare `text` with tests/report/golden/<name>, or rewrite it."""
-    update = os.environ.get("KAUDIT_UPDATE_GOLDEN") == "1" or bool(
-        request.config.getoption("--update-golden", default=False)
-    )
+    update = bool(request.config.getoption("--update-golden"))
 
     def check(name: str, text: str) -> None:
         path = GOLDEN_DIR / name
@@ -34,7 +31,7 @@ def golden(request: pytest.FixtureRequest) -> GoldenCheck:
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(text, encoding="utf-8")
             return
-        assert path.exists(), f"missing golden file {path}; run with KAUDIT_UPDATE_GOLDEN=1"
+        assert path.exists(), f"missing golden file {path}; rerun with --update-golden"
         expected = path.read_text(encoding="utf-8")
         assert text == expected, f"{name} differs from its golden file; rerun with --update-golden"
 

@@ -1,42 +1,30 @@
-"""Helpers for tests against the real local control plane (hack/controlplane.py).
+"""Helpers for tests against the real local control plane (hack.controlplane).
 
-The session fixture `cluster` reuses a running control plane when
-`.kaudit/cluster/kubeconfig` answers (or `KAUDIT_TEST_KUBECONFIG` points at a
-cluster), otherwise it builds the binaries if needed, starts the control plane,
-and stops it when the session ends. Objects are created through the API with the
-matching kubectl; every test gets its own namespace.
+The cluster of a test session is the one in KAUDIT_TEST_KUBECONFIG, else the
+harness's (.kaudit/cluster/kubeconfig), which the `cluster` fixture
+(tests/plugins/cluster.py) starts when it is not running. The helpers run the
+matching kubectl against it. Every test gets its own namespace from the
+`namespace` fixture.
 """
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import re
+import shutil
 import subprocess
-import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
+import yaml
+
+from hack import controlplane
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
-
-
-def _load_controlplane() -> ModuleType:
-    path = REPO_ROOT / "hack" / "controlplane.py"
-    spec = importlib.util.spec_from_file_location("kaudit_hack_controlplane", path)
-    assert spec
-    assert spec.loader
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses need the module registered
-    spec.loader.exec_module(module)
-    return module
-
-
-controlplane = _load_controlplane()
 
 
 @dataclass(frozen=True)
@@ -45,12 +33,35 @@ class Cluster:
     kubectl_binary: str
     started_here: bool
 
-    # The helpers below as methods, so tests reach them through the fixture.
-    def kubectl(self, *args: str, **kwargs: Any) -> subprocess.CompletedProcess[str]:
-        return kubectl(*args, **kwargs)
+    def kubectl(
+        self,
+        *args: str,
+        stdin: str | None = None,
+        check: bool = True,
+        kubeconfig: Path | None = None,
+        timeout: float = 120,
+    ) -> subprocess.CompletedProcess[str]:
+        """Run kubectl against this cluster (or `kubeconfig`); raise with stderr on failure."""
+        env = {**os.environ, "KUBECONFIG": str(kubeconfig or self.kubeconfig)}
+        proc = subprocess.run(
+            [self.kubectl_binary, *args],
+            input=stdin,
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=timeout,
+            check=False,
+        )
+        if check and proc.returncode != 0:
+            raise AssertionError(
+                f"kubectl {' '.join(args)} failed ({proc.returncode}):\n{proc.stderr}{proc.stdout}"
+            )
+        return proc
 
     def kubectl_json(self, *args: str, kubeconfig: Path | None = None) -> Any:
-        return kubectl_json(*args, kubeconfig=kubeconfig)
+        return json.loads(self.kubectl(*args, "-o", "json", kubeconfig=kubeconfig).stdout)
+
+    # The helpers below as methods too, so tests reach them through the fixture.
 
     def apply(self, manifest: str | Path, namespace: str | None = None) -> None:
         apply(manifest, namespace)
@@ -76,24 +87,16 @@ class Cluster:
 
 
 def _read_kubeconfig(path: Path) -> dict[str, Any]:
-    import yaml
-
     loaded: dict[str, Any] = yaml.safe_load(path.read_text())
     return loaded
 
 
-_active: Cluster | None = None  # set by the `cluster` fixture in conftest.py
-
-
-def set_active(cluster: Cluster | None) -> None:
-    global _active
-    _active = cluster
-
-
-def active_cluster() -> Cluster:
-    if _active is None:
-        raise RuntimeError("the `cluster` fixture has not started a control plane")
-    return _active
+def session_cluster(started_here: bool = False) -> Cluster:
+    """The cluster of this test session, with the kubectl that matches the control plane."""
+    override = os.environ.get("KAUDIT_TEST_KUBECONFIG")
+    kubeconfig = Path(override) if override else controlplane.KUBECONFIG_PATH
+    kubectl_binary = controlplane.find_binary("kubectl") or shutil.which("kubectl") or ""
+    return Cluster(kubeconfig, str(kubectl_binary), started_here)
 
 
 def kubectl(
@@ -104,26 +107,13 @@ def kubectl(
     timeout: float = 120,
 ) -> subprocess.CompletedProcess[str]:
     """Run the control plane's kubectl against the test cluster; raise with stderr on failure."""
-    cluster = active_cluster()
-    env = {**os.environ, "KUBECONFIG": str(kubeconfig or cluster.kubeconfig)}
-    proc = subprocess.run(
-        [cluster.kubectl_binary, *args],
-        input=stdin,
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=timeout,
-        check=False,
+    return session_cluster().kubectl(
+        *args, stdin=stdin, check=check, kubeconfig=kubeconfig, timeout=timeout
     )
-    if check and proc.returncode != 0:
-        raise AssertionError(
-            f"kubectl {' '.join(args)} failed ({proc.returncode}):\n{proc.stderr}{proc.stdout}"
-        )
-    return proc
 
 
 def kubectl_json(*args: str, kubeconfig: Path | None = None) -> Any:
-    return json.loads(kubectl(*args, "-o", "json", kubeconfig=kubeconfig).stdout)
+    return session_cluster().kubectl_json(*args, kubeconfig=kubeconfig)
 
 
 # A namespace's default ServiceAccount appears a moment after the namespace; pods
@@ -193,10 +183,6 @@ def pods_ready(namespace: str, expected: int) -> bool:
         )
     ]
     return len(ready) >= expected
-
-
-def binaries_available() -> bool:
-    return all(controlplane.find_binary(name) for name in controlplane.ALL_BINARIES)
 
 
 def delete_namespaces(*names: str) -> None:

@@ -1,10 +1,13 @@
-"""Fixtures for tests against the real local control plane (hack/controlplane.py).
+"""Fixtures for tests against the real local control plane (hack.controlplane).
 
 The session fixture `cluster` reuses a running control plane when
 `.kaudit/cluster/kubeconfig` answers (or `KAUDIT_TEST_KUBECONFIG` points at a
 cluster), otherwise it builds the binaries if needed, starts the control plane,
 and stops it when the session ends. Every test gets its own namespace from the
-`namespace` fixture; the helpers live in clusterkit.py.
+`namespace` fixture; the helpers live in tests/plugins/clusterkit.py.
+
+Registered for the whole suite by `pytest_plugins` in tests/conftest.py, so any
+test directory can use the fixtures.
 """
 
 from __future__ import annotations
@@ -14,48 +17,38 @@ import re
 import shutil
 import uuid
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
-from clusterkit import (
+
+from hack import controlplane
+from tests.plugins.clusterkit import (
     Cluster,
-    active_cluster,
-    binaries_available,
-    controlplane,
     delete_namespaces,
     kubectl,
-    set_active,
+    session_cluster,
     wait_for_default_service_account,
 )
 
 
 @pytest.fixture(scope="session")
 def cluster() -> Iterator[Cluster]:
-    override = os.environ.get("KAUDIT_TEST_KUBECONFIG")
-    kubectl_binary = str(controlplane.find_binary("kubectl") or shutil.which("kubectl") or "")
-    if override:
-        set_active(Cluster(Path(override), kubectl_binary, started_here=False))
-        yield active_cluster()
+    """The session's cluster: KAUDIT_TEST_KUBECONFIG's, a running one, or one started here."""
+    if os.environ.get("KAUDIT_TEST_KUBECONFIG") or controlplane.is_live():
+        yield session_cluster()
         return
-    if controlplane.is_live():
-        set_active(Cluster(controlplane.KUBECONFIG_PATH, kubectl_binary, started_here=False))
-        yield active_cluster()
-        return
-    if not binaries_available() and shutil.which("go") is None:
+    if not controlplane.binaries_available() and shutil.which("go") is None:
         pytest.skip(
             "no control-plane binaries and no Go toolchain to build them "
             "(see docs/control-plane.md: KAUDIT_CONTROLPLANE_BIN / KUBEBUILDER_ASSETS)"
         )
     controlplane.build()
     try:
-        kubeconfig = controlplane.up()
+        controlplane.up()
     except controlplane.ControlPlaneError as error:
         pytest.fail(f"control plane failed to start: {error}", pytrace=False)
-    set_active(Cluster(kubeconfig, str(controlplane.binary_path("kubectl")), started_here=True))
     try:
-        yield active_cluster()
+        yield session_cluster(started_here=True)
     finally:
-        set_active(None)
         controlplane.down()
 
 

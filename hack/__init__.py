@@ -1,0 +1,1 @@
+"""Development tooling: the local control plane for the live tests (hack.controlplane)."""

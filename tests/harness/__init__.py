@@ -1,0 +1,1 @@
+"""Unit tests of the control-plane harness (hack.controlplane) that need no cluster."""
