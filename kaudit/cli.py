@@ -283,7 +283,8 @@ def audit(
     """Audit a cluster (kubeconfig context or in-cluster) or manifest files."""
     from kaudit.audit import audit as run_audit
     from kaudit.collect import load_snapshot
-    from kaudit.config import AuditConfig, load_config
+    from kaudit.config import AuditConfig
+    from kaudit.config_file import load_config
     from kaudit.report.render import Format, render
 
     outputs = parse_outputs(fmt, output, tuple(f.value for f in Format), Format.TABLE.value)
