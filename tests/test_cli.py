@@ -115,7 +115,8 @@ def test_an_internal_error_has_its_own_exit_code_and_one_line(
     def broken(args: list[str]) -> None:
         raise ValueError("cannot convert float infinity\nto integer")
 
-    monkeypatch.setattr(cli, "app", broken)
+    # main() runs the app it finds in its own module, kaudit.cli.app.
+    monkeypatch.setattr(sys.modules["kaudit.cli.app"], "app", broken)
     monkeypatch.delenv("KAUDIT_DEBUG", raising=False)
     monkeypatch.setattr(sys, "argv", ["kaudit", "audit", "--fail-on", "never"])
     with pytest.raises(SystemExit) as exited:
