@@ -185,6 +185,35 @@ def test_rules_and_collectors_do_not_know_each_other() -> None:
             assert "rules" not in layers, module
 
 
+# The rule families; each may use the rules' shared modules but no other family.
+RULE_FAMILIES = frozenset(
+    f"kaudit.rules.{name}"
+    for name in (
+        "policy",
+        "dns",
+        "selectors",
+        "enforcement",
+        "services",
+        "service_exposure",
+        "ingress",
+        "pods",
+        "lateral",
+    )
+)
+
+
+def test_rule_families_do_not_import_each_other() -> None:
+    graph = import_graph()
+    assert RULE_FAMILIES.issubset(graph)
+    crossings = {
+        (family, target)
+        for family in RULE_FAMILIES
+        for target in graph[family]
+        if target in RULE_FAMILIES
+    }
+    assert crossings == set()
+
+
 def find_cycles(graph: Mapping[str, Mapping[str, int]]) -> list[list[str]]:
     """The strongly connected components with more than one module (Tarjan)."""
     index: dict[str, int] = {}

@@ -55,7 +55,8 @@ def root(
     """Audit the network exposure of a Kubernetes cluster or of manifest files."""
 
 
-# The order of registration is the order of `kaudit --help`.
+# The order of registration is the order of `kaudit --help`. Each command imports
+# the library modules it needs when it runs, so `kaudit --help` stays quick.
 app.command("audit")(audit_command)
 app.command("deploy")(deploy_command)
 app.command("reach")(reach_command)

@@ -24,6 +24,7 @@ from kaudit.rules.common import (
 from kaudit.rules.context import AuditContext
 from kaudit.rules.definition import Hit, Rule, rule
 from kaudit.rules.remediation import (
+    dns_egress_rule,
     network_policy,
     to_yaml,
 )
@@ -124,24 +125,7 @@ def egress_blocks_dns(ctx: AuditContext) -> Iterator[Hit]:
                     ref.namespace,
                     {
                         "policyTypes": ["Egress"],
-                        "egress": [
-                            {
-                                "to": [
-                                    {
-                                        "namespaceSelector": {
-                                            "matchLabels": {
-                                                "kubernetes.io/metadata.name": dns_namespace
-                                            }
-                                        },
-                                        "podSelector": {"matchLabels": dns_labels},
-                                    }
-                                ],
-                                "ports": [
-                                    {"protocol": "UDP", "port": 53},
-                                    {"protocol": "TCP", "port": 53},
-                                ],
-                            }
-                        ],
+                        "egress": [dns_egress_rule(dns_namespace, dns_labels)],
                     },
                 )
             ),

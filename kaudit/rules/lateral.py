@@ -9,6 +9,7 @@ from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 
 from kaudit.findings import Severity
+from kaudit.kube import NAMESPACE_NAME_LABEL
 from kaudit.model import Kind, ObjectRef, Pod, Protocol, Service
 from kaudit.netpol import NamespaceReach
 from kaudit.rules.common import (
@@ -285,7 +286,7 @@ def datastore_reachable_cross_namespace(ctx: AuditContext) -> Iterator[Hit]:
                                     {
                                         "namespaceSelector": {
                                             "matchLabels": {
-                                                "kubernetes.io/metadata.name": "CLIENT-NAMESPACE"
+                                                NAMESPACE_NAME_LABEL: "CLIENT-NAMESPACE"
                                             }
                                         },
                                         "podSelector": {"matchLabels": {"app": "CLIENT-APP"}},

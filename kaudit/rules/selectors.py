@@ -6,9 +6,7 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 from kaudit.findings import Severity
-from kaudit.kube import (
-    NAMESPACE_NAME_LABEL,
-)
+from kaudit.kube import NAMESPACE_NAME_LABEL
 from kaudit.model import (
     Kind,
     LabelSelector,
@@ -300,7 +298,7 @@ def _narrow_peer_fix(policy: NetworkPolicy, indexes: list[int]) -> str:
             "from": [
                 {
                     "namespaceSelector": {
-                        "matchLabels": {"kubernetes.io/metadata.name": "CLIENT-NAMESPACE"}
+                        "matchLabels": {NAMESPACE_NAME_LABEL: "CLIENT-NAMESPACE"}
                     },
                     "podSelector": {"matchLabels": {"app": "CLIENT-APP"}},
                 }
