@@ -13,12 +13,7 @@ from kaudit.deploy.manifests import (
     render_manifests,
     render_yaml,
 )
-from kaudit.deploy.options import (
-    DEFAULT_API_SERVER_PORTS,
-    FORMAT_EXTENSIONS,
-    DeployOptions,
-    Sink,
-)
+from kaudit.deploy.options import DEFAULT_API_SERVER_PORTS, FORMAT_EXTENSIONS, DeployOptions, Sink
 
 __all__ = [
     "CLUSTER_READ_RULES",

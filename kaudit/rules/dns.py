@@ -7,12 +7,7 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 from kaudit.findings import Severity
-from kaudit.model import (
-    Kind,
-    NetworkPolicy,
-    Pod,
-    PolicyPort,
-)
+from kaudit.model import Kind, NetworkPolicy, Pod, PolicyPort
 from kaudit.rules.common import (
     K8S_NETPOL,
     application_pods,
@@ -23,11 +18,7 @@ from kaudit.rules.common import (
 )
 from kaudit.rules.context import AuditContext
 from kaudit.rules.definition import Hit, Rule, rule
-from kaudit.rules.remediation import (
-    dns_egress_rule,
-    network_policy,
-    to_yaml,
-)
+from kaudit.rules.remediation import dns_egress_rule, network_policy, to_yaml
 
 # --- KA105 ---------------------------------------------------------------------------------
 

@@ -6,18 +6,9 @@ from collections.abc import Iterator
 from typing import Any
 
 from kaudit.findings import Severity
-from kaudit.kube import (
-    ENFORCING_CNIS,
-    cni_of_name,
-)
-from kaudit.model import (
-    Kind,
-    ObjectRef,
-)
-from kaudit.rules.common import (
-    K8S_NETPOL,
-    plural,
-)
+from kaudit.kube import ENFORCING_CNIS, cni_of_name
+from kaudit.model import Kind, ObjectRef
+from kaudit.rules.common import K8S_NETPOL, plural
 from kaudit.rules.context import AuditContext
 from kaudit.rules.definition import Hit, Rule, rule
 

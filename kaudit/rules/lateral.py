@@ -26,11 +26,7 @@ from kaudit.rules.common import (
 )
 from kaudit.rules.context import AuditContext
 from kaudit.rules.definition import Hit, Rule, rule
-from kaudit.rules.remediation import (
-    default_deny_all_with_dns,
-    network_policy,
-    to_yaml,
-)
+from kaudit.rules.remediation import default_deny_all_with_dns, network_policy, to_yaml
 
 # Ports of datastores that should only be reachable from their own applications.
 DATASTORE_PORTS: Mapping[int, str] = {

@@ -11,10 +11,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from kaudit.findings import Severity
-from kaudit.model import (
-    Kind,
-    Pod,
-)
+from kaudit.model import Kind, Pod
 from kaudit.rules.common import (
     K8S_NETPOL,
     RECIPES,

@@ -7,30 +7,12 @@ from typing import Any
 
 from kaudit.findings import Severity
 from kaudit.kube import NAMESPACE_NAME_LABEL
-from kaudit.model import (
-    Kind,
-    LabelSelector,
-    NetworkPolicy,
-    PolicyPeer,
-    PolicyPort,
-    PolicyRule,
-)
-from kaudit.rules.common import (
-    K8S_NETPOL,
-    application_pods,
-    label_text,
-    plural,
-)
+from kaudit.model import Kind, LabelSelector, NetworkPolicy, PolicyPeer, PolicyPort, PolicyRule
+from kaudit.rules.common import K8S_NETPOL, application_pods, label_text, plural
 from kaudit.rules.context import AuditContext
 from kaudit.rules.definition import Hit, Rule, rule
 from kaudit.rules.labeldiff import closest_label_sets, selector_fits, summarize
-from kaudit.rules.remediation import (
-    manifest,
-    peer_raw,
-    port_raw,
-    selector_raw,
-    to_yaml,
-)
+from kaudit.rules.remediation import manifest, peer_raw, port_raw, selector_raw, to_yaml
 
 # --- rendering policy parts as text ---------------------------------------------------------
 

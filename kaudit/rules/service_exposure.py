@@ -8,11 +8,7 @@ from typing import Any
 
 from kaudit.findings import Severity
 from kaudit.model import Kind, Service
-from kaudit.rules.common import (
-    K8S_SERVICE_DOCS,
-    service_port_text,
-    service_ports_evidence,
-)
+from kaudit.rules.common import K8S_SERVICE_DOCS, service_port_text, service_ports_evidence
 from kaudit.rules.context import AuditContext
 from kaudit.rules.definition import Hit, Rule, rule
 from kaudit.rules.remediation import manifest, to_yaml
