@@ -1,9 +1,6 @@
-"""The rule catalogue. Importing this package registers every rule.
+"""The rule catalogue: one module per family, assembled by `registry.py`.
 
-One module per family; each rule is a `check(ctx)` function registered with
-`@rule` (see registry.py). IDs are stable and never reused.
+Each family module defines its rules with `@rule` (see definition.py) and lists
+them in `RULES`; `kaudit.rules.registry` builds the one immutable catalogue from
+those lists. IDs are stable and never reused.
 """
-
-from kaudit.rules import ingress, lateral, pods, policy, services
-
-__all__ = ["ingress", "lateral", "pods", "policy", "services"]

@@ -1,56 +1,19 @@
-"""Helpers shared by the rule families: grouping, evidence and remediation YAML."""
+"""Helpers shared by the rule families: grouping, evidence, wording and shared lookups.
+
+Remediation documents and their YAML are `kaudit/rules/remediation.py`'s.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-import yaml
-
-from kaudit.kube import DNS_NAMESPACE, DNS_POD_LABELS, NAMESPACE_NAME_LABEL
-from kaudit.model import Labels, NetworkPolicy, ObjectRef, Pod
+from kaudit.kube import DNS_NAMESPACE, DNS_POD_LABELS
+from kaudit.model import NetworkPolicy, ObjectRef, Pod, Service, ServicePort
+from kaudit.rules.context import AuditContext
 
 # Evidence lists longer than this are cut, with the full count kept beside them.
 MAX_LISTED = 25
-
-
-# libyaml's emitter when PyYAML has it (ten times faster); both write the same text.
-_Dumper: Any = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
-
-
-def to_yaml(*documents: Mapping[str, Any]) -> str:
-    """Render one or more Kubernetes objects as a multi-document YAML snippet."""
-    return "---\n".join(
-        yaml.dump(dict(doc), Dumper=_Dumper, sort_keys=False, default_flow_style=False, width=100)
-        for doc in documents
-    ).rstrip()
-
-
-# Where each controller keeps its pod spec, and its API group.
-POD_SPEC_PATHS: Mapping[str, tuple[str, tuple[str, ...]]] = {
-    "Pod": ("v1", ("spec",)),
-    "Deployment": ("apps/v1", ("spec", "template", "spec")),
-    "StatefulSet": ("apps/v1", ("spec", "template", "spec")),
-    "DaemonSet": ("apps/v1", ("spec", "template", "spec")),
-    "ReplicaSet": ("apps/v1", ("spec", "template", "spec")),
-    "ReplicationController": ("v1", ("spec", "template", "spec")),
-    "Job": ("batch/v1", ("spec", "template", "spec")),
-    "CronJob": ("batch/v1", ("spec", "jobTemplate", "spec", "template", "spec")),
-}
-
-
-def pod_spec_patch(workload: ObjectRef, pod_spec: Mapping[str, Any]) -> dict[str, Any]:
-    """A manifest fragment setting `pod_spec` fields in the workload's pod template."""
-    api_version, path = POD_SPEC_PATHS.get(workload.kind, ("apps/v1", ("spec", "template", "spec")))
-    body: Any = dict(pod_spec)
-    for key in reversed(path[1:]):
-        body = {key: body}
-    return {
-        "apiVersion": api_version,
-        "kind": workload.kind,
-        "metadata": {"name": workload.name, "namespace": workload.namespace},
-        "spec": body,
-    }
 
 
 def workload_ref(pod: Pod) -> ObjectRef:
@@ -137,67 +100,50 @@ def policy_refs(policies: Iterable[NetworkPolicy]) -> list[str]:
     return sorted(f"{p.namespace}/{p.name}" for p in policies)
 
 
-def dns_peer(dns_namespace: str, dns_labels: Labels | Mapping[str, str]) -> dict[str, Any]:
-    """The `to` peer that reaches the cluster DNS pods (namespace AND pod labels)."""
-    return {
-        "namespaceSelector": {"matchLabels": {NAMESPACE_NAME_LABEL: dns_namespace}},
-        "podSelector": {"matchLabels": dict(sorted(dns_labels.items()))},
-    }
+# --- shared by the NetworkPolicy families ---------------------------------------------------
+
+K8S_NETPOL = "https://kubernetes.io/docs/concepts/services-networking/network-policies/"
+RECIPES = "https://github.com/ahmetb/kubernetes-network-policy-recipes"
 
 
-def dns_egress_rule(dns_namespace: str, dns_labels: Mapping[str, str]) -> dict[str, Any]:
-    return {
-        "to": [dns_peer(dns_namespace, dns_labels)],
-        "ports": [{"protocol": "UDP", "port": 53}, {"protocol": "TCP", "port": 53}],
-    }
+def application_pods(ctx: AuditContext, namespace: str) -> list[Pod]:
+    """Pods that NetworkPolicy governs (hostNetwork pods are outside it)."""
+    return [p for p in ctx.pods_by_namespace.get(namespace, []) if not p.host_network]
 
 
-def network_policy(
-    name: str, namespace: str, spec: Mapping[str, Any], pod_labels: Mapping[str, str] | None = None
-) -> dict[str, Any]:
-    """A NetworkPolicy manifest; `pod_labels` None selects every pod of the namespace."""
-    selector: dict[str, Any] = (
-        {"matchLabels": dict(sorted(pod_labels.items()))} if pod_labels else {}
-    )
-    return {
-        "apiVersion": "networking.k8s.io/v1",
-        "kind": "NetworkPolicy",
-        "metadata": {"name": name, "namespace": namespace},
-        "spec": {"podSelector": selector, **spec},
-    }
+def namespaces_with_pods(ctx: AuditContext) -> list[str]:
+    return sorted(ns for ns in ctx.pods_by_namespace if application_pods(ctx, ns))
 
 
-def default_deny_ingress(namespace: str) -> dict[str, Any]:
-    return network_policy("default-deny-ingress", namespace, {"policyTypes": ["Ingress"]})
+def dns_target(ctx: AuditContext) -> tuple[str, dict[str, str]]:
+    """The namespace and labels of the cluster DNS pods, for the DNS egress exception."""
+    for pod in ctx.snapshot.pods:
+        if all(pod.labels.get(k) == v for k, v in DNS_POD_LABELS.items()):
+            return pod.namespace, dict(DNS_POD_LABELS)
+    return DNS_NAMESPACE, dict(DNS_POD_LABELS)
 
 
-def default_deny_egress_with_dns(
-    namespace: str,
-    dns_namespace: str = DNS_NAMESPACE,
-    dns_labels: Mapping[str, str] = DNS_POD_LABELS,
-) -> list[dict[str, Any]]:
-    """Deny all egress, then allow DNS: the pair that keeps name resolution working."""
-    return [
-        network_policy("default-deny-egress", namespace, {"policyTypes": ["Egress"]}),
-        network_policy(
-            "allow-dns-egress",
-            namespace,
-            {"policyTypes": ["Egress"], "egress": [dns_egress_rule(dns_namespace, dns_labels)]},
-        ),
-    ]
+# --- shared by the Service families ---------------------------------------------------------
+
+K8S_SERVICE_DOCS = "https://kubernetes.io/docs/concepts/services-networking/service/"
 
 
-def default_deny_all_with_dns(
-    namespace: str,
-    dns_namespace: str = DNS_NAMESPACE,
-    dns_labels: Mapping[str, str] = DNS_POD_LABELS,
-) -> list[dict[str, Any]]:
-    """Deny all ingress and egress in the namespace, with the DNS exception."""
-    return [
-        network_policy("default-deny-all", namespace, {"policyTypes": ["Ingress", "Egress"]}),
-        network_policy(
-            "allow-dns-egress",
-            namespace,
-            {"policyTypes": ["Egress"], "egress": [dns_egress_rule(dns_namespace, dns_labels)]},
-        ),
-    ]
+def service_port_text(port: ServicePort) -> str:
+    name = f" ({port.name})" if port.name else ""
+    return f"{port.port}/{port.protocol}{name}"
+
+
+def service_ports_evidence(service: Service) -> list[dict[str, Any]]:
+    result = []
+    for port in service.ports:
+        entry: dict[str, Any] = {
+            "port": port.port,
+            "targetPort": port.effective_target,
+            "protocol": str(port.protocol),
+        }
+        if port.name:
+            entry["name"] = port.name
+        if port.node_port:
+            entry["nodePort"] = port.node_port
+        result.append(entry)
+    return result

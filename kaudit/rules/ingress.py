@@ -7,9 +7,9 @@ from typing import Any
 
 from kaudit.findings import Severity
 from kaudit.model import Ingress, IngressBackend, Kind, Service
-from kaudit.rules.common import to_yaml
 from kaudit.rules.context import AuditContext
-from kaudit.rules.registry import Hit, rule
+from kaudit.rules.definition import Hit, Rule, rule
+from kaudit.rules.remediation import manifest, to_yaml
 
 K8S_INGRESS_DOCS = "https://kubernetes.io/docs/concepts/services-networking/ingress/"
 
@@ -89,12 +89,9 @@ def ingress_without_class(ctx: AuditContext) -> Iterator[Hit]:
             evidence,
             remediation="Name the class explicitly:\n\n"
             + to_yaml(
-                {
-                    "apiVersion": "networking.k8s.io/v1",
-                    "kind": "Ingress",
-                    "metadata": {"name": ingress.name, "namespace": ingress.namespace},
-                    "spec": {"ingressClassName": suggestion},
-                }
+                manifest(
+                    "Ingress", ingress.name, ingress.namespace, {"ingressClassName": suggestion}
+                )
             ),
             severity=severity,
             origin=ingress.origin,
@@ -344,16 +341,22 @@ def ingress_without_tls(ctx: AuditContext) -> Iterator[Hit]:
             {"hosts": hosts},
             remediation="Add TLS for the Ingress's hosts:\n\n"
             + to_yaml(
-                {
-                    "apiVersion": "networking.k8s.io/v1",
-                    "kind": "Ingress",
-                    "metadata": {
-                        "name": ingress.name,
-                        "namespace": ingress.namespace,
-                        "annotations": {"cert-manager.io/cluster-issuer": "letsencrypt"},
-                    },
-                    "spec": {"tls": [{"hosts": tls_hosts, "secretName": f"{ingress.name}-tls"}]},
-                }
+                manifest(
+                    "Ingress",
+                    ingress.name,
+                    ingress.namespace,
+                    {"tls": [{"hosts": tls_hosts, "secretName": f"{ingress.name}-tls"}]},
+                    annotations={"cert-manager.io/cluster-issuer": "letsencrypt"},
+                )
             ),
             origin=ingress.origin,
         )
+
+
+RULES: tuple[Rule, ...] = (
+    ingress_without_class,
+    ingress_unknown_class,
+    ingress_backend_missing_service,
+    ingress_backend_port_mismatch,
+    ingress_without_tls,
+)

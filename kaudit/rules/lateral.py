@@ -9,26 +9,24 @@ from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 
 from kaudit.findings import Severity
+from kaudit.kube import NAMESPACE_NAME_LABEL
 from kaudit.model import Kind, ObjectRef, Pod, Protocol, Service
 from kaudit.netpol import NamespaceReach
 from kaudit.rules.common import (
+    K8S_NETPOL,
     MAX_LISTED,
-    default_deny_all_with_dns,
+    dns_target,
     listed,
     members,
-    network_policy,
     plural,
     selector_labels,
-    to_yaml,
     verb,
     workload_names,
     workload_ref,
 )
 from kaudit.rules.context import AuditContext
-from kaudit.rules.policy import dns_target
-from kaudit.rules.registry import Hit, rule
-
-K8S_NETPOL = "https://kubernetes.io/docs/concepts/services-networking/network-policies/"
+from kaudit.rules.definition import Hit, Rule, rule
+from kaudit.rules.remediation import default_deny_all_with_dns, network_policy, to_yaml
 
 # Ports of datastores that should only be reachable from their own applications.
 DATASTORE_PORTS: Mapping[int, str] = {
@@ -284,7 +282,7 @@ def datastore_reachable_cross_namespace(ctx: AuditContext) -> Iterator[Hit]:
                                     {
                                         "namespaceSelector": {
                                             "matchLabels": {
-                                                "kubernetes.io/metadata.name": "CLIENT-NAMESPACE"
+                                                NAMESPACE_NAME_LABEL: "CLIENT-NAMESPACE"
                                             }
                                         },
                                         "podSelector": {"matchLabels": {"app": "CLIENT-APP"}},
@@ -300,3 +298,9 @@ def datastore_reachable_cross_namespace(ctx: AuditContext) -> Iterator[Hit]:
             severity=severity,
             origin=group[0].origin,
         )
+
+
+RULES: tuple[Rule, ...] = (
+    lateral_movement_open,
+    datastore_reachable_cross_namespace,
+)

@@ -10,25 +10,30 @@ from kaudit.findings import Severity
 from kaudit.kube import METADATA_ADDRESSES, PRIMARY_METADATA_ADDRESSES
 from kaudit.model import Kind, ObjectRef, Pod, PolicyRule
 from kaudit.rules.common import (
+    K8S_NETPOL,
     group_by_workload,
     listed,
     members,
-    network_policy,
     plural,
-    pod_spec_patch,
     selector_labels,
-    to_yaml,
     workload_names,
 )
 from kaudit.rules.context import AuditContext
-from kaudit.rules.policy import peer_raw, port_raw, selector_raw
-from kaudit.rules.registry import Hit, rule
+from kaudit.rules.definition import Hit, Rule, rule
+from kaudit.rules.remediation import (
+    manifest,
+    network_policy,
+    peer_raw,
+    pod_spec_patch,
+    port_raw,
+    selector_raw,
+    to_yaml,
+)
 
 if TYPE_CHECKING:
     from kaudit.netpol.verdict import RuleRef, Verdict
 
 K8S_POD_DNS = "https://kubernetes.io/docs/concepts/services-networking/dns-pod-service/"
-K8S_NETPOL = "https://kubernetes.io/docs/concepts/services-networking/network-policies/"
 
 
 def _live_pods(ctx: AuditContext) -> Iterator[Pod]:
@@ -208,16 +213,16 @@ def _patched_rules(ctx: AuditContext, rule_refs: Iterable[RuleRef]) -> list[dict
             for index, rule in enumerate(policy.egress)
         ]
         documents.append(
-            {
-                "apiVersion": "networking.k8s.io/v1",
-                "kind": "NetworkPolicy",
-                "metadata": {"name": policy.name, "namespace": policy.namespace},
-                "spec": {
+            manifest(
+                "NetworkPolicy",
+                policy.name,
+                policy.namespace,
+                {
                     "podSelector": selector_raw(policy.pod_selector),
                     "policyTypes": sorted(policy.policy_types),
                     "egress": egress,
                 },
-            }
+            )
         )
     return documents
 
@@ -376,3 +381,11 @@ def pod_default_ndots(ctx: AuditContext) -> Iterator[Hit]:
             ),
             origin=pods[0].origin,
         )
+
+
+RULES: tuple[Rule, ...] = (
+    pod_host_network,
+    pod_host_port,
+    pod_metadata_reachable,
+    pod_default_ndots,
+)

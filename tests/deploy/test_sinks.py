@@ -16,7 +16,7 @@ from kaudit.errors import InputError
 from kaudit.findings import Severity
 from kaudit.report.model import Report
 from kaudit.report.render import Format, render
-from kaudit.sinks import (
+from kaudit.report.sinks import (
     CONFIGMAP_DATA_LIMIT,
     NOTE_KEY,
     ConfigMapTarget,

@@ -19,9 +19,9 @@ import pytest
 from typer.testing import CliRunner
 
 from kaudit.cli import app
+from kaudit.cli.reach_render import reach_report
 from kaudit.collect.manifests import load_manifests
 from kaudit.model import Protocol
-from kaudit.netpol.reach import reach_report
 from tests.netpol.e2e_model import ALL, Truth, pod_ip, write_cluster
 
 TCP, UDP, SCTP = Protocol.TCP, Protocol.UDP, Protocol.SCTP

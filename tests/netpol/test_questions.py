@@ -6,11 +6,11 @@ import json
 
 import pytest
 
+from kaudit.cli.reach_render import reach_report
 from kaudit.errors import InputError
 from kaudit.kube import METADATA_ADDRESSES
 from kaudit.model import Protocol
 from kaudit.netpol import Coverage, Direction, Reason
-from kaudit.netpol.reach import reach_report
 from tests.netpol.helpers import Cluster, namespace_doc, pod_doc
 from tests.netpol.test_semantics import BASE, netpol
 

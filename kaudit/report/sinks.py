@@ -24,6 +24,7 @@ from kaudit.collect.live import client_configuration, serviceaccount_dir
 from kaudit.errors import ClusterError, InputError
 from kaudit.findings import Severity
 from kaudit.report.model import Report
+from kaudit.report.render import Format, render
 
 # core.MaxSecretSize: the API server rejects a ConfigMap whose data and
 # binaryData values add up to more than this many bytes (keys are not counted).
@@ -194,8 +195,6 @@ def write_configmap(
     min_severity: Severity = Severity.INFO,
 ) -> FittedData:
     """Store `report` in `formats` in the ConfigMap `target` (which must exist)."""
-    from kaudit.report.render import Format, render
-
     keys = [CONFIGMAP_KEYS[fmt] for fmt in formats]
 
     def render_all(level: Severity) -> dict[str, str]:

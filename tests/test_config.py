@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from kaudit.config import AuditConfig, Suppression, load_config
+from kaudit.config import AuditConfig, Suppression
+from kaudit.config_file import load_config
 from kaudit.errors import InputError
 from kaudit.findings import Severity
 from kaudit.kube import SYSTEM_NAMESPACES
@@ -112,7 +113,7 @@ def test_missing_file(tmp_path: Path) -> None:
 
 
 def test_documented_example_loads() -> None:
-    docs = Path(__file__).resolve().parents[2] / "docs" / "configuration.md"
+    docs = Path(__file__).resolve().parents[1] / "docs" / "configuration.md"
     text = docs.read_text(encoding="utf-8")
     example = text.split("```yaml\n", 1)[1].split("```", 1)[0]
     config = load_config_text(example)

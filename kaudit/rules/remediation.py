@@ -1,0 +1,185 @@
+"""Remediation snippets: the Kubernetes objects a fix shows, and their YAML.
+
+Every rule family builds its remediation documents here: `manifest` for an object
+patch (a Service, Ingress or NetworkPolicy with only the fields that change),
+`pod_spec_patch` for a workload's pod template, the NetworkPolicy parts rendered
+back to their API form, and the default-deny policies with their DNS exception.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import yaml
+
+from kaudit.kube import DNS_NAMESPACE, DNS_POD_LABELS, NAMESPACE_NAME_LABEL
+from kaudit.model import Labels, LabelSelector, ObjectRef, PolicyPeer, PolicyPort
+
+# libyaml's emitter when PyYAML has it (ten times faster); both write the same text.
+_Dumper: Any = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+
+
+def to_yaml(*documents: Mapping[str, Any]) -> str:
+    """Render one or more Kubernetes objects as a multi-document YAML snippet."""
+    return "---\n".join(
+        yaml.dump(dict(doc), Dumper=_Dumper, sort_keys=False, default_flow_style=False, width=100)
+        for doc in documents
+    ).rstrip()
+
+
+# The API group of each kind a remediation shows.
+API_VERSIONS: Mapping[str, str] = {
+    "Service": "v1",
+    "Ingress": "networking.k8s.io/v1",
+    "NetworkPolicy": "networking.k8s.io/v1",
+}
+
+
+def manifest(
+    kind: str,
+    name: str,
+    namespace: str,
+    spec: Mapping[str, Any],
+    *,
+    annotations: Mapping[str, str] | None = None,
+    api_version: str | None = None,
+) -> dict[str, Any]:
+    """An object of `kind` carrying only the given spec (and annotations): a patch to apply."""
+    metadata: dict[str, Any] = {"name": name, "namespace": namespace}
+    if annotations:
+        metadata["annotations"] = dict(annotations)
+    return {
+        "apiVersion": api_version or API_VERSIONS[kind],
+        "kind": kind,
+        "metadata": metadata,
+        "spec": dict(spec),
+    }
+
+
+# Where each controller keeps its pod spec, and its API group.
+POD_SPEC_PATHS: Mapping[str, tuple[str, tuple[str, ...]]] = {
+    "Pod": ("v1", ("spec",)),
+    "Deployment": ("apps/v1", ("spec", "template", "spec")),
+    "StatefulSet": ("apps/v1", ("spec", "template", "spec")),
+    "DaemonSet": ("apps/v1", ("spec", "template", "spec")),
+    "ReplicaSet": ("apps/v1", ("spec", "template", "spec")),
+    "ReplicationController": ("v1", ("spec", "template", "spec")),
+    "Job": ("batch/v1", ("spec", "template", "spec")),
+    "CronJob": ("batch/v1", ("spec", "jobTemplate", "spec", "template", "spec")),
+}
+
+
+def pod_spec_patch(workload: ObjectRef, pod_spec: Mapping[str, Any]) -> dict[str, Any]:
+    """A manifest fragment setting `pod_spec` fields in the workload's pod template."""
+    api_version, path = POD_SPEC_PATHS.get(workload.kind, ("apps/v1", ("spec", "template", "spec")))
+    body: Any = dict(pod_spec)
+    for key in reversed(path[1:]):
+        body = {key: body}
+    return manifest(workload.kind, workload.name, workload.namespace, body, api_version=api_version)
+
+
+# --- NetworkPolicy parts rendered back to their API form ----------------------------------
+
+
+def selector_raw(selector: LabelSelector) -> dict[str, Any]:
+    raw: dict[str, Any] = {}
+    if selector.match_labels:
+        raw["matchLabels"] = dict(sorted(selector.match_labels.items()))
+    if selector.match_expressions:
+        raw["matchExpressions"] = [
+            {
+                "key": r.key,
+                "operator": r.operator,
+                **({"values": sorted(r.values)} if r.values else {}),
+            }
+            for r in selector.match_expressions
+        ]
+    return raw
+
+
+def peer_raw(peer: PolicyPeer) -> dict[str, Any]:
+    raw: dict[str, Any] = {}
+    if peer.namespace_selector is not None:
+        raw["namespaceSelector"] = selector_raw(peer.namespace_selector)
+    if peer.pod_selector is not None:
+        raw["podSelector"] = selector_raw(peer.pod_selector)
+    if peer.ip_block is not None:
+        block: dict[str, Any] = {"cidr": peer.ip_block.cidr}
+        if peer.ip_block.except_:
+            block["except"] = list(peer.ip_block.except_)
+        raw["ipBlock"] = block
+    return raw
+
+
+def port_raw(port: PolicyPort) -> dict[str, Any]:
+    raw: dict[str, Any] = {"protocol": str(port.protocol)}
+    if port.port is not None:
+        raw["port"] = port.port
+    if port.end_port is not None:
+        raw["endPort"] = port.end_port
+    return raw
+
+
+# --- default deny, with the DNS exception ---------------------------------------------------
+
+
+def dns_peer(dns_namespace: str, dns_labels: Labels | Mapping[str, str]) -> dict[str, Any]:
+    """The `to` peer that reaches the cluster DNS pods (namespace AND pod labels)."""
+    return {
+        "namespaceSelector": {"matchLabels": {NAMESPACE_NAME_LABEL: dns_namespace}},
+        "podSelector": {"matchLabels": dict(sorted(dns_labels.items()))},
+    }
+
+
+def dns_egress_rule(dns_namespace: str, dns_labels: Mapping[str, str]) -> dict[str, Any]:
+    return {
+        "to": [dns_peer(dns_namespace, dns_labels)],
+        "ports": [{"protocol": "UDP", "port": 53}, {"protocol": "TCP", "port": 53}],
+    }
+
+
+def network_policy(
+    name: str, namespace: str, spec: Mapping[str, Any], pod_labels: Mapping[str, str] | None = None
+) -> dict[str, Any]:
+    """A NetworkPolicy manifest; `pod_labels` None selects every pod of the namespace."""
+    selector: dict[str, Any] = (
+        {"matchLabels": dict(sorted(pod_labels.items()))} if pod_labels else {}
+    )
+    return manifest("NetworkPolicy", name, namespace, {"podSelector": selector, **spec})
+
+
+def default_deny_ingress(namespace: str) -> dict[str, Any]:
+    return network_policy("default-deny-ingress", namespace, {"policyTypes": ["Ingress"]})
+
+
+def default_deny_egress_with_dns(
+    namespace: str,
+    dns_namespace: str = DNS_NAMESPACE,
+    dns_labels: Mapping[str, str] = DNS_POD_LABELS,
+) -> list[dict[str, Any]]:
+    """Deny all egress, then allow DNS: the pair that keeps name resolution working."""
+    return [
+        network_policy("default-deny-egress", namespace, {"policyTypes": ["Egress"]}),
+        network_policy(
+            "allow-dns-egress",
+            namespace,
+            {"policyTypes": ["Egress"], "egress": [dns_egress_rule(dns_namespace, dns_labels)]},
+        ),
+    ]
+
+
+def default_deny_all_with_dns(
+    namespace: str,
+    dns_namespace: str = DNS_NAMESPACE,
+    dns_labels: Mapping[str, str] = DNS_POD_LABELS,
+) -> list[dict[str, Any]]:
+    """Deny all ingress and egress in the namespace, with the DNS exception."""
+    return [
+        network_policy("default-deny-all", namespace, {"policyTypes": ["Ingress", "Egress"]}),
+        network_policy(
+            "allow-dns-egress",
+            namespace,
+            {"policyTypes": ["Egress"], "egress": [dns_egress_rule(dns_namespace, dns_labels)]},
+        ),
+    ]
