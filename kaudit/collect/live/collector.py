@@ -1,7 +1,7 @@
 """The live collector: which lists to read, in which scope, all at once, and the
 Snapshot they make (with what kube-system shows of the CNI).
 
-Read-only, and never Secrets: only the fixed list paths in `LISTEDLISTED_RESOURCES`
+Read-only, and never Secrets: only the fixed list paths in `LISTED_RESOURCES`
 (plus kube-system DaemonSets for the CNI) are ever requested.
 """
 
@@ -112,7 +112,7 @@ LISTED_RESOURCES: tuple[Resource[Any, Any], ...] = (
 )
 # Servers without discovery.k8s.io/v1 (before 1.21) only have core/v1 Endpoints,
 # which is deprecated from 1.33 on: read it only when slices do not exist.
-LEGACY_ENDPOINTS = Resource(
+_LEGACY_ENDPOINTS = Resource(
     Kind.ENDPOINT_SLICES,
     "/api/v1",
     "endpoints",
@@ -121,9 +121,9 @@ LEGACY_ENDPOINTS = Resource(
     wire.Endpoints,
     EndpointSlice.from_wire_endpoints,
 )
-KUBE_SYSTEM = "kube-system"
+_KUBE_SYSTEM = "kube-system"
 # The kube-system DaemonSets are read to recognise the CNI (see kaudit deploy's RBAC).
-CNI_DAEMONSETS_PATH = f"/apis/apps/v1/namespaces/{KUBE_SYSTEM}/daemonsets"
+CNI_DAEMONSETS_PATH = f"/apis/apps/v1/namespaces/{_KUBE_SYSTEM}/daemonsets"
 
 # What each missing kind leaves unchecked, for the warning text.
 _CONSEQUENCES: Mapping[Kind, str] = {
@@ -262,8 +262,8 @@ def collect_live(source: Source, *, retry_budget: float = DEFAULT_RETRY_BUDGET) 
 
     # The CNI is recognised by what runs in kube-system, even when it is filtered out.
     want_kube_system_pods = (
-        bool(include) and KUBE_SYSTEM not in include
-    ) or KUBE_SYSTEM in excluded
+        bool(include) and _KUBE_SYSTEM not in include
+    ) or _KUBE_SYSTEM in excluded
     resources = list(LISTED_RESOURCES)
     pool = ThreadPoolExecutor(max_workers=MAX_WORKERS + 4, thread_name_prefix="kaudit-list")
     # One page fetcher per list in flight; lists with --namespace run one after the
@@ -291,7 +291,7 @@ def collect_live(source: Source, *, retry_budget: float = DEFAULT_RETRY_BUDGET) 
             version = version_probe.result()
             if not slices_probe.result():
                 resources = [
-                    LEGACY_ENDPOINTS if r.kind is Kind.ENDPOINT_SLICES else r for r in resources
+                    _LEGACY_ENDPOINTS if r.kind is Kind.ENDPOINT_SLICES else r for r in resources
                 ]
             endpoints = next(r for r in resources if r.kind is Kind.ENDPOINT_SLICES)
             futures[Kind.ENDPOINT_SLICES] = fetch(endpoints)
@@ -407,7 +407,7 @@ def _kube_system_pods(client: RawClient, page_size: int) -> list[Pod] | None:
     try:
         return list_all(
             client,
-            api_path("api", "v1", "namespaces", KUBE_SYSTEM, "pods"),
+            api_path("api", "v1", "namespaces", _KUBE_SYSTEM, "pods"),
             page_size,
             {},
             ListDecoder(wire.Pod),
