@@ -35,7 +35,10 @@ class IngressBackend:
             service_name=(service.name if service else None) or None,
             port_number=optional_int(port.number if port else None),
             port_name=(port.name if port else None) or None,
-            resource=f"{resource.kind}/{resource.name}" if resource else None,
+            # An empty `resource: {}` names nothing.
+            resource=f"{resource.kind}/{resource.name}"
+            if resource is not None and (resource.kind is not None or resource.name is not None)
+            else None,
             host=host,
             path=path,
         )
