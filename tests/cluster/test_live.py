@@ -17,7 +17,7 @@ import yaml
 from hack import controlplane
 from kaudit.audit import audit
 from kaudit.collect import Source, load_snapshot
-from kaudit.collect import live as live_module
+from kaudit.collect.live.client import RawClient
 from kaudit.errors import ClusterError, ExitCode
 from kaudit.findings import Finding
 from kaudit.model import Kind, Snapshot
@@ -299,13 +299,13 @@ def test_pagination_reads_every_page(
 
     # Count the real requests (a spy, not a mock: every call goes to the server).
     requests: list[tuple[str, dict[str, str]]] = []
-    original_get = live_module._Client.get_bytes
+    original_get = RawClient.get_bytes
 
     def counting_get(self: Any, path: str, query: Any = None) -> Any:
         requests.append((path, dict(query or {})))
         return original_get(self, path, query)
 
-    monkeypatch.setattr(live_module._Client, "get_bytes", counting_get)
+    monkeypatch.setattr(RawClient, "get_bytes", counting_get)
     snapshot = live(cluster, namespaces=(namespace,), page_size=5)
 
     assert sorted(s.name for s in snapshot.services) == sorted(f"svc-{i}" for i in range(count))
@@ -321,13 +321,13 @@ def test_namespace_filters_apply_at_the_api(
 ) -> None:
     cluster.apply(MISMATCH, namespace)
     requests: list[tuple[str, dict[str, str]]] = []
-    original_get = live_module._Client.get_bytes
+    original_get = RawClient.get_bytes
 
     def counting_get(self: Any, path: str, query: Any = None) -> Any:
         requests.append((path, dict(query or {})))
         return original_get(self, path, query)
 
-    monkeypatch.setattr(live_module._Client, "get_bytes", counting_get)
+    monkeypatch.setattr(RawClient, "get_bytes", counting_get)
 
     only = live(cluster, namespaces=(namespace,))
     assert {n.name for n in only.namespaces} == {namespace}

@@ -1,5 +1,6 @@
-"""The live collector's fast decoding (msgspec, only the fields the model reads)
-must build exactly the objects that full JSON decoding builds."""
+"""The live collector's fast decoding (msgspec, straight into the wire schema) must
+build exactly the objects that full JSON decoding (json.loads, then the conversion
+manifests use) builds."""
 
 from __future__ import annotations
 
@@ -11,7 +12,8 @@ import pytest
 import yaml
 
 from kaudit.collect import Source
-from kaudit.collect import live as live_module
+from kaudit.collect.live import collect_live
+from kaudit.collect.live.decoding import ListDecoder
 from kaudit.model import (
     EndpointSlice,
     Ingress,
@@ -20,18 +22,20 @@ from kaudit.model import (
     NetworkPolicy,
     Pod,
     Service,
+    wire,
 )
 from tests.plugins.clusterkit import REPO_ROOT, Cluster, slices_settled
 
-BUILDERS: dict[str, tuple[str, Callable[[Any], Any]]] = {
-    "Namespace": ("namespaces", Namespace.from_raw),
-    "Pod": ("pods", Pod.from_raw),
-    "Service": ("services", Service.from_raw),
-    "EndpointSlice": ("endpointslices", EndpointSlice.from_raw),
-    "Endpoints": ("endpoints", EndpointSlice.from_endpoints),
-    "NetworkPolicy": ("networkpolicies", NetworkPolicy.from_raw),
-    "Ingress": ("ingresses", Ingress.from_raw),
-    "IngressClass": ("ingressclasses", IngressClass.from_raw),
+# For each kind: its wire type, the model built from it, and from a parsed mapping.
+BUILDERS: dict[str, tuple[type[Any], Callable[[Any], Any], Callable[[Any], Any]]] = {
+    "Namespace": (wire.Named, Namespace.from_wire, Namespace.from_raw),
+    "Pod": (wire.Pod, Pod.from_wire, Pod.from_raw),
+    "Service": (wire.Service, Service.from_wire, Service.from_raw),
+    "EndpointSlice": (wire.EndpointSlice, EndpointSlice.from_wire, EndpointSlice.from_raw),
+    "Endpoints": (wire.Endpoints, EndpointSlice.from_wire_endpoints, EndpointSlice.from_endpoints),
+    "NetworkPolicy": (wire.NetworkPolicy, NetworkPolicy.from_wire, NetworkPolicy.from_raw),
+    "Ingress": (wire.Ingress, Ingress.from_wire, Ingress.from_raw),
+    "IngressClass": (wire.IngressClass, IngressClass.from_wire, IngressClass.from_raw),
 }
 WORKLOADS = ("Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job")
 
@@ -60,15 +64,16 @@ OBJECTS = list(demo_objects())
     ids=[f"{kind}-{raw['metadata'].get('name')}" for kind, raw in OBJECTS],
 )
 def test_fast_decoding_builds_the_same_objects(kind: str, raw: dict[str, Any]) -> None:
-    plural, build = BUILDERS[kind]
+    wire_type, from_wire, from_raw = BUILDERS[kind]
     body = json.dumps({"metadata": {"continue": ""}, "items": [raw]}).encode()
-    decoder = live_module._ListDecoder(plural)
-    assert decoder._decoder is not None  # msgspec is in use
+    page = ListDecoder(wire_type).decode(body)
 
-    fast = decoder.decode(body)["items"][0]
+    assert page.items is not None
+    [fast] = page.items
     full = json.loads(body)["items"][0]
 
-    assert build(fast) == build(full)
+    assert isinstance(fast, wire_type)
+    assert from_wire(fast) == from_raw(full)
 
 
 def test_demos_cover_the_decoded_kinds() -> None:
@@ -95,16 +100,11 @@ def test_live_snapshot_is_the_same_with_either_decoder(
     cluster.wait_for("the shop's pods", lambda: cluster.pods_ready(namespace, 7))
     cluster.wait_for("EndpointSlices settled", lambda: slices_settled([namespace]))
     source = Source(kubeconfig=str(cluster.kubeconfig), namespaces=(namespace,))
-    fast = live_module.collect_live(source)
+    fast = collect_live(source)
 
-    original_init = live_module._ListDecoder.__init__
-
-    def stdlib_only(self: Any, plural: str) -> None:
-        original_init(self, plural)
-        self._decoder = None
-
-    monkeypatch.setattr(live_module._ListDecoder, "__init__", stdlib_only)
-    full = live_module.collect_live(source)
+    # Every page through json.loads and the conversion manifests use instead.
+    monkeypatch.setattr(ListDecoder, "decode", ListDecoder.decode_parsed)
+    full = collect_live(source)
 
     assert fast.pods  # the comparison is not vacuous
     assert fast == full

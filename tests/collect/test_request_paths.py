@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from kaudit.collect import Source
-from kaudit.collect.live import _refuse_secrets, api_path
+from kaudit.collect.live.client import api_path, refuse_secrets
 from kaudit.errors import InputError
 
 
@@ -22,7 +22,7 @@ from kaudit.errors import InputError
 )
 def test_paths_that_decode_to_secrets_are_refused(path: str) -> None:
     with pytest.raises(InputError, match="kaudit never reads Secrets"):
-        _refuse_secrets(path)
+        refuse_secrets(path)
 
 
 @pytest.mark.parametrize(
@@ -30,7 +30,7 @@ def test_paths_that_decode_to_secrets_are_refused(path: str) -> None:
     ["/api/v1/namespaces/secrets-store/pods", "/api/v1/pods", "/apis/apps/v1/daemonsets"],
 )
 def test_ordinary_paths_pass(path: str) -> None:
-    _refuse_secrets(path)
+    refuse_secrets(path)
 
 
 def test_api_path_quotes_every_segment() -> None:

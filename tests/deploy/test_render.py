@@ -177,7 +177,7 @@ def test_read_rules_match_the_live_collector_resources() -> None:
             else "",
             r.plural,
         )
-        for r in live._RESOURCES
+        for r in live.LISTED_RESOURCES
     }
     granted = {(group, res) for group, resources in CLUSTER_READ_RULES for res in resources}
     assert granted == listed

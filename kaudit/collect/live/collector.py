@@ -1,0 +1,428 @@
+"""The live collector: which lists to read, in which scope, all at once, and the
+Snapshot they make (with what kube-system shows of the CNI).
+
+Read-only, and never Secrets: only the fixed list paths in `LISTED_RESOURCES`
+(plus kube-system DaemonSets for the CNI) are ever requested.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gc
+import sys
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+
+from kaudit.collect.cni import detect_cni
+from kaudit.collect.live.client import (
+    DEFAULT_RETRY_BUDGET,
+    MAX_WORKERS,
+    Forbidden,
+    RawClient,
+    api_path,
+)
+from kaudit.collect.live.credentials import connect
+from kaudit.collect.live.decoding import ListDecoder
+from kaudit.collect.live.paging import list_all
+from kaudit.collect.source import Source
+from kaudit.errors import InputError
+from kaudit.model import (
+    ClusterFacts,
+    CollectionWarning,
+    EndpointSlice,
+    Ingress,
+    IngressClass,
+    Kind,
+    Namespace,
+    NetworkPolicy,
+    Pod,
+    Service,
+    Snapshot,
+    wire,
+)
+
+T = TypeVar("T")
+W = TypeVar("W")
+
+
+@dataclass(frozen=True, slots=True)
+class Resource(Generic[W, T]):
+    """One list kaudit reads: where it is, and how its items are decoded and built."""
+
+    kind: Kind
+    group_path: str  # /api/v1 or /apis/<group>/<version>
+    plural: str
+    namespaced: bool
+    title: str  # for messages: "NetworkPolicies"
+    item_type: type[W]  # the item's wire type
+    build: Callable[[W], T]  # the model object from the wire type
+
+    @property
+    def decoder(self) -> ListDecoder[W]:
+        return ListDecoder(self.item_type)
+
+
+_NETWORKING = "/apis/networking.k8s.io/v1"
+LISTED_RESOURCES: tuple[Resource[Any, Any], ...] = (
+    Resource(
+        Kind.NAMESPACES,
+        "/api/v1",
+        "namespaces",
+        False,
+        "Namespaces",
+        wire.Named,
+        Namespace.from_wire,
+    ),
+    Resource(Kind.PODS, "/api/v1", "pods", True, "Pods", wire.Pod, Pod.from_wire),
+    Resource(
+        Kind.SERVICES, "/api/v1", "services", True, "Services", wire.Service, Service.from_wire
+    ),
+    Resource(
+        Kind.ENDPOINT_SLICES,
+        "/apis/discovery.k8s.io/v1",
+        "endpointslices",
+        True,
+        "EndpointSlices",
+        wire.EndpointSlice,
+        EndpointSlice.from_wire,
+    ),
+    Resource(
+        Kind.NETWORK_POLICIES,
+        _NETWORKING,
+        "networkpolicies",
+        True,
+        "NetworkPolicies",
+        wire.NetworkPolicy,
+        NetworkPolicy.from_wire,
+    ),
+    Resource(
+        Kind.INGRESSES, _NETWORKING, "ingresses", True, "Ingresses", wire.Ingress, Ingress.from_wire
+    ),
+    Resource(
+        Kind.INGRESS_CLASSES,
+        _NETWORKING,
+        "ingressclasses",
+        False,
+        "IngressClasses",
+        wire.IngressClass,
+        IngressClass.from_wire,
+    ),
+)
+# Servers without discovery.k8s.io/v1 (before 1.21) only have core/v1 Endpoints,
+# which is deprecated from 1.33 on: read it only when slices do not exist.
+_LEGACY_ENDPOINTS = Resource(
+    Kind.ENDPOINT_SLICES,
+    "/api/v1",
+    "endpoints",
+    True,
+    "Endpoints",
+    wire.Endpoints,
+    EndpointSlice.from_wire_endpoints,
+)
+_KUBE_SYSTEM = "kube-system"
+# The kube-system DaemonSets are read to recognise the CNI (see kaudit deploy's RBAC).
+CNI_DAEMONSETS_PATH = f"/apis/apps/v1/namespaces/{_KUBE_SYSTEM}/daemonsets"
+
+# What each missing kind leaves unchecked, for the warning text.
+_CONSEQUENCES: Mapping[Kind, str] = {
+    Kind.NAMESPACES: "namespace labels are unknown, so namespaceSelector matches are incomplete",
+    Kind.PODS: "reachability and every pod check are incomplete",
+    Kind.SERVICES: "Service exposure checks are incomplete",
+    Kind.ENDPOINT_SLICES: "endpoint (ready backends) checks are incomplete",
+    Kind.NETWORK_POLICIES: "NetworkPolicy isolation and reachability checks are incomplete",
+    Kind.INGRESSES: "Ingress exposure checks are incomplete",
+    Kind.INGRESS_CLASSES: "Ingress class checks are incomplete",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class _Scope:
+    """Which namespaces to read: all (minus `exclude`), or exactly `include`."""
+
+    include: tuple[str, ...]
+    exclude: tuple[str, ...]
+
+    def list_calls(self, resource: Resource[Any, Any]) -> list[tuple[str, dict[str, str]]]:
+        if not resource.namespaced:
+            return [(f"{resource.group_path}/{resource.plural}", {})]
+        if self.include:
+            # Namespaced lists: only what the user asked for crosses the wire, and
+            # users with namespace-scoped RBAC can still be audited.
+            return [
+                (resource.group_path + api_path("namespaces", ns, resource.plural), {})
+                for ns in self.include
+            ]
+        return [
+            (f"{resource.group_path}/{resource.plural}", self.field_selector("metadata.namespace"))
+        ]
+
+    def field_selector(self, field_name: str) -> dict[str, str]:
+        if not self.exclude:
+            return {}
+        return {"fieldSelector": ",".join(f"{field_name}!={ns}" for ns in self.exclude)}
+
+
+def _fetch_kind(
+    client: RawClient, resource: Resource[W, T], scope: _Scope, page_size: int
+) -> list[T] | Forbidden:
+    try:
+        if resource.kind is Kind.NAMESPACES and scope.include:
+            return [resource.build(raw) for raw in _get_namespaces(client, resource, scope.include)]
+        decoder = resource.decoder
+        if resource.kind is Kind.NAMESPACES:
+            path, _ = scope.list_calls(resource)[0]
+            query = scope.field_selector("metadata.name")
+            return list_all(client, path, page_size, query, decoder, resource.build)
+        items: list[T] = []
+        for path, query in scope.list_calls(resource):
+            items.extend(list_all(client, path, page_size, query, decoder, resource.build))
+        return items
+    except Forbidden as forbidden:
+        return forbidden
+
+
+def _get_namespaces(client: RawClient, resource: Resource[W, Any], names: Sequence[str]) -> list[W]:
+    found = []
+    for name in names:
+        path = api_path("api", "v1", "namespaces", name)
+        try:
+            found.append(wire.from_mapping(client.get(path), resource.item_type))
+        except Forbidden as error:
+            if error.status == 404:
+                continue  # reported by the caller as a missing namespace
+            raise
+    return found
+
+
+def _has_endpoint_slices(client: RawClient) -> bool:
+    try:
+        client.get("/apis/discovery.k8s.io/v1")
+    except Forbidden as error:
+        # 404: the group is not served. 403: discovery is hidden from us; assume a
+        # current server rather than falling back to the deprecated Endpoints.
+        return error.status != 404
+    return True
+
+
+def _server_version(client: RawClient) -> str | None:
+    try:
+        version = client.get("/version")
+    except Forbidden:
+        return None
+    return str(version.get("gitVersion")) if isinstance(version, dict) else None
+
+
+@contextlib.contextmanager
+def _tuned_for_lists() -> Iterator[None]:
+    """Interpreter settings for the few hundred milliseconds of a collection.
+
+    No cyclic garbage collection: decoding creates hundreds of thousands of dicts
+    and strings, none in a cycle, and each burst of allocations would trigger the
+    collector to scan them all again (decoding runs about three times faster
+    without it; reference counting still frees everything as usual).
+
+    A shorter GIL switch interval: the threads waiting on the network get the
+    interpreter back sooner from the threads decoding, so the next request leaves
+    earlier and the server is kept busy (about 8% faster on 5,000 pods).
+    """
+    gc_was_enabled = gc.isenabled()
+    switch_interval = sys.getswitchinterval()
+    gc.disable()
+    sys.setswitchinterval(min(switch_interval, 0.0005))
+    try:
+        yield
+    finally:
+        sys.setswitchinterval(switch_interval)
+        if gc_was_enabled:
+            gc.enable()
+
+
+def collect_live(source: Source, *, retry_budget: float = DEFAULT_RETRY_BUDGET) -> Snapshot:
+    """Read a Snapshot from the cluster `source` names (context, kubeconfig or in-cluster).
+
+    `source.namespaces` (when given) and `source.exclude_namespaces` are applied
+    at the API server: namespaced list calls, or a field selector. Connection,
+    credential and context problems raise `ClusterError` (exit code 3); a kind we
+    may not list becomes a `CollectionWarning` naming the kind and what it leaves
+    unchecked. 429 and 5xx answers are retried for up to `retry_budget` seconds
+    per request.
+    """
+    excluded = tuple(dict.fromkeys(source.exclude_namespaces))
+    include = tuple(ns for ns in dict.fromkeys(source.namespaces) if ns not in excluded)
+    if source.namespaces and not include:
+        raise InputError("every namespace given with --namespace is also excluded")
+    scope = _Scope(include, excluded)
+    page_size = source.page_size
+    connection = connect(
+        source.context, source.kubeconfig, source.in_cluster, source.request_timeout, retry_budget
+    )
+    client = connection.client
+
+    # The CNI is recognised by what runs in kube-system, even when it is filtered out.
+    want_kube_system_pods = (
+        bool(include) and _KUBE_SYSTEM not in include
+    ) or _KUBE_SYSTEM in excluded
+    resources = list(LISTED_RESOURCES)
+    pool = ThreadPoolExecutor(max_workers=MAX_WORKERS + 4, thread_name_prefix="kaudit-list")
+    # One page fetcher per list in flight; lists with --namespace run one after the
+    # other inside a kind, so this bounds them (threads start on demand).
+    pages = ThreadPoolExecutor(max_workers=4 * MAX_WORKERS, thread_name_prefix="kaudit-page")
+    client.prefetch = pages
+
+    def fetch(resource: Resource[Any, Any]) -> Future[list[Any] | Forbidden]:
+        return pool.submit(_fetch_kind, client, resource, scope, page_size)
+
+    try:
+        with _tuned_for_lists():
+            # Everything starts at once; only the endpoints kind waits for discovery.
+            version_probe = pool.submit(_server_version, client)
+            slices_probe = pool.submit(_has_endpoint_slices, client)
+            futures: dict[Kind, Future[list[Any] | Forbidden]] = {
+                r.kind: fetch(r) for r in resources if r.kind is not Kind.ENDPOINT_SLICES
+            }
+            daemonsets = pool.submit(_cni_daemonset_names, client, page_size)
+            system_pods = (
+                pool.submit(_kube_system_pods, client, page_size) if want_kube_system_pods else None
+            )
+            # An unreachable server or a rejected credential fails every request:
+            # report it once, from /version.
+            version = version_probe.result()
+            if not slices_probe.result():
+                resources = [
+                    _LEGACY_ENDPOINTS if r.kind is Kind.ENDPOINT_SLICES else r for r in resources
+                ]
+            endpoints = next(r for r in resources if r.kind is Kind.ENDPOINT_SLICES)
+            futures[Kind.ENDPOINT_SLICES] = fetch(endpoints)
+            results = {kind: future.result() for kind, future in futures.items()}
+            daemonset_names = daemonsets.result()
+            extra_system_pods = system_pods.result() if system_pods else None
+    finally:
+        client.prefetch = None
+        # Every result is in (or an error is on its way up): the idle threads end on
+        # their own, there is no need to wait for each of them here.
+        pool.shutdown(wait=False, cancel_futures=True)
+        pages.shutdown(wait=False, cancel_futures=True)
+
+    warnings: list[CollectionWarning] = []
+    by_kind: dict[Kind, list[Any]] = {}
+    for resource in resources:
+        result = results[resource.kind]
+        if isinstance(result, Forbidden):
+            warnings.append(_missing_kind_warning(resource, result, scope))
+            by_kind[resource.kind] = []
+        else:
+            by_kind[resource.kind] = result
+
+    pods: list[Pod] = by_kind[Kind.PODS]
+    slices: list[EndpointSlice] = by_kind[Kind.ENDPOINT_SLICES]
+    namespace_objects: dict[str, Namespace] = {ns.name: ns for ns in by_kind[Kind.NAMESPACES]}
+    services: list[Service] = by_kind[Kind.SERVICES]
+    policies: list[NetworkPolicy] = by_kind[Kind.NETWORK_POLICIES]
+    ingresses: list[Ingress] = by_kind[Kind.INGRESSES]
+    ingress_classes: list[IngressClass] = by_kind[Kind.INGRESS_CLASSES]
+
+    for name in include:
+        if name not in namespace_objects and Kind.NAMESPACES not in {w.kind for w in warnings}:
+            warnings.append(CollectionWarning(f"namespace {name!r} does not exist"))
+    # Objects may live in namespaces we could not read (403 on namespaces): keep
+    # them addressable, with the one label the API server always sets.
+    namespaced: list[Pod | Service | EndpointSlice | NetworkPolicy | Ingress] = [
+        *pods,
+        *services,
+        *slices,
+        *policies,
+        *ingresses,
+    ]
+    for obj in namespaced:
+        if obj.namespace not in namespace_objects:
+            namespace_objects[obj.namespace] = Namespace.implicit(obj.namespace)
+    if include:
+        for name in include:
+            namespace_objects.setdefault(name, Namespace.implicit(name))
+
+    cni, cni_checked = _detect_cni(
+        pods if Kind.PODS not in {w.kind for w in warnings} else None,
+        extra_system_pods,
+        daemonset_names,
+    )
+    facts = ClusterFacts(
+        source="live",
+        context=connection.context,
+        server=client.server,
+        server_version=version,
+        cni=cni,
+        cni_checked=cni_checked,
+    )
+    return Snapshot(
+        facts=facts,
+        namespaces=tuple(sorted(namespace_objects.values(), key=lambda n: n.name)),
+        pods=tuple(pods),
+        services=tuple(services),
+        endpoint_slices=tuple(slices),
+        network_policies=tuple(policies),
+        ingresses=tuple(ingresses),
+        ingress_classes=tuple(ingress_classes),
+        warnings=tuple(warnings),
+    )
+
+
+def _missing_kind_warning(
+    resource: Resource[Any, Any], error: Forbidden, scope: _Scope
+) -> CollectionWarning:
+    if error.status == 404 and resource.kind is not Kind.NAMESPACES:
+        reason = f"the server does not serve {resource.group_path.removeprefix('/apis/')}"
+    else:
+        reason = f"forbidden: {error}" if error.status == 403 else str(error)
+    where = f" in {', '.join(scope.include)}" if scope.include and resource.namespaced else ""
+    return CollectionWarning(
+        f"cannot list {resource.title}{where} ({reason}); {_CONSEQUENCES[resource.kind]}",
+        kind=resource.kind,
+    )
+
+
+# --- CNI -------------------------------------------------------------------------------
+
+
+def _cni_daemonset_names(client: RawClient, page_size: int) -> list[str] | None:
+    try:
+        return list_all(
+            client,
+            CNI_DAEMONSETS_PATH,
+            page_size,
+            {},
+            ListDecoder(wire.Named),
+            _name_of,
+        )
+    except Forbidden:
+        return None
+
+
+def _name_of(item: wire.Named) -> str:
+    return (item.metadata.name if item.metadata else None) or ""
+
+
+def _kube_system_pods(client: RawClient, page_size: int) -> list[Pod] | None:
+    try:
+        return list_all(
+            client,
+            api_path("api", "v1", "namespaces", _KUBE_SYSTEM, "pods"),
+            page_size,
+            {},
+            ListDecoder(wire.Pod),
+            Pod.from_wire,
+        )
+    except Forbidden:
+        return None
+
+
+def _detect_cni(
+    pods: list[Pod] | None,
+    extra_system_pods: list[Pod] | None,
+    daemonset_names: list[str] | None,
+) -> tuple[tuple[str, ...], bool]:
+    """CNI plugins seen in kube-system (and the CNI's own namespaces), and whether we could look."""
+    cni = detect_cni([*(pods or []), *(extra_system_pods or [])], daemonset_names or [])
+    checked = pods is not None or extra_system_pods is not None or daemonset_names is not None
+    return cni, checked

@@ -1,0 +1,100 @@
+"""The snapshot itself, and what the collector learned about the cluster."""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+from frozendict import frozendict
+
+from kaudit.model.ingress import Ingress, IngressClass
+from kaudit.model.pods import Namespace, Pod
+from kaudit.model.policies import NetworkPolicy
+from kaudit.model.services import EndpointSlice, Service
+
+
+class Kind(enum.StrEnum):
+    """The kinds kaudit collects, named as the API's plural resources."""
+
+    NAMESPACES = "namespaces"
+    PODS = "pods"
+    SERVICES = "services"
+    ENDPOINT_SLICES = "endpointslices"
+    NETWORK_POLICIES = "networkpolicies"
+    INGRESSES = "ingresses"
+    INGRESS_CLASSES = "ingressclasses"
+
+
+@dataclass(frozen=True, slots=True)
+class CollectionWarning:
+    """Something the source could not read; `kind` is set when a whole kind is missing."""
+
+    message: str
+    kind: Kind | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ClusterFacts:
+    source: str  # "live" or "manifests"
+    context: str | None = None
+    server: str | None = None
+    server_version: str | None = None
+    cni: tuple[str, ...] = ()  # CNI plugins seen in kube-system
+    cni_checked: bool = False  # False when kube-system could not be inspected
+    inputs: tuple[str, ...] = ()  # manifest paths, when source == "manifests"
+    ignored_kinds: Mapping[str, int] = frozendict()
+
+
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    facts: ClusterFacts
+    namespaces: tuple[Namespace, ...] = ()
+    pods: tuple[Pod, ...] = ()
+    services: tuple[Service, ...] = ()
+    endpoint_slices: tuple[EndpointSlice, ...] = ()
+    network_policies: tuple[NetworkPolicy, ...] = ()
+    ingresses: tuple[Ingress, ...] = ()
+    ingress_classes: tuple[IngressClass, ...] = ()
+    warnings: tuple[CollectionWarning, ...] = ()
+
+    @property
+    def missing_kinds(self) -> frozenset[Kind]:
+        return frozenset(w.kind for w in self.warnings if w.kind is not None)
+
+    def namespace(self, name: str) -> Namespace:
+        for ns in self.namespaces:
+            if ns.name == name:
+                return ns
+        return Namespace.implicit(name)
+
+    def pods_in(self, namespace: str) -> tuple[Pod, ...]:
+        return tuple(p for p in self.pods if p.namespace == namespace)
+
+    def policies_in(self, namespace: str) -> tuple[NetworkPolicy, ...]:
+        return tuple(p for p in self.network_policies if p.namespace == namespace)
+
+    def filtered(self, include: Iterable[str] = (), exclude: Iterable[str] = ()) -> Snapshot:
+        """Keep only the given namespaces (all when `include` is empty), minus `exclude`.
+
+        Cluster-scoped objects (IngressClasses) and the cluster facts always stay.
+        """
+        wanted = set(include)
+        unwanted = set(exclude)
+
+        def keep(ns: str) -> bool:
+            if ns in unwanted:
+                return False
+            return not wanted or ns in wanted
+
+        return Snapshot(
+            facts=self.facts,
+            namespaces=tuple(n for n in self.namespaces if keep(n.name)),
+            pods=tuple(p for p in self.pods if keep(p.namespace)),
+            services=tuple(s for s in self.services if keep(s.namespace)),
+            endpoint_slices=tuple(e for e in self.endpoint_slices if keep(e.namespace)),
+            network_policies=tuple(n for n in self.network_policies if keep(n.namespace)),
+            ingresses=tuple(i for i in self.ingresses if keep(i.namespace)),
+            ingress_classes=self.ingress_classes,
+            warnings=self.warnings,
+        )
