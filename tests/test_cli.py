@@ -112,7 +112,7 @@ def test_bad_input_is_one_line_and_exit_2(
 def test_an_internal_error_has_its_own_exit_code_and_one_line(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    def broken(args: list[str]) -> None:
+    def broken(args: list[str], prog_name: str, standalone_mode: bool) -> None:
         raise ValueError("cannot convert float infinity\nto integer")
 
     # main() runs the app it finds in its own module, kaudit.cli.app.
@@ -142,10 +142,30 @@ def test_debug_is_accepted_after_the_command() -> None:
     assert "KA101" in result.stdout
 
 
-def test_unknown_flag_is_a_usage_error() -> None:
-    result = kaudit("audit", "--no-such-flag")
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (["audit", "--no-such-flag"], "No such option: --no-such-flag; see 'kaudit audit -h'"),
+        (
+            ["audit", "--page-size", "abc"],
+            "Invalid value for '--page-size': Input should be a valid integer",
+        ),
+        (["reach", "--port", "99999999"], "Invalid value for '--port': Input should be less"),
+        (["nosuch"], "No such command 'nosuch'; see 'kaudit -h'"),
+    ],
+)
+def test_usage_errors_are_one_line(args: list[str], expected: str) -> None:
+    result = kaudit(*args)
     assert result.returncode == 2
-    assert "No such option" in result.stderr
+    assert result.stderr.startswith("kaudit: error: " + expected), result.stderr
+    assert result.stderr.count("\n") == 1
+    assert result.stdout == ""
+
+
+def test_no_arguments_shows_the_help() -> None:
+    result = kaudit()
+    assert result.returncode == 0
+    assert "Usage: kaudit [OPTIONS] COMMAND [ARGS]..." in result.stdout
 
 
 def findings_of(result: subprocess.CompletedProcess[str]) -> set[tuple[str, str]]:

@@ -70,14 +70,23 @@ def main() -> None:
     # --debug is taken wherever it stands, before or after the command's name.
     args = [arg for arg in sys.argv[1:] if arg != "--debug"]
     debug = len(args) < len(sys.argv) - 1 or os.environ.get("KAUDIT_DEBUG", "") not in ("", "0")
+    if not args:
+        args = ["--help"]
     try:
-        app(args=args)
+        code = app(args=args, prog_name="kaudit", standalone_mode=False)
+    except typer.TyperException as exc:
+        # Bad flags: one line, like every other input error (typer would draw a box).
+        ctx = getattr(exc, "ctx", None)
+        where = f"; see '{ctx.command_path} -h'" if ctx is not None else ""
+        message = " ".join(exc.format_message().split()).rstrip(".")
+        typer.echo(f"kaudit: error: {message}{where}", err=True)
+        sys.exit(int(ExitCode.USAGE))
+    except (KeyboardInterrupt, typer.Abort):
+        typer.echo("kaudit: interrupted", err=True)
+        sys.exit(130)
     except KauditError as exc:
         typer.echo(f"kaudit: error: {exc}", err=True)
         sys.exit(int(exc.exit_code))
-    except KeyboardInterrupt:
-        typer.echo("kaudit: interrupted", err=True)
-        sys.exit(130)
     except Exception as exc:
         # A bug, not a finding: its own exit code, one line, the traceback on request.
         if debug:
@@ -89,3 +98,5 @@ def main() -> None:
             err=True,
         )
         sys.exit(int(ExitCode.CRASH))
+    # Without standalone mode, typer.Exit(code) comes back as the return value.
+    sys.exit(code if isinstance(code, int) else 0)
