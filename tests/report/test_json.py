@@ -70,7 +70,10 @@ def test_content(sample_report: Report) -> None:
     ]
     assert data["incompleteRules"] == {"KA230": ["ingressclasses"]}
     assert data["complete"] is False
-    assert data["reachability"]["matrix"]["payments"]["data"] == 0.5
+    assert data["reachability"]["namespace_matrix"]["payments"]["data"] == {
+        "allowed": 2,
+        "total": 4,
+    }
 
 
 def test_findings_are_sorted_whatever_the_input_order(sample_report: Report) -> None:
