@@ -32,7 +32,10 @@ will plug in before it and a Baseline tier after it; the CNI's own policy tiers
 over its rules, of `peer_bits & port_bits`: one integer operation per rule for a
 whole row of the reachability matrix. With deny and pass in a tier the row stays
 one operation per rule: `hit = peer_bits & port_bits & undecided`, then `hit` is
-added to the allowed (or passed) set and removed from `undecided`.
+added to the allowed (or passed) set and removed from `undecided`. Pair verdicts
+walk every tier today; the whole-matrix questions (`kaudit.netpol.relation`),
+outside addresses and the summary read the NetworkPolicy tier alone and refuse a
+compiled form with other tiers (`CompiledPolicies.network_policy`).
 
 *Groups.* Classes with the same egress policies and the same memberships in
 ingress peers have the same row of the reachability matrix (and dually for
@@ -149,9 +152,13 @@ class CompiledPolicies:
 
     @property
     def network_policy(self) -> Tier:
-        """The NetworkPolicy tier, on which the whole-matrix questions are evaluated."""
-        (tier,) = (t for t in self.tiers if t.name == NETWORK_POLICY_TIER)
-        return tier
+        """The NetworkPolicy tier, for the questions evaluated on it alone: whole rows of
+        the matrix, outside addresses, open ingress and the summary. They need it to be
+        the only tier (rather than silently leave another out)."""
+        if len(self.tiers) != 1 or self.tiers[0].name != NETWORK_POLICY_TIER:
+            names = ", ".join(t.name for t in self.tiers)
+            raise NotImplementedError(f"evaluated on the NetworkPolicy tier alone, not {names}")
+        return self.tiers[0]
 
 
 def compile_policies(snapshot: Snapshot) -> CompiledPolicies:

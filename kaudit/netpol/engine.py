@@ -88,9 +88,10 @@ class PolicyEngine:
     `isolation` but are denied everything else.
     """
 
-    def __init__(self, snapshot: Snapshot) -> None:
+    def __init__(self, snapshot: Snapshot, compiled: CompiledPolicies | None = None) -> None:
+        """`compiled` is the snapshot's compiled form when the caller has it already."""
         self.snapshot = snapshot
-        self._compiled = compile_policies(snapshot)
+        self._compiled = compiled if compiled is not None else compile_policies(snapshot)
         self._classes = self._compiled.classes
         self.warnings: list[str] = list(self._compiled.warnings)
         self.dns_pods: tuple[Pod, ...] = self._classes.dns_pods
