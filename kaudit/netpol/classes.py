@@ -204,7 +204,6 @@ def build_pod_classes(
 
     # Class key -> (the class without its index and members, members, inactive members).
     by_key: dict[tuple[Any, ...], tuple[PodClass, list[Pod], list[Pod]]] = {}
-    key_of: dict[str, tuple[Any, ...]] = {}
     common_blocks: dict[Family, frozenset[int]] = {}
     for pod, active in pods:
         labels = tuple(sorted((k, v) for k, v in pod.labels.items() if k in label_keys))
@@ -249,19 +248,16 @@ def build_pod_classes(
             )
             entry = by_key[key] = (draft, [], [])
         (entry[1] if active else entry[2]).append(pod)
-        key_of[pod.key] = key
     # Ordered by namespace so each namespace is a contiguous run of bits.
-    ordered = sorted(by_key.items(), key=lambda item: item[1][0].namespace)
-    classes: list[PodClass] = []
-    class_by_key: dict[tuple[Any, ...], PodClass] = {}
-    for index, (key, (draft, members, inactive)) in enumerate(ordered):
-        cls = replace(draft, index=index, members=tuple(members), inactive=tuple(inactive))
-        classes.append(cls)
-        class_by_key[key] = cls
-    class_of = {pod_key: class_by_key[key] for pod_key, key in key_of.items()}
+    ordered = sorted(by_key.values(), key=lambda entry: entry[0].namespace)
+    classes = tuple(
+        replace(draft, index=index, members=tuple(members), inactive=tuple(inactive))
+        for index, (draft, members, inactive) in enumerate(ordered)
+    )
+    class_of = {pod.key: cls for cls in classes for pod in (*cls.members, *cls.inactive)}
     return (
         _index(
-            tuple(classes),
+            classes,
             class_of,
             outsider=outsider,
             dns_pods=dns_pods,
