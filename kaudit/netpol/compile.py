@@ -54,7 +54,15 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from kaudit.model import MATCH_ALL, NetworkPolicy, PolicyPort, PolicyRule, Protocol, Snapshot
+from kaudit.model import (
+    MATCH_ALL,
+    NetworkPolicy,
+    ObjectRef,
+    PolicyPort,
+    PolicyRule,
+    Protocol,
+    Snapshot,
+)
 from kaudit.netpol.addresses import CompiledBlock, Interval
 from kaudit.netpol.bits import bits_of, iter_bits
 from kaudit.netpol.classes import (
@@ -88,7 +96,7 @@ class CompiledRule:
 
     id: int
     ref: RuleRef
-    policy_index: int
+    policy_index: int  # in CompiledPolicies.policy_refs
     direction: Direction
     action: Action
     ports: tuple[PolicyPort, ...]
@@ -103,7 +111,7 @@ class TierSide:
     """One direction of one tier, per class index."""
 
     rules: tuple[tuple[int, ...], ...]  # rule ids, in evaluation order
-    policies: tuple[tuple[int, ...], ...]  # policy indexes selecting the class
+    policies: tuple[tuple[int, ...], ...]  # the policies selecting the class (policy_refs index)
     isolated: int  # classes denied when no rule matches; the others fall through
 
 
@@ -143,6 +151,8 @@ class CompiledPolicies:
 
     snapshot: Snapshot
     policies: tuple[NetworkPolicy, ...]
+    # Every policy of every tier, by the index rules and tiers use (NetworkPolicies first).
+    policy_refs: tuple[ObjectRef, ...]
     classes: PodClasses
     rules: tuple[CompiledRule, ...]
     tiers: tuple[Tier, ...]  # in evaluation order
@@ -170,6 +180,7 @@ def compile_policies(snapshot: Snapshot) -> CompiledPolicies:
     return CompiledPolicies(
         snapshot=snapshot,
         policies=policies,
+        policy_refs=tuple(p.ref for p in policies),
         classes=classes,
         rules=rules,
         tiers=(tier,),

@@ -158,9 +158,9 @@ class PolicyEngine:
 
     def _policy_refs(self, direction: Direction, class_index: int) -> tuple[ObjectRef, ...]:
         """The policies selecting a class for a direction, tier by tier."""
-        policies = self._compiled.policies
+        refs = self._compiled.policy_refs
         return tuple(
-            policies[i].ref
+            refs[i]
             for tier in self._compiled.tiers
             for i in tier.side(direction).policies[class_index]
         )

@@ -84,7 +84,7 @@ def build_summary(compiled: CompiledPolicies, relation: Relation) -> Reachabilit
     index = compiled.classes
     classes = index.classes
     tier = compiled.network_policy
-    policies = compiled.policies
+    refs = compiled.policy_refs
     namespaces = sorted({c.namespace for c in classes if c.weight})
     pairs: dict[str, dict[str, int]] = {a: dict.fromkeys(namespaces, 0) for a in namespaces}
     per_namespace: dict[int, list[tuple[str, int]]] = {}
@@ -122,8 +122,8 @@ def build_summary(compiled: CompiledPolicies, relation: Relation) -> Reachabilit
                 host_network=cls.host_network,
                 ingress_isolated=bool(ingress),
                 egress_isolated=bool(egress),
-                ingress_policies=tuple(policies[i].name for i in ingress),
-                egress_policies=tuple(policies[i].name for i in egress),
+                ingress_policies=tuple(refs[i].name for i in ingress),
+                egress_policies=tuple(refs[i].name for i in egress),
                 can_reach=ReachCount(*reach),
                 reachable_from=ReachCount(*reached),
             )
@@ -151,7 +151,7 @@ def build_summary(compiled: CompiledPolicies, relation: Relation) -> Reachabilit
     return ReachabilitySummary(
         pods=sum(c.weight for c in classes),
         namespaces=len(namespaces),
-        policies=len(policies),
+        policies=len(compiled.policies),
         classes=len(entries),
         isolation=IsolationCounts(
             ingress_isolated=sum(c.weight for c in classes if has(tier.ingress.isolated, c.index)),

@@ -85,12 +85,13 @@ def with_admin_tier(compiled: CompiledPolicies, isolate_client: bool) -> Compile
     web = classes.class_of["shop/web"].index
     db = classes.class_of["shop/db"].index
     first_id = len(compiled.rules)
+    admin_index = len(compiled.policy_refs)
 
     def rule(index: int, action: Action, peer: int, ports: tuple[PolicyPort, ...]) -> CompiledRule:
         return CompiledRule(
             id=first_id + index,
             ref=RuleRef(ADMIN, Direction.EGRESS, index, "Admin"),
-            policy_index=-1,
+            policy_index=admin_index,
             direction=Direction.EGRESS,
             action=action,
             ports=ports,
@@ -106,22 +107,26 @@ def with_admin_tier(compiled: CompiledPolicies, isolate_client: bool) -> Compile
         rule(1, Action.PASS, web, ()),
         rule(2, Action.ALLOW, db, (PolicyPort(tcp, 5432, None),)),
     )
-    nothing = tuple(() for _ in classes.classes)
-    egress_rules = tuple(
-        tuple(r.id for r in rules) if i == client else () for i in range(len(classes.classes))
-    )
+    nothing: tuple[tuple[int, ...], ...] = tuple(() for _ in classes.classes)
+
+    def for_client(ids: tuple[int, ...]) -> tuple[tuple[int, ...], ...]:
+        return tuple(ids if i == client else () for i in range(len(classes.classes)))
+
     admin = Tier(
         name="Admin",
         ingress=TierSide(rules=nothing, policies=nothing, isolated=0),
         egress=TierSide(
-            rules=egress_rules,
-            policies=nothing,
+            rules=for_client(tuple(r.id for r in rules)),
+            policies=for_client((admin_index,)) if isolate_client else nothing,
             isolated=bits_of([client]) if isolate_client else 0,
         ),
         allow_only=False,
     )
     return dataclasses.replace(
-        compiled, rules=compiled.rules + rules, tiers=(admin, *compiled.tiers)
+        compiled,
+        policy_refs=(*compiled.policy_refs, ADMIN),
+        rules=compiled.rules + rules,
+        tiers=(admin, *compiled.tiers),
     )
 
 
@@ -155,6 +160,8 @@ def test_an_isolating_tier_denies_what_none_of_its_rules_match() -> None:
     denied = engine.check(pods["shop/client"], pods["shop/db"], 5433)
     assert denied.egress is not None
     assert (denied.allowed, denied.egress.reason) == (False, Reason.NO_RULE)
+    assert denied.egress.isolating_policies == (ADMIN,)
+    assert engine.isolation(pods["shop/client"]).egress_policies == (ADMIN,)
     # A pass still hands over to NetworkPolicy, whatever the tier's isolation.
     assert engine.check(pods["shop/client"], pods["shop/web"], 8080).allowed
     explained = engine.check(pods["shop/client"], pods["shop/web"], 80).explain()
