@@ -297,7 +297,12 @@ def measure(total_pods: int, series: str) -> dict[str, Any]:
     # ru_maxrss is in kilobytes on Linux: the whole process (JSON text, raw dicts, model).
     peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     # The engine's own allocations, traced on a second, untimed run.
-    sizes = {k: summary[k] for k in ("pods", "namespaces", "policies", "classes")}
+    sizes = {
+        "pods": summary.pods,
+        "namespaces": summary.namespaces,
+        "policies": summary.policies,
+        "classes": summary.classes,
+    }
     del engine, summary
     tracemalloc.start()
     PolicyEngine(snapshot).summary()

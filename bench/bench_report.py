@@ -27,7 +27,7 @@ from typing import Any
 from kaudit.findings import Finding, Severity, frozen_evidence
 from kaudit.model import ClusterFacts, ObjectRef, Origin
 from kaudit.report.diff import diff_reports, render_diff
-from kaudit.report.jsonio import report_from_json
+from kaudit.report.jsonio import reachability_from_dict, report_from_json
 from kaudit.report.model import NamespaceSummary, Report
 from kaudit.report.render import Format, render
 
@@ -128,7 +128,7 @@ def synthetic_report(findings: int, namespaces: int, seed: int = 7) -> Report:
         generated_at=dt.datetime(2026, 1, 15, 9, 30, tzinfo=dt.UTC),
         findings=tuple(made),
         namespaces=summaries,
-        reachability=reachability,
+        reachability=reachability_from_dict(reachability),
     )
 
 

@@ -1,11 +1,21 @@
 """The NetworkPolicy engine: who may talk to whom, and why.
 
 `PolicyEngine(snapshot)` evaluates networking.k8s.io/v1 NetworkPolicy exactly
-(see `kaudit.netpol.engine` and docs/netpol-semantics.md); `kaudit reach` is
-`kaudit.netpol.reach.reach_report`.
+(see docs/netpol-semantics.md). The steps: `compile` (pod classes, the selector
+index and the rules, ordered into tiers, as one frozen `CompiledPolicies`),
+`engine` (the queries over it) and `summary` (the typed reachability summary the
+reports draw). `kaudit reach` renders its answers in `kaudit.cli.reach_render`.
 """
 
+from kaudit.netpol.compile import Action, CompiledPolicies, Tier, compile_policies
 from kaudit.netpol.engine import PROTOCOLS, NamespaceReach, PolicyEngine
+from kaudit.netpol.summary import (
+    IsolationCounts,
+    PairCount,
+    PodClassSummary,
+    ReachabilitySummary,
+    ReachCount,
+)
 from kaudit.netpol.verdict import (
     Coverage,
     Direction,
@@ -19,14 +29,23 @@ from kaudit.netpol.verdict import (
 
 __all__ = [
     "PROTOCOLS",
+    "Action",
+    "CompiledPolicies",
     "Coverage",
     "Direction",
     "DnsAccess",
     "Isolation",
+    "IsolationCounts",
     "NamespaceReach",
+    "PairCount",
+    "PodClassSummary",
     "PolicyEngine",
+    "ReachCount",
+    "ReachabilitySummary",
     "Reason",
     "RuleRef",
     "SideVerdict",
+    "Tier",
     "Verdict",
+    "compile_policies",
 ]

@@ -13,6 +13,9 @@ from typing import Any
 
 from kaudit.model import ObjectRef, Protocol
 
+# The tier of networking.k8s.io/v1 NetworkPolicy rules (see kaudit.netpol.compile).
+NETWORK_POLICY_TIER = "NetworkPolicy"
+
 
 class Direction(enum.StrEnum):
     INGRESS = "Ingress"
@@ -28,6 +31,7 @@ class Reason(enum.StrEnum):
     NOT_ISOLATED = "not-isolated"  # no policy selects the pod for this direction
     RULES = "rules"  # isolated, and at least one rule allows the connection
     NO_RULE = "no-rule"  # isolated, and no rule allows the connection
+    DENIED_BY_RULE = "denied-by-rule"  # a deny rule of an ordered tier matched first
     TERMINATED = "terminated"  # Succeeded/Failed pods take no part in reachability
 
 
@@ -44,21 +48,29 @@ class Coverage(enum.StrEnum):
 
 @dataclass(frozen=True, slots=True, order=True)
 class RuleRef:
-    """One rule of one policy: `spec.ingress[rule_index]` or `spec.egress[rule_index]`."""
+    """One rule of one policy: `spec.ingress[rule_index]` or `spec.egress[rule_index]`.
+
+    `tier` names the tier the rule belongs to, the one whose rule decided a verdict.
+    Text and JSON leave it out while NetworkPolicy is the only tier.
+    """
 
     policy: ObjectRef
     direction: Direction
     rule_index: int
+    tier: str = NETWORK_POLICY_TIER
 
     def __str__(self) -> str:
         return f"{self.policy.qualified_name} {self.direction.value.lower()}[{self.rule_index}]"
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        data: dict[str, Any] = {
             "policy": self.policy.qualified_name,
             "direction": self.direction.value,
             "rule": self.rule_index,
         }
+        if self.tier != NETWORK_POLICY_TIER:
+            data["tier"] = self.tier
+        return data
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,7 +107,8 @@ class SideVerdict:
 
     `isolating_policies` are the policies selecting the pod for this direction
     (empty when the pod is not isolated); `allowing_rules` the rules among them
-    that allow this connection.
+    that allow this connection; `denying_rules` the deny rule that decided it
+    (DENIED_BY_RULE, from an ordered tier).
     """
 
     direction: Direction
@@ -104,6 +117,7 @@ class SideVerdict:
     reason: Reason
     isolating_policies: tuple[ObjectRef, ...] = ()
     allowing_rules: tuple[RuleRef, ...] = ()
+    denying_rules: tuple[RuleRef, ...] = ()
 
     def explain(self) -> str:
         side = "egress of" if self.direction is Direction.EGRESS else "ingress of"
@@ -120,12 +134,15 @@ class SideVerdict:
             # Not allowed despite allowing rules: only part of an address range is.
             word = "allowed" if self.allowed else "partly allowed"
             return f"{who}: {word} by {rules}"
+        if self.reason is Reason.DENIED_BY_RULE:
+            rules = ", ".join(f"{r} ({r.tier})" for r in self.denying_rules)
+            return f"{who}: denied by {rules}"
         if self.reason is Reason.TERMINATED:
             return f"{who}: denied (the pod has terminated)"
         return f"{who}: denied (isolated by {policies}; no rule allows this)"
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        data = {
             "direction": self.direction.value,
             "pod": self.pod.qualified_name,
             "allowed": self.allowed,
@@ -133,6 +150,9 @@ class SideVerdict:
             "isolating_policies": [p.qualified_name for p in self.isolating_policies],
             "allowing_rules": [r.to_dict() for r in self.allowing_rules],
         }
+        if self.denying_rules:  # only ordered tiers deny
+            data["denying_rules"] = [r.to_dict() for r in self.denying_rules]
+        return data
 
 
 _ALLOWED_PRECEDENCE = (Reason.RULES, Reason.OWN_NODE, Reason.HOST_NETWORK, Reason.NOT_ISOLATED)

@@ -19,6 +19,13 @@ import kaudit
 from kaudit.errors import InputError
 from kaudit.findings import Finding, Severity, frozen_evidence
 from kaudit.model import LIVE, ClusterFacts, CollectionWarning, Kind, ObjectRef, Origin
+from kaudit.netpol.summary import (
+    IsolationCounts,
+    PairCount,
+    PodClassSummary,
+    ReachabilitySummary,
+    ReachCount,
+)
 from kaudit.report.model import NamespaceSummary, Report, SuppressedFinding
 
 # Bumped only on a breaking change (a field removed, renamed or retyped); adding a field
@@ -58,7 +65,9 @@ def report_to_dict(report: Report) -> dict[str, Any]:
         "incompleteRules": {
             rule: sorted(kinds) for rule, kinds in sorted(report.incomplete_rules.items())
         },
-        "reachability": to_plain(report.reachability) if report.reachability is not None else None,
+        "reachability": reachability_to_dict(report.reachability)
+        if report.reachability is not None
+        else None,
         "systemNamespaces": sorted(report.system_namespaces),
     }
 
@@ -148,6 +157,53 @@ def to_plain(value: Any) -> Any:
     return str(value)
 
 
+def reachability_to_dict(summary: ReachabilitySummary) -> dict[str, Any]:
+    """The engine's reachability summary as JSON-ready data (snake_case, as the engine names it)."""
+    # Equal cells are one object in the summary; write each distinct one once.
+    cells: dict[int, dict[str, int]] = {}
+
+    def cell(pairs: PairCount) -> dict[str, int]:
+        found = cells.get(id(pairs))
+        if found is None:
+            found = cells[id(pairs)] = {"allowed": pairs.allowed, "total": pairs.total}
+        return found
+
+    return {
+        "pods": summary.pods,
+        "namespaces": summary.namespaces,
+        "policies": summary.policies,
+        "classes": summary.classes,
+        "isolation": {
+            "ingress_isolated": summary.isolation.ingress_isolated,
+            "egress_isolated": summary.isolation.egress_isolated,
+            "host_network": summary.isolation.host_network,
+        },
+        "pod_classes": [_pod_class_to_dict(c) for c in summary.pod_classes],
+        "namespace_matrix": {
+            src: {dst: cell(pairs) for dst, pairs in row.items()}
+            for src, row in summary.namespace_matrix.items()
+        },
+        "notes": list(summary.notes),
+    }
+
+
+def _pod_class_to_dict(entry: PodClassSummary) -> dict[str, Any]:
+    return {
+        "namespace": entry.namespace,
+        "pods": list(entry.pods),
+        "host_network": entry.host_network,
+        "ingress_isolated": entry.ingress_isolated,
+        "egress_isolated": entry.egress_isolated,
+        "ingress_policies": list(entry.ingress_policies),
+        "egress_policies": list(entry.egress_policies),
+        "can_reach": {"pods": entry.can_reach.pods, "namespaces": entry.can_reach.namespaces},
+        "reachable_from": {
+            "pods": entry.reachable_from.pods,
+            "namespaces": entry.reachable_from.namespaces,
+        },
+    }
+
+
 # --- schema -----------------------------------------------------------------------------------
 
 
@@ -212,7 +268,9 @@ def report_from_dict(data: Mapping[str, Any]) -> Report:
         incomplete_rules=MappingProxyType(
             {rule: tuple(kinds) for rule, kinds in data["incompleteRules"].items()}
         ),
-        reachability=data["reachability"],
+        reachability=reachability_from_dict(data["reachability"])
+        if data["reachability"] is not None
+        else None,
         system_namespaces=frozenset(data["systemNamespaces"]),
         min_severity=Severity.parse(data.get("minSeverity", "info")),
     )
@@ -260,4 +318,53 @@ def _namespace_from_dict(data: Mapping[str, Any]) -> NamespaceSummary:
         host_network_pods=data["hostNetworkPods"],
         exposed_services=tuple(data["exposedServices"]),
         findings=MappingProxyType(dict(data["findings"])),
+    )
+
+
+def reachability_from_dict(data: Mapping[str, Any]) -> ReachabilitySummary:
+    """The inverse of `reachability_to_dict`."""
+    isolation = data["isolation"]
+    cells: dict[tuple[int, int], PairCount] = {}
+
+    def cell(pairs: Mapping[str, int]) -> PairCount:
+        key = (pairs["allowed"], pairs["total"])
+        found = cells.get(key)
+        if found is None:
+            found = cells[key] = PairCount(*key)
+        return found
+
+    return ReachabilitySummary(
+        pods=data["pods"],
+        namespaces=data["namespaces"],
+        policies=data["policies"],
+        classes=data["classes"],
+        isolation=IsolationCounts(
+            ingress_isolated=isolation["ingress_isolated"],
+            egress_isolated=isolation["egress_isolated"],
+            host_network=isolation["host_network"],
+        ),
+        pod_classes=tuple(_pod_class_from_dict(c) for c in data["pod_classes"]),
+        namespace_matrix=MappingProxyType(
+            {
+                src: MappingProxyType({dst: cell(pairs) for dst, pairs in row.items()})
+                for src, row in data["namespace_matrix"].items()
+            }
+        ),
+        notes=tuple(data["notes"]),
+    )
+
+
+def _pod_class_from_dict(data: Mapping[str, Any]) -> PodClassSummary:
+    return PodClassSummary(
+        namespace=data["namespace"],
+        pods=tuple(data["pods"]),
+        host_network=data["host_network"],
+        ingress_isolated=data["ingress_isolated"],
+        egress_isolated=data["egress_isolated"],
+        ingress_policies=tuple(data["ingress_policies"]),
+        egress_policies=tuple(data["egress_policies"]),
+        can_reach=ReachCount(data["can_reach"]["pods"], data["can_reach"]["namespaces"]),
+        reachable_from=ReachCount(
+            data["reachable_from"]["pods"], data["reachable_from"]["namespaces"]
+        ),
     )

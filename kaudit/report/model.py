@@ -7,10 +7,10 @@ from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any
 
 from kaudit.findings import Finding, Severity
 from kaudit.model import ClusterFacts, CollectionWarning
+from kaudit.netpol.summary import ReachabilitySummary
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,8 +45,8 @@ class Report:
     incomplete_rules: Mapping[str, tuple[str, ...]] = field(
         default_factory=lambda: MappingProxyType({})
     )
-    # The engine's reachability summary, JSON-ready (see kaudit.netpol), or None when skipped.
-    reachability: Mapping[str, Any] | None = None
+    # The engine's reachability summary (kaudit.netpol.summary), or None when skipped.
+    reachability: ReachabilitySummary | None = None
     system_namespaces: frozenset[str] = frozenset()
     # Findings below this severity were left out (`--min-severity`); INFO means none were.
     min_severity: Severity = Severity.INFO

@@ -17,7 +17,8 @@ from typing import Any
 import yaml
 
 from kaudit.findings import Finding, Severity
-from kaudit.report.jsonio import format_timestamp, to_plain
+from kaudit.netpol.summary import PairCount, PodClassSummary, ReachabilitySummary, ReachCount
+from kaudit.report.jsonio import format_timestamp, reachability_to_dict, to_plain
 from kaudit.report.model import NamespaceSummary, Report
 
 # libyaml's parser and emitter when PyYAML was built with it: ten times faster on big reports.
@@ -177,10 +178,12 @@ def build_view(report: Report) -> ReportView:
         ),
         rules=tuple(sorted({(v.finding.rule_id, v.finding.rule_name) for v in views})),
         heat_map=heat_map(report.reachability),
-        reachability_notes=_notes(report.reachability),
+        reachability_notes=report.reachability.notes if report.reachability else (),
         reachability_facts=_reachability_facts(report.reachability),
         blast_radius=blast_radius(report.reachability),
-        reachability_json=json.dumps(report.reachability, indent=2, sort_keys=True, default=str)
+        reachability_json=json.dumps(
+            reachability_to_dict(report.reachability), indent=2, sort_keys=True
+        )
         if report.reachability is not None
         else None,
         min_severity=report.min_severity.label,
@@ -382,35 +385,19 @@ def _looks_like_yaml(paragraph: str) -> bool:
 # --- reachability ---------------------------------------------------------------------------
 
 
-def heat_map(reachability: Mapping[str, Any] | None) -> HeatMap | None:
-    """A namespace-to-namespace matrix from the engine's summary, or None when it has none.
-
-    Read defensively: the matrix is the first mapping of mappings found under one of the
-    keys below, each cell a fraction (0..1), a boolean, a count, or a mapping with
-    `fraction`, or `allowed` and `total` (pod pairs).
-    """
-    if not reachability:
+def heat_map(reachability: ReachabilitySummary | None) -> HeatMap | None:
+    """The namespace-to-namespace matrix of the engine's summary, or None when it has none."""
+    if reachability is None or not reachability.namespace_matrix:
         return None
-    matrix = None
-    for key in ("namespaceMatrix", "namespace_matrix", "namespaces", "matrix"):
-        candidate = reachability.get(key)
-        if _is_matrix(candidate):
-            matrix = candidate
-            break
-    if matrix is None:
-        return None
+    matrix = reachability.namespace_matrix
     names = sorted(set(matrix) | {dst for row in matrix.values() for dst in row})
     left_out = max(0, len(names) - HEAT_MAP_LIMIT)
     if left_out:
         names = sorted(_most_connected(matrix, names)[:HEAT_MAP_LIMIT])
-    largest = max(
-        (c for row in matrix.values() for v in row.values() if (c := _count(v)) is not None),
-        default=0,
-    )
     rows = []
     for src in names:
         row = matrix.get(src, {})
-        rows.append((src, tuple(_cell(src, dst, row.get(dst), largest) for dst in names)))
+        rows.append((src, tuple(_cell(src, dst, row.get(dst)) for dst in names)))
     return HeatMap(
         namespaces=tuple(names),
         rows=tuple(rows),
@@ -419,143 +406,81 @@ def heat_map(reachability: Mapping[str, Any] | None) -> HeatMap | None:
     )
 
 
-def _most_connected(matrix: Mapping[str, Mapping[str, Any]], names: list[str]) -> list[str]:
-    """Namespaces by how much they reach and are reached (allowed pairs, else fractions)."""
-    weight = dict.fromkeys(names, 0.0)
+def _most_connected(matrix: Mapping[str, Mapping[str, PairCount]], names: list[str]) -> list[str]:
+    """Namespaces by how many pod pairs they reach and are reached by."""
+    weight = dict.fromkeys(names, 0)
     for src, row in matrix.items():
-        for dst, value in row.items():
-            amount = _amount(value)
-            weight[src] += amount
-            weight[dst] += amount
+        for dst, pairs in row.items():
+            weight[src] += pairs.allowed
+            weight[dst] += pairs.allowed
     return sorted(names, key=lambda n: (-weight[n], n))
 
 
-def _amount(value: Any) -> float:
-    if isinstance(value, bool):
-        return float(value)
-    if isinstance(value, int | float):
-        return float(value)
-    if isinstance(value, Mapping):
-        for key in ("allowed", "fraction"):
-            if isinstance(value.get(key), int | float):
-                return float(value[key])
-    return 0.0
-
-
-def _is_matrix(value: Any) -> bool:
-    return (
-        isinstance(value, Mapping)
-        and bool(value)
-        and all(isinstance(k, str) and isinstance(v, Mapping) for k, v in value.items())
-    )
-
-
-def _count(value: Any) -> float | None:
-    """A raw count (to scale against the largest), None for fractions and booleans."""
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return None
-    return float(value) if value > 1 else None
-
-
-def _cell(src: str, dst: str, value: Any, largest: float) -> HeatCell:
-    fraction: float | None = None
-    text = ""
-    if isinstance(value, bool):
-        fraction, text = (1.0, "yes") if value else (0.0, "no")
-    elif isinstance(value, int | float):
-        if value > 1 and largest:
-            fraction, text = value / largest, f"{value:g}"
-        else:
-            fraction, text = float(value), f"{round(100 * value)}%"
-    elif isinstance(value, Mapping):
-        if isinstance(value.get("fraction"), int | float):
-            fraction = float(value["fraction"])
-            text = f"{round(100 * fraction)}%"
-        elif isinstance(value.get("allowed"), int) and isinstance(value.get("total"), int):
-            allowed, total = value["allowed"], value["total"]
-            if not total:
-                return HeatCell("-", -1, f"{src} → {dst}: no pod pairs")
-            fraction, text = allowed / total, f"{allowed}/{total}"
-    if fraction is None:
+def _cell(src: str, dst: str, pairs: PairCount | None) -> HeatCell:
+    if pairs is None:
         return HeatCell("?", -1, f"{src} → {dst}: unknown")
-    fraction = min(max(fraction, 0.0), 1.0)
+    if not pairs.total:
+        return HeatCell("-", -1, f"{src} → {dst}: no pod pairs")
+    fraction = min(max(pairs.allowed / pairs.total, 0.0), 1.0)
+    text = f"{pairs.allowed}/{pairs.total}"
     level = 0 if fraction == 0 else min(4, 1 + int(fraction * 3.999))
     return HeatCell(text, level, f"{src} → {dst}: {text}")
 
 
-def _notes(reachability: Mapping[str, Any] | None) -> tuple[str, ...]:
-    notes = (reachability or {}).get("notes")
-    return tuple(str(n) for n in notes) if isinstance(notes, list) else ()
-
-
-def _reachability_facts(reachability: Mapping[str, Any] | None) -> str | None:
+def _reachability_facts(reachability: ReachabilitySummary | None) -> str | None:
     """E.g. "13 pods in 5 namespaces, 10 NetworkPolicies: 8 pods isolated for ingress, ..."."""
-    if not reachability or not isinstance(reachability.get("pods"), int):
+    if reachability is None:
         return None
-    pods = reachability["pods"]
-    text = f"{pods} pod{'s' if pods != 1 else ''}"
-    if isinstance(reachability.get("namespaces"), int):
-        text += f" in {reachability['namespaces']} namespaces"
-    if isinstance(reachability.get("policies"), int):
-        text += f", {reachability['policies']} NetworkPolicies"
-    isolation = reachability.get("isolation")
-    if isinstance(isolation, Mapping):
-        parts = [
-            f"{isolation[key]} {label}"
-            for key, label in (
-                ("ingress_isolated", "isolated for ingress"),
-                ("egress_isolated", "isolated for egress"),
-                ("host_network", "on the host network (outside NetworkPolicy)"),
-            )
-            if isinstance(isolation.get(key), int)
-        ]
-        if parts:
-            text += ": " + ", ".join(parts)
-    return text
+    pods = reachability.pods
+    isolation = reachability.isolation
+    return (
+        f"{pods} pod{'s' if pods != 1 else ''} in {reachability.namespaces} namespaces, "
+        f"{reachability.policies} NetworkPolicies: "
+        f"{isolation.ingress_isolated} isolated for ingress, "
+        f"{isolation.egress_isolated} isolated for egress, "
+        f"{isolation.host_network} on the host network (outside NetworkPolicy)"
+    )
 
 
 BLAST_RADIUS_SHOWN = 15
 
 
-def blast_radius(reachability: Mapping[str, Any] | None) -> tuple[BlastRadius, ...]:
+def blast_radius(reachability: ReachabilitySummary | None) -> tuple[BlastRadius, ...]:
     """The pod classes that can reach the most other pods, from the engine's `pod_classes`."""
-    classes = (reachability or {}).get("pod_classes")
-    if not isinstance(classes, list):
+    if reachability is None:
         return ()
-    rows = []
-    for entry in classes:
-        if not isinstance(entry, Mapping):
-            continue
-        reach, reached = entry.get("can_reach"), entry.get("reachable_from")
-        if not isinstance(reach, Mapping) or not isinstance(reached, Mapping):
-            continue
-        pods = [str(p) for p in entry.get("pods", [])]
-        isolated = [
-            d
-            for d, key in (("ingress", "ingress_isolated"), ("egress", "egress_isolated"))
-            if entry.get(key)
-        ]
-        rows.append(
-            (
-                -int(reach.get("pods", 0)),
-                -int(reached.get("pods", 0)),
-                BlastRadius(
-                    namespace=str(entry.get("namespace", "")),
-                    pods=", ".join(pods[:5])
-                    + (f" and {len(pods) - 5} more" if len(pods) > 5 else ""),
-                    can_reach=_reach_text(reach),
-                    reachable_from=_reach_text(reached),
-                    isolation=" and ".join(isolated) if isolated else "none",
-                    host_network=bool(entry.get("host_network")),
-                ),
+    widest = sorted(
+        reachability.pod_classes,
+        key=lambda c: (-c.can_reach.pods, -c.reachable_from.pods, c.namespace, _pods_text(c)),
+    )
+    return tuple(
+        BlastRadius(
+            namespace=entry.namespace,
+            pods=_pods_text(entry),
+            can_reach=_reach_text(entry.can_reach),
+            reachable_from=_reach_text(entry.reachable_from),
+            isolation=" and ".join(
+                direction
+                for direction, isolated in (
+                    ("ingress", entry.ingress_isolated),
+                    ("egress", entry.egress_isolated),
+                )
+                if isolated
             )
+            or "none",
+            host_network=entry.host_network,
         )
-    rows.sort(key=lambda row: (row[0], row[1], row[2].namespace, row[2].pods))
-    return tuple(row[2] for row in rows[:BLAST_RADIUS_SHOWN])
+        for entry in widest[:BLAST_RADIUS_SHOWN]
+    )
 
 
-def _reach_text(counts: Mapping[str, Any]) -> str:
-    pods, namespaces = counts.get("pods", "?"), counts.get("namespaces", "?")
+def _pods_text(entry: PodClassSummary) -> str:
+    pods = entry.pods
+    return ", ".join(pods[:5]) + (f" and {len(pods) - 5} more" if len(pods) > 5 else "")
+
+
+def _reach_text(counts: ReachCount) -> str:
+    pods, namespaces = counts.pods, counts.namespaces
     return (
         f"{pods} pod{'' if pods == 1 else 's'}"
         f" in {namespaces} namespace{'' if namespaces == 1 else 's'}"

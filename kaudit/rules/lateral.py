@@ -102,7 +102,7 @@ def lateral_movement_open(ctx: AuditContext) -> Iterator[Hit]:
     for pod in open_pods:
         by_namespace.setdefault(pod.namespace, []).append(pod)
     policed_per_namespace = Counter(p.namespace for p in policed)
-    matrix = ctx.engine.summary()["namespace_matrix"]
+    matrix = ctx.engine.summary().namespace_matrix
     for namespace in sorted(by_namespace):
         group = by_namespace[namespace]
         in_namespace = policed_per_namespace[namespace]
@@ -112,8 +112,8 @@ def lateral_movement_open(ctx: AuditContext) -> Iterator[Hit]:
         allowed, total = 0, 0
         for source, row in matrix.items():
             if source != namespace and namespace in row:
-                allowed += row[namespace]["allowed"]
-                total += row[namespace]["total"]
+                allowed += row[namespace].allowed
+                total += row[namespace].total
         workloads = workload_names(group)
         inbound = allowed / total if total else 0.0
         yield Hit(

@@ -275,22 +275,25 @@ def test_any_port_reachability_and_summary_agree_with_reference(snapshot: Snapsh
     namespace_of = {p.key: p.namespace for p in live}
     reached_by = {p.key: {s for s, targets in reach.items() if p.key in targets} for p in live}
     seen = set()
-    for entry in summary["pod_classes"]:
-        members = [f"{entry['namespace']}/{name}" for name in entry["pods"]]
+    for entry in summary.pod_classes:
+        members = [f"{entry.namespace}/{name}" for name in entry.pods]
         seen.update(members)
         # Members may differ by what their own node allows; the class shows the largest.
-        for field, sets in (("can_reach", reach), ("reachable_from", reached_by)):
-            assert entry[field]["pods"] == max(len(sets[m]) for m in members), field
-            assert entry[field]["namespaces"] == max(
+        for field, counted, sets in (
+            ("can_reach", entry.can_reach, reach),
+            ("reachable_from", entry.reachable_from, reached_by),
+        ):
+            assert counted.pods == max(len(sets[m]) for m in members), field
+            assert counted.namespaces == max(
                 len({namespace_of[k] for k in sets[m]}) for m in members
             ), field
     assert seen == set(reach)
-    for a, row in summary["namespace_matrix"].items():
+    for a, row in summary.namespace_matrix.items():
         for b, cell in row.items():
             pairs = sum(
                 1 for s in live if s.namespace == a for d in reach[s.key] if namespace_of[d] == b
             )
-            assert cell["allowed"] == pairs, (a, b)
+            assert cell.allowed == pairs, (a, b)
 
 
 @FAST

@@ -10,7 +10,8 @@ from kaudit.cli.reach_render import reach_report
 from kaudit.errors import InputError
 from kaudit.kube import METADATA_ADDRESSES
 from kaudit.model import Protocol
-from kaudit.netpol import Coverage, Direction, Reason
+from kaudit.netpol import Coverage, Direction, IsolationCounts, PairCount, ReachCount, Reason
+from kaudit.report.jsonio import reachability_from_dict, reachability_to_dict
 from tests.netpol.helpers import Cluster, namespace_doc, pod_doc
 from tests.netpol.test_semantics import BASE, netpol
 
@@ -189,19 +190,22 @@ def test_open_ingress_and_cross_namespace_reachers() -> None:
 
 def test_summary_counts_the_blast_radius(prod: Cluster) -> None:
     summary = prod.engine.summary()
-    assert (summary["pods"], summary["namespaces"], summary["policies"]) == (7, 4, 3)
-    assert summary["isolation"] == {"ingress_isolated": 3, "egress_isolated": 3, "host_network": 0}
-    entries = {f"{e['namespace']}/{e['pods'][0]}": e for e in summary["pod_classes"]}
-    assert entries["prod/api"]["can_reach"] == {"pods": 1, "namespaces": 1}
-    assert entries["prod/db"]["reachable_from"] == {"pods": 1, "namespaces": 1}
+    assert (summary.pods, summary.namespaces, summary.policies) == (7, 4, 3)
+    assert summary.isolation == IsolationCounts(
+        ingress_isolated=3, egress_isolated=3, host_network=0
+    )
+    entries = {f"{e.namespace}/{e.pods[0]}": e for e in summary.pod_classes}
+    assert entries["prod/api"].can_reach == ReachCount(pods=1, namespaces=1)
+    assert entries["prod/db"].reachable_from == ReachCount(pods=1, namespaces=1)
     # dev/web reaches every pod outside prod: monitoring (2) and kube-system (1).
-    assert entries["dev/web"]["can_reach"] == {"pods": 3, "namespaces": 2}
-    assert entries["prod/web"]["ingress_policies"] == ["default-deny"]
-    matrix = summary["namespace_matrix"]
-    assert matrix["prod"]["prod"] == {"allowed": 1, "total": 6}
-    assert matrix["dev"]["prod"] == {"allowed": 0, "total": 3}
-    assert matrix["monitoring"]["kube-system"] == {"allowed": 2, "total": 2}
-    json.dumps(summary)  # JSON-ready
+    assert entries["dev/web"].can_reach == ReachCount(pods=3, namespaces=2)
+    assert entries["prod/web"].ingress_policies == ("default-deny",)
+    matrix = summary.namespace_matrix
+    assert matrix["prod"]["prod"] == PairCount(allowed=1, total=6)
+    assert matrix["dev"]["prod"] == PairCount(allowed=0, total=3)
+    assert matrix["monitoring"]["kube-system"] == PairCount(allowed=2, total=2)
+    # The JSON form reads back into the same summary.
+    assert reachability_from_dict(json.loads(json.dumps(reachability_to_dict(summary)))) == summary
 
 
 def test_reach_report_pair_text_and_json() -> None:

@@ -7,6 +7,7 @@ from types import MappingProxyType
 
 from kaudit.findings import Finding, Severity, frozen_evidence
 from kaudit.model import ClusterFacts, CollectionWarning, Kind, ObjectRef, Origin
+from kaudit.netpol.summary import IsolationCounts, PairCount, ReachabilitySummary
 from kaudit.report.model import NamespaceSummary, Report, SuppressedFinding
 
 GENERATED_AT = dt.datetime(2026, 1, 15, 9, 30, tzinfo=dt.UTC)
@@ -232,15 +233,26 @@ def build_sample_report() -> Report:
             counts={"medium": 2},
         ),
     )
-    reachability = {
-        "namespaces": ["data", "monitoring", "payments", "shop"],
-        "matrix": {
-            "data": {"data": 1.0, "monitoring": 1.0, "payments": 0.0, "shop": 1.0},
-            "monitoring": {"data": 1.0, "monitoring": 1.0, "payments": 0.0, "shop": 1.0},
-            "payments": {"data": 0.5, "monitoring": 1.0, "payments": 1.0, "shop": 1.0},
-            "shop": {"data": 1.0, "monitoring": 1.0, "payments": 0.0, "shop": 1.0},
-        },
+    # Two pods per namespace: 4 pairs between two namespaces, 2 within one.
+    reached = {
+        "data": {"data": 2, "monitoring": 4, "payments": 0, "shop": 4},
+        "monitoring": {"data": 4, "monitoring": 2, "payments": 0, "shop": 4},
+        "payments": {"data": 2, "monitoring": 4, "payments": 2, "shop": 4},
+        "shop": {"data": 4, "monitoring": 4, "payments": 0, "shop": 2},
     }
+    reachability = ReachabilitySummary(
+        pods=8,
+        namespaces=4,
+        policies=3,
+        classes=0,
+        isolation=IsolationCounts(ingress_isolated=2, egress_isolated=0, host_network=0),
+        pod_classes=(),
+        namespace_matrix={
+            src: {dst: PairCount(n, 2 if src == dst else 4) for dst, n in row.items()}
+            for src, row in reached.items()
+        },
+        notes=("counts are on any port and protocol; a pod is not counted as reaching itself",),
+    )
     return Report(
         facts=ClusterFacts(
             source="manifests",

@@ -9,6 +9,7 @@ from html.parser import HTMLParser
 import pytest
 
 from kaudit.findings import Severity
+from kaudit.netpol.summary import IsolationCounts, ReachabilitySummary
 from kaudit.report.html import render_html, script_hash
 from kaudit.report.model import Report
 from kaudit.report.render import Format, render
@@ -118,20 +119,33 @@ def test_heat_map_cells(page: Outline) -> None:
     cells = [a for t, a in page.tags if t == "td" and (a.get("class") or "").startswith("heat-")]
     assert len(cells) == 16
     titles = {c["title"]: c["class"] for c in cells}
-    assert titles["payments → data: 50%"] == "heat-2"
-    assert titles["shop → payments: 0%"] == "heat-0"
-    assert titles["shop → shop: 100%"] == "heat-4"
+    assert titles["payments → data: 2/4"] == "heat-2"
+    assert titles["shop → payments: 0/4"] == "heat-0"
+    assert titles["shop → shop: 2/2"] == "heat-4"
+
+
+# A summary with neither a namespace matrix nor pod classes to draw.
+EMPTY_SUMMARY = ReachabilitySummary(
+    pods=12,
+    namespaces=0,
+    policies=0,
+    classes=0,
+    isolation=IsolationCounts(0, 0, 0),
+    pod_classes=(),
+    namespace_matrix={},
+    notes=(),
+)
 
 
 @pytest.mark.parametrize(
     ("reachability", "expected"),
     [
         (None, "Reachability was not computed for this audit."),
-        ({"pods": 12, "shape": "unknown"}, "Reachability summary from the NetworkPolicy engine"),
+        (EMPTY_SUMMARY, "Reachability summary from the NetworkPolicy engine"),
     ],
 )
 def test_reachability_without_a_matrix(
-    sample_report: Report, reachability: dict[str, object] | None, expected: str
+    sample_report: Report, reachability: ReachabilitySummary | None, expected: str
 ) -> None:
     report = dataclasses.replace(sample_report, reachability=reachability)
     page = outline(render_html(report))

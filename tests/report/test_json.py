@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from pathlib import Path
 
 import jsonschema
 import pytest
@@ -11,6 +12,7 @@ import pytest
 from kaudit.errors import InputError
 from kaudit.findings import Severity
 from kaudit.model import Kind
+from kaudit.netpol.summary import PairCount
 from kaudit.report.jsonio import (
     SCHEMA_VERSION,
     report_from_json,
@@ -70,7 +72,10 @@ def test_content(sample_report: Report) -> None:
     ]
     assert data["incompleteRules"] == {"KA230": ["ingressclasses"]}
     assert data["complete"] is False
-    assert data["reachability"]["matrix"]["payments"]["data"] == 0.5
+    assert data["reachability"]["namespace_matrix"]["payments"]["data"] == {
+        "allowed": 2,
+        "total": 4,
+    }
 
 
 def test_findings_are_sorted_whatever_the_input_order(sample_report: Report) -> None:
@@ -89,6 +94,16 @@ def test_round_trip_is_lossless(sample_report: Report) -> None:
         f.fingerprint for f in sample_report.findings
     }
     assert again.generated_at == sample_report.generated_at
+    assert again.reachability == sample_report.reachability  # the same typed summary
+
+
+def test_the_demo_audit_reads_back_into_the_same_summary() -> None:
+    text = (Path(__file__).parent / "golden" / "demo.json").read_text(encoding="utf-8")
+    again = report_from_json(text, "demo.json")
+    assert again.reachability is not None
+    assert (again.reachability.pods, again.reachability.classes) == (13, 13)
+    assert again.reachability.namespace_matrix["shop"]["data"] == PairCount(allowed=10, total=10)
+    assert json.loads(report_to_json(again))["reachability"] == json.loads(text)["reachability"]
 
 
 def test_min_severity_is_recorded_and_filters(sample_report: Report) -> None:
@@ -117,6 +132,13 @@ def test_bad_files_raise_one_line_input_errors(text: str, message: str) -> None:
         report_from_json(text, "old.json")
     assert str(caught.value).startswith(message)
     assert "\n" not in str(caught.value)
+
+
+def test_a_summary_of_another_shape_is_refused(sample_report: Report) -> None:
+    data = report_to_dict(sample_report)
+    data["reachability"]["namespace_matrix"]["shop"]["data"] = 0.5
+    with pytest.raises(InputError, match=r"at reachability: .* is not valid under any"):
+        report_from_json(json.dumps(data), "old.json")
 
 
 def test_bad_field_is_named(sample_report: Report) -> None:

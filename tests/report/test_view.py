@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 import dataclasses
-from typing import Any
 
 import pytest
 
 from kaudit.findings import Severity
+from kaudit.netpol.summary import (
+    IsolationCounts,
+    PairCount,
+    PodClassSummary,
+    ReachabilitySummary,
+    ReachCount,
+)
 from kaudit.report.model import Report
 from kaudit.report.view import (
     Block,
@@ -51,42 +57,55 @@ def test_remediation_blocks(text: str, blocks: tuple[Block, ...]) -> None:
     assert remediation_blocks(text) == blocks
 
 
-MATRIX = {"a": {"a": 1.0, "b": 0.0}, "b": {"a": 0.25, "b": 1.0}}
+def summary(
+    matrix: dict[str, dict[str, PairCount]] | None = None,
+    pod_classes: tuple[PodClassSummary, ...] = (),
+) -> ReachabilitySummary:
+    return ReachabilitySummary(
+        pods=13,
+        namespaces=5,
+        policies=10,
+        classes=len(pod_classes),
+        isolation=IsolationCounts(ingress_isolated=8, egress_isolated=2, host_network=2),
+        pod_classes=pod_classes,
+        namespace_matrix=matrix or {},
+        notes=("hostNetwork pods are outside NetworkPolicy",),
+    )
 
 
 @pytest.mark.parametrize(
-    ("summary", "cells"),
+    ("matrix", "cells"),
     [
         (None, None),
         ({}, None),
-        ({"pods": 3}, None),
-        ({"namespaces": ["a", "b"]}, None),
-        ({"matrix": MATRIX}, [("100%", 4), ("0%", 0), ("25%", 1), ("100%", 4)]),
-        ({"namespaceMatrix": MATRIX}, [("100%", 4), ("0%", 0), ("25%", 1), ("100%", 4)]),
         (
-            {"namespaces": {"a": {"a": True, "b": False}, "b": {"a": True}}},
-            [("yes", 4), ("no", 0), ("yes", 4), ("?", -1)],
+            {
+                "a": {"a": PairCount(4, 4), "b": PairCount(0, 4)},
+                "b": {"a": PairCount(1, 4), "b": PairCount(4, 4)},
+            },
+            [("4/4", 4), ("0/4", 0), ("1/4", 1), ("4/4", 4)],
         ),
         (
             {
-                "matrix": {
-                    "a": {"a": {"allowed": 3, "total": 4}, "b": {"fraction": 0.6}},
-                    "b": {"a": {"allowed": 0, "total": 0}, "b": "?"},
-                }
+                "a": {"a": PairCount(3, 4), "b": PairCount(3, 5)},
+                "b": {"a": PairCount(0, 0)},
             },
-            [("3/4", 3), ("60%", 3), ("-", -1), ("?", -1)],
+            [("3/4", 3), ("3/5", 3), ("-", -1), ("?", -1)],
         ),
-        ({"matrix": {"a": {"a": 10, "b": 5}}}, [("10", 4), ("5", 2), ("?", -1), ("?", -1)]),
     ],
 )
-def test_heat_map(summary: dict[str, Any] | None, cells: list[tuple[str, int]] | None) -> None:
-    result = heat_map(summary)
+def test_heat_map(
+    matrix: dict[str, dict[str, PairCount]] | None, cells: list[tuple[str, int]] | None
+) -> None:
+    assert heat_map(None) is None
+    result = heat_map(summary(matrix))
     if cells is None:
         assert result is None
         return
     assert result is not None
     assert result.namespaces == ("a", "b")
     assert [(c.text, c.level) for _, row in result.rows for c in row] == cells
+    assert result.rows[0][1][1].title == f"a → b: {cells[1][0]}"
 
 
 @pytest.mark.parametrize(
@@ -159,34 +178,48 @@ def test_shared_remediation_is_shown_once(sample_report: Report) -> None:
     assert groups["data", "KA140"].shared_remediation is None
 
 
-ENGINE_SUMMARY: dict[str, Any] = {
-    "pods": 13,
-    "namespaces": 5,
-    "policies": 10,
-    "isolation": {"ingress_isolated": 8, "egress_isolated": 2, "host_network": 2},
-    "pod_classes": [
-        {
-            "namespace": "data",
-            "pods": ["postgres"],
-            "host_network": False,
-            "ingress_isolated": True,
-            "egress_isolated": True,
-            "can_reach": {"pods": 0, "namespaces": 0},
-            "reachable_from": {"pods": 5, "namespaces": 1},
-        },
-        {
-            "namespace": "monitoring",
-            "pods": [f"exporter-{i}" for i in range(7)],
-            "host_network": True,
-            "ingress_isolated": False,
-            "egress_isolated": False,
-            "can_reach": {"pods": 9, "namespaces": 4},
-            "reachable_from": {"pods": 10, "namespaces": 4},
-        },
-        "not a class",
-    ],
-    "notes": ["hostNetwork pods are outside NetworkPolicy"],
-}
+def pod_class(
+    namespace: str,
+    pods: tuple[str, ...],
+    *,
+    host_network: bool,
+    isolated: bool,
+    can_reach: ReachCount,
+    reachable_from: ReachCount,
+) -> PodClassSummary:
+    return PodClassSummary(
+        namespace=namespace,
+        pods=pods,
+        host_network=host_network,
+        ingress_isolated=isolated,
+        egress_isolated=isolated,
+        ingress_policies=("default-deny",) if isolated else (),
+        egress_policies=("default-deny",) if isolated else (),
+        can_reach=can_reach,
+        reachable_from=reachable_from,
+    )
+
+
+ENGINE_SUMMARY = summary(
+    pod_classes=(
+        pod_class(
+            "data",
+            ("postgres",),
+            host_network=False,
+            isolated=True,
+            can_reach=ReachCount(0, 0),
+            reachable_from=ReachCount(5, 1),
+        ),
+        pod_class(
+            "monitoring",
+            tuple(f"exporter-{i}" for i in range(7)),
+            host_network=True,
+            isolated=False,
+            can_reach=ReachCount(9, 4),
+            reachable_from=ReachCount(10, 4),
+        ),
+    )
+)
 
 
 def test_blast_radius_widest_first() -> None:
@@ -196,7 +229,8 @@ def test_blast_radius_widest_first() -> None:
         ("data", "0 pods in 0 namespaces", "ingress and egress", False),
     ]
     assert rows[0].pods == "exporter-0, exporter-1, exporter-2, exporter-3, exporter-4 and 2 more"
-    assert blast_radius({"pod_classes": "nope"}) == ()
+    assert blast_radius(None) == ()
+    assert blast_radius(summary()) == ()
 
 
 def test_reachability_facts_and_notes(sample_report: Report) -> None:
@@ -212,11 +246,8 @@ def test_reachability_facts_and_notes(sample_report: Report) -> None:
 def test_a_big_heat_map_keeps_the_most_connected_namespaces() -> None:
     names = [f"ns-{i:03d}" for i in range(60)]
     # ns-000 .. ns-009 reach nothing and nobody reaches them; the rest reach everything.
-    matrix = {
-        a: {b: {"allowed": 0 if min(a, b) < "ns-010" else 4, "total": 4} for b in names}
-        for a in names
-    }
-    result = heat_map({"namespace_matrix": matrix})
+    matrix = {a: {b: PairCount(0 if min(a, b) < "ns-010" else 4, 4) for b in names} for a in names}
+    result = heat_map(summary(matrix))
     assert result is not None
     assert result.namespaces == tuple(names[10:])
     assert result.left_out == 10

@@ -1,0 +1,444 @@
+"""Compiling a snapshot's policies into one frozen form, `CompiledPolicies`.
+
+Steps: pod classes and the selector index (`kaudit.netpol.classes`), then every
+rule compiled to a peer bitset and a port list, then the rules ordered into tiers,
+then the groups and port atoms that make whole-matrix questions cheap. The
+queries (`kaudit.netpol.engine`) and the summary (`kaudit.netpol.summary`) only
+read the result.
+
+Evaluation order and tiers
+--------------------------
+Policies are evaluated as an ordered list of tiers (`CompiledPolicies.tiers`).
+Each tier holds, per direction and per pod class, that class's applicable rules
+as an ordered list; each rule is an action (allow, deny or pass), a peer bitset
+per IP family (`CompiledRule.peer_bits`) and a port list. For one side of a
+connection (the source's egress, the destination's ingress) the tiers are
+walked in order, and within a tier the class's rules in order:
+
+- the first rule whose peers and ports match decides: allow or deny ends the
+  evaluation, pass skips the rest of the tier and goes on to the next tier;
+- when no rule of the tier matches, the tier's isolation decides (`TierSide.isolated`):
+  an isolated class is denied, any other falls through to the next tier;
+- after the last tier, the connection is allowed.
+
+NetworkPolicy is the only tier today: its rules are all "allow", so first match
+and the union of every matching rule agree, and the reasons name every matching
+rule. A pod is isolated in it when a policy of its namespace selects it for the
+direction. An Admin tier (AdminNetworkPolicy / ClusterNetworkPolicy, by priority)
+will plug in before it and a Baseline tier after it; the CNI's own policy tiers
+(Cilium, Calico) at their place in the same list.
+
+*Bitset speed.* For an allow-only tier, the classes a source reaches are the OR,
+over its rules, of `peer_bits & port_bits`: one integer operation per rule for a
+whole row of the reachability matrix. With deny and pass in a tier the row stays
+one operation per rule: `hit = peer_bits & port_bits & undecided`, then `hit` is
+added to the allowed (or passed) set and removed from `undecided`. Pair verdicts
+walk every tier today; the whole-matrix questions (`kaudit.netpol.relation`),
+outside addresses and the summary read the NetworkPolicy tier alone and refuse a
+compiled form with other tiers (`CompiledPolicies.network_policy`).
+
+*Groups.* Classes with the same egress policies and the same memberships in
+ingress peers have the same row of the reachability matrix (and dually for
+columns), so rows and columns are computed per group (`Groups`).
+
+*Port atoms.* Port numbers are split, per protocol, into ranges inside which
+every rule behaves the same; "on any port" is the union over one
+representative per range, so no port is missed and none is evaluated twice.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections import defaultdict
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from kaudit.model import (
+    MATCH_ALL,
+    NetworkPolicy,
+    ObjectRef,
+    PolicyPort,
+    PolicyRule,
+    Protocol,
+    Snapshot,
+)
+from kaudit.netpol.addresses import CompiledBlock, Interval
+from kaudit.netpol.bits import bits_of, iter_bits
+from kaudit.netpol.classes import (
+    PROTOCOLS,
+    CompiledBlocks,
+    Family,
+    PodClass,
+    PodClasses,
+    SelectorIndex,
+    build_pod_classes,
+    compile_blocks,
+    namespace_labels,
+)
+from kaudit.netpol.verdict import NETWORK_POLICY_TIER, Direction, RuleRef
+
+PORT_MIN, PORT_MAX = 1, 65535
+
+
+class Action(enum.StrEnum):
+    """What a matching rule does to a connection."""
+
+    ALLOW = "allow"
+    DENY = "deny"
+    PASS = "pass"  # leave the decision to the next tier
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class CompiledRule:
+    """One rule: its action, the peers it matches (classes per IP family, ipBlocks for
+    addresses outside the cluster) and its ports, for the classes its policy selects."""
+
+    id: int
+    ref: RuleRef
+    policy_index: int  # in CompiledPolicies.policy_refs
+    direction: Direction
+    action: Action
+    ports: tuple[PolicyPort, ...]
+    all_peers: bool  # no from/to: every source or destination, in or outside the cluster
+    blocks: tuple[CompiledBlock, ...]  # ipBlock peers that parsed
+    peer_bits: Mapping[Family, int]
+    selected: int  # classes the rule's policy selects
+
+
+@dataclass(frozen=True, slots=True)
+class TierSide:
+    """One direction of one tier, per class index."""
+
+    rules: tuple[tuple[int, ...], ...]  # rule ids, in evaluation order
+    policies: tuple[tuple[int, ...], ...]  # the policies selecting the class (policy_refs index)
+    isolated: int  # classes denied when no rule matches; the others fall through
+
+
+@dataclass(frozen=True, slots=True)
+class Tier:
+    name: str
+    ingress: TierSide
+    egress: TierSide
+    allow_only: bool  # every rule allows: first match is the union of matching rules
+
+    def side(self, direction: Direction) -> TierSide:
+        return self.ingress if direction is Direction.INGRESS else self.egress
+
+
+# A group: (its classes' rule ids, the rule ids whose peers hold it, a representative class).
+Group = tuple[tuple[int, ...], tuple[int, ...], int]
+
+
+@dataclass(frozen=True, slots=True)
+class Groups:
+    """Classes whose rows (as sources) or columns (as destinations) must be equal."""
+
+    src: Mapping[Family, tuple[Group, ...]]
+    dst: Mapping[Family, tuple[Group, ...]]
+    # Joint groups across families, so results are combined once per group.
+    joint_src: tuple[tuple[int, ...], ...]
+    joint_src_of: tuple[int, ...]
+    joint_dst: tuple[tuple[int, ...], ...]
+    joint_dst_of: tuple[int, ...]
+    all_peer_ingress: tuple[int, ...]  # rules without `from`, handled once for everyone
+    all_peer_egress: tuple[int, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class CompiledPolicies:
+    """Everything the queries need, computed once per snapshot; read-only."""
+
+    snapshot: Snapshot
+    policies: tuple[NetworkPolicy, ...]
+    # Every policy of every tier, by the index rules and tiers use (NetworkPolicies first).
+    policy_refs: tuple[ObjectRef, ...]
+    classes: PodClasses
+    rules: tuple[CompiledRule, ...]
+    tiers: tuple[Tier, ...]  # in evaluation order
+    groups: Groups
+    atoms: Mapping[Protocol, tuple[int, ...]]  # per protocol, one port per range
+    warnings: tuple[str, ...]
+
+    @property
+    def network_policy(self) -> Tier:
+        """The NetworkPolicy tier, for the questions evaluated on it alone: whole rows of
+        the matrix, outside addresses, open ingress and the summary. They need it to be
+        the only tier (rather than silently leave another out)."""
+        if len(self.tiers) != 1 or self.tiers[0].name != NETWORK_POLICY_TIER:
+            names = ", ".join(t.name for t in self.tiers)
+            raise NotImplementedError(f"evaluated on the NetworkPolicy tier alone, not {names}")
+        return self.tiers[0]
+
+
+def compile_policies(snapshot: Snapshot) -> CompiledPolicies:
+    policies = tuple(snapshot.network_policies)
+    blocks = compile_blocks(policies)
+    classes, pod_warnings = build_pod_classes(snapshot, policies, blocks)
+    selectors = SelectorIndex(classes, namespace_labels(snapshot))
+    rules, tier = _network_policy_tier(policies, classes, selectors, blocks)
+    return CompiledPolicies(
+        snapshot=snapshot,
+        policies=policies,
+        policy_refs=tuple(p.ref for p in policies),
+        classes=classes,
+        rules=rules,
+        tiers=(tier,),
+        groups=_groups(classes, rules, tier),
+        atoms=_port_atoms(rules, classes),
+        warnings=blocks.warnings + pod_warnings,
+    )
+
+
+def _network_policy_tier(
+    policies: tuple[NetworkPolicy, ...],
+    classes: PodClasses,
+    selectors: SelectorIndex,
+    blocks: CompiledBlocks,
+) -> tuple[tuple[CompiledRule, ...], Tier]:
+    """Every NetworkPolicy rule (all "allow"), and the tier ordering them per class:
+    by policy, then by rule index, as the policies come in the snapshot."""
+    count = len(classes.classes)
+    block_classes: dict[tuple[Family, int], list[int]] = defaultdict(list)
+    for cls in classes.classes:
+        for family, ids in cls.block_matches.items():
+            for block_id in ids:
+                block_classes[(family, block_id)].append(cls.index)
+    block_bits = {key: bits_of(ix) for key, ix in block_classes.items()}
+    rules: list[CompiledRule] = []
+    per_class: dict[Direction, tuple[list[list[int]], list[list[int]]]] = {
+        d: ([[] for _ in range(count)], [[] for _ in range(count)]) for d in Direction
+    }
+    for index, policy in enumerate(policies):
+        selected = selectors.pods(policy.pod_selector) & classes.ns_bits.get(policy.namespace, 0)
+        selected_classes = list(iter_bits(selected))
+        for direction, policy_rules, applies in (
+            (Direction.INGRESS, policy.ingress, policy.affects_ingress),
+            (Direction.EGRESS, policy.egress, policy.affects_egress),
+        ):
+            if not applies:
+                continue  # rules of a direction missing from policyTypes are ignored
+            rules_of, policies_of = per_class[direction]
+            for cls_index in selected_classes:
+                policies_of[cls_index].append(index)
+            for rule_index, rule in enumerate(policy_rules):
+                compiled = _compile_rule(
+                    policy,
+                    index,
+                    direction,
+                    rule_index,
+                    rule,
+                    rule_id=len(rules),
+                    selected=selected,
+                    classes=classes,
+                    selectors=selectors,
+                    blocks=blocks,
+                    block_bits=block_bits,
+                )
+                rules.append(compiled)
+                for cls_index in selected_classes:
+                    rules_of[cls_index].append(compiled.id)
+
+    def side(direction: Direction) -> TierSide:
+        rules_of, policies_of = per_class[direction]
+        return TierSide(
+            rules=tuple(map(tuple, rules_of)),
+            policies=tuple(map(tuple, policies_of)),
+            isolated=bits_of(i for i, found in enumerate(policies_of) if found),
+        )
+
+    tier = Tier(
+        name=NETWORK_POLICY_TIER,
+        ingress=side(Direction.INGRESS),
+        egress=side(Direction.EGRESS),
+        allow_only=True,
+    )
+    return tuple(rules), tier
+
+
+def _compile_rule(
+    policy: NetworkPolicy,
+    policy_index: int,
+    direction: Direction,
+    rule_index: int,
+    rule: PolicyRule,
+    *,
+    rule_id: int,
+    selected: int,
+    classes: PodClasses,
+    selectors: SelectorIndex,
+    blocks: CompiledBlocks,
+    block_bits: Mapping[tuple[Family, int], int],
+) -> CompiledRule:
+    compiled_blocks = []
+    selector_bits = 0
+    block_ids = []
+    for peer in rule.peers:
+        if peer.ip_block is not None:
+            # The API server rejects selectors next to an ipBlock; the ipBlock decides.
+            block_id = blocks.ids[peer.ip_block]
+            compiled = blocks.blocks[block_id]
+            if compiled is not None:
+                compiled_blocks.append(compiled)
+                block_ids.append(block_id)
+            continue
+        if peer.pod_selector is None and peer.namespace_selector is None:
+            continue  # an empty peer is invalid (rejected by the API server): matches nothing
+        pods = selectors.pods(peer.pod_selector or MATCH_ALL)
+        if peer.namespace_selector is None:
+            pods &= classes.ns_bits.get(policy.namespace, 0)
+        else:
+            pods &= selectors.namespaces(peer.namespace_selector)
+        selector_bits |= pods
+    all_peers = not rule.peers
+    peer_bits: dict[Family, int] = {}
+    for family in classes.families:
+        if all_peers:
+            peer_bits[family] = classes.everything
+            continue
+        bits = selector_bits
+        for block_id in block_ids:
+            bits |= block_bits.get((family, block_id), 0)
+        peer_bits[family] = bits
+    return CompiledRule(
+        id=rule_id,
+        ref=RuleRef(policy.ref, direction, rule_index, NETWORK_POLICY_TIER),
+        policy_index=policy_index,
+        direction=direction,
+        action=Action.ALLOW,
+        ports=rule.ports,
+        all_peers=all_peers,
+        blocks=tuple(compiled_blocks),
+        peer_bits=peer_bits,
+        selected=selected,
+    )
+
+
+def _groups(classes: PodClasses, rules: tuple[CompiledRule, ...], tier: Tier) -> Groups:
+    """Group classes whose rows (as sources) or columns (as destinations) must be equal."""
+    all_classes = classes.classes
+    families = classes.families
+    # Per family: ingress rules whose peers hold each class, egress rules likewise.
+    # Rules sharing their peers (every namespace's "egress to 0.0.0.0/0" rule) are
+    # walked once: memberships are kept per distinct peer set, then expanded per group.
+    member_in: dict[Family, list[list[int]]] = {}
+    member_out: dict[Family, list[list[int]]] = {}
+    peer_sets: dict[Family, list[list[int]]] = {}
+    for family in families:
+        ins: list[list[int]] = [[] for _ in all_classes]
+        outs: list[list[int]] = [[] for _ in all_classes]
+        sets: dict[tuple[Direction, int], int] = {}
+        rules_of_set: list[list[int]] = []
+        for rule in rules:
+            if rule.all_peers:
+                continue  # handled once for everyone, not per class
+            key = (rule.direction, rule.peer_bits[family])
+            set_id = sets.get(key)
+            if set_id is None:
+                set_id = sets[key] = len(rules_of_set)
+                rules_of_set.append([])
+                target = ins if rule.direction is Direction.INGRESS else outs
+                for cls_index in iter_bits(rule.peer_bits[family]):
+                    target[cls_index].append(set_id)
+            rules_of_set[set_id].append(rule.id)
+        member_in[family], member_out[family] = ins, outs
+        peer_sets[family] = rules_of_set
+
+    def expand(family: Family, set_ids: tuple[int, ...]) -> tuple[int, ...]:
+        return tuple(r for i in set_ids for r in peer_sets[family][i])
+
+    # Source groups: same egress policies, same ingress-peer memberships.
+    src_groups: dict[Family, tuple[Group, ...]] = {}
+    dst_groups: dict[Family, tuple[Group, ...]] = {}
+    src_of: dict[Family, list[int]] = {}
+    dst_of: dict[Family, list[int]] = {}
+    for family in families:
+        src_index: dict[tuple[Any, ...], int] = {}
+        dst_index: dict[tuple[Any, ...], int] = {}
+        srcs: list[Group] = []
+        dsts: list[Group] = []
+        src_list, dst_list = [], []
+        for cls in all_classes:
+            i = cls.index
+            skey = (tier.egress.policies[i], tuple(member_in[family][i]))
+            if skey not in src_index:
+                src_index[skey] = len(srcs)
+                srcs.append((tier.egress.rules[i], expand(family, skey[1]), i))
+            src_list.append(src_index[skey])
+            dkey = (
+                tier.ingress.policies[i],
+                tuple(member_out[family][i]),
+                tuple(cls.named_ports.values()),
+            )
+            if dkey not in dst_index:
+                dst_index[dkey] = len(dsts)
+                dsts.append((tier.ingress.rules[i], expand(family, dkey[1]), i))
+            dst_list.append(dst_index[dkey])
+        src_groups[family], dst_groups[family] = tuple(srcs), tuple(dsts)
+        src_of[family], dst_of[family] = src_list, dst_list
+    joint_src, joint_src_of = _joint(all_classes, families, src_of)
+    joint_dst, joint_dst_of = _joint(all_classes, families, dst_of)
+    return Groups(
+        src=src_groups,
+        dst=dst_groups,
+        joint_src=joint_src,
+        joint_src_of=joint_src_of,
+        joint_dst=joint_dst,
+        joint_dst_of=joint_dst_of,
+        all_peer_ingress=tuple(
+            r.id for r in rules if r.all_peers and r.direction is Direction.INGRESS
+        ),
+        all_peer_egress=tuple(
+            r.id for r in rules if r.all_peers and r.direction is Direction.EGRESS
+        ),
+    )
+
+
+def _joint(
+    classes: tuple[PodClass, ...], families: tuple[Family, ...], group_of: dict[Family, list[int]]
+) -> tuple[tuple[tuple[int, ...], ...], tuple[int, ...]]:
+    index: dict[tuple[int, ...], int] = {}
+    joint: list[tuple[int, ...]] = []
+    joint_of: list[int] = []
+    for cls in classes:
+        key = tuple(group_of[f][cls.index] for f in families)
+        if key not in index:
+            index[key] = len(joint)
+            joint.append(key)
+        joint_of.append(index[key])
+    return tuple(joint), tuple(joint_of)
+
+
+def _port_atoms(
+    rules: tuple[CompiledRule, ...], classes: PodClasses
+) -> dict[Protocol, tuple[int, ...]]:
+    """Per protocol, one representative port per range where all rules agree."""
+    spans: dict[Protocol, set[Interval]] = {p: set() for p in PROTOCOLS}
+    for rule in rules:
+        for entry in rule.ports:
+            if entry.port is None:
+                continue
+            if isinstance(entry.port, int):
+                last = entry.end_port if entry.end_port is not None else entry.port
+                if entry.port <= last:
+                    spans[entry.protocol].add((entry.port, last))
+            else:
+                for name, proto, number in classes.named_bits:
+                    if name == entry.port and proto == entry.protocol:
+                        spans[proto].add((number, number))
+    atoms: dict[Protocol, tuple[int, ...]] = {}
+    for protocol, intervals in spans.items():
+        cuts = {PORT_MIN, PORT_MAX + 1}
+        for lo, hi in intervals:
+            cuts.add(max(lo, PORT_MIN))
+            cuts.add(min(hi, PORT_MAX) + 1)
+        bounds = sorted(c for c in cuts if PORT_MIN <= c <= PORT_MAX + 1)
+        seen: set[frozenset[Interval]] = set()
+        representatives = []
+        for start in bounds[:-1]:
+            inside = frozenset(i for i in intervals if i[0] <= start <= i[1])
+            if inside not in seen:
+                seen.add(inside)
+                representatives.append(start)
+        atoms[protocol] = tuple(representatives)
+    return atoms

@@ -1,0 +1,155 @@
+"""Class-level reachability over the compiled form: whole rows and columns of the matrix.
+
+`relation(compiled, protocol, port)` gives, for every class, the classes it may
+reach (its row) and the classes that may reach it (its column), on one port or
+on any port. It is evaluated on the NetworkPolicy tier (see
+`kaudit.netpol.compile`), whose rules all allow: a row is the OR of
+`peer_bits & port_bits` over the source's egress rules, ANDed with the classes
+whose ingress admits the source, which is found from the other side: the
+ingress rules whose peers hold the source, each giving the classes its policy
+selects. Rows are computed per group of sources, columns per group of
+destinations, so no step walks pods.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from kaudit.model import PolicyPort, Protocol
+from kaudit.netpol.bits import has
+from kaudit.netpol.classes import PROTOCOLS, Family, PodClass
+from kaudit.netpol.compile import CompiledPolicies
+
+
+@dataclass(frozen=True, slots=True)
+class Relation:
+    """Class-level reachability: rows[s] = classes s may reach; cols[d] = classes reaching d.
+
+    Pairs of pods of one class are the diagonal bits.
+    """
+
+    rows: tuple[int, ...]
+    cols: tuple[int, ...]
+
+
+def ports_match(
+    ports: Sequence[PolicyPort], cls: PodClass | None, protocol: Protocol, port: int
+) -> bool:
+    """Does a rule's port list admit `port`/`protocol` on a destination class?
+
+    `cls` is None for a destination outside the cluster (named ports cannot match).
+    """
+    if not ports:
+        return True
+    for entry in ports:
+        if entry.protocol != protocol:
+            continue
+        if entry.port is None:
+            return True
+        if isinstance(entry.port, int):
+            last = entry.end_port if entry.end_port is not None else entry.port
+            if entry.port <= port <= last:
+                return True
+        elif cls is not None and cls.named_ports.get((entry.port, protocol)) == port:
+            return True
+    return False
+
+
+def port_bits(
+    compiled: CompiledPolicies,
+    ports: tuple[PolicyPort, ...],
+    protocol: Protocol,
+    port: int,
+    cache: dict[Any, int],
+) -> int:
+    """Destination classes on which a rule's port list admits `port`/`protocol`."""
+    cached = cache.get(ports)
+    if cached is not None:
+        return cached
+    bits = 0
+    if ports_match(ports, None, protocol, port):
+        bits = compiled.classes.everything
+    else:
+        named_bits = compiled.classes.named_bits
+        for entry in ports:
+            if entry.protocol == protocol and isinstance(entry.port, str):
+                bits |= named_bits.get((entry.port, protocol, port), 0)
+    cache[ports] = bits
+    return bits
+
+
+def relation(compiled: CompiledPolicies, protocol: Protocol | None, port: int | None) -> Relation:
+    """Reachability between classes on one port, or on any port (None), per protocol
+    or any protocol (None)."""
+    groups = compiled.groups
+    protocols = PROTOCOLS if protocol is None else (protocol,)
+    points = [
+        (proto, p)
+        for proto in protocols
+        for p in (compiled.atoms[proto] if port is None else [port])
+    ]
+    joint_rows = [0] * len(groups.joint_src)
+    joint_cols = [0] * len(groups.joint_dst)
+    for proto, number in points:
+        port_cache: dict[Any, int] = {}
+        admits = [port_bits(compiled, r.ports, proto, number, port_cache) for r in compiled.rules]
+        for position, family in enumerate(compiled.classes.families):
+            rows = _rows(compiled, family, admits)
+            cols = _cols(compiled, family, admits)
+            for j, joint in enumerate(groups.joint_src):
+                joint_rows[j] |= rows[joint[position]]
+            for j, joint in enumerate(groups.joint_dst):
+                joint_cols[j] |= cols[joint[position]]
+    return Relation(
+        rows=tuple(joint_rows[j] for j in groups.joint_src_of),
+        cols=tuple(joint_cols[j] for j in groups.joint_dst_of),
+    )
+
+
+def _rows(compiled: CompiledPolicies, family: Family, admits: list[int]) -> list[int]:
+    rules = compiled.rules
+    everything = compiled.classes.everything
+    tier = compiled.network_policy
+    ingress_isolated, egress_isolated = tier.ingress.isolated, tier.egress.isolated
+    open_ingress = everything & ~ingress_isolated
+    for rule_id in compiled.groups.all_peer_ingress:
+        open_ingress |= rules[rule_id].selected & admits[rule_id]
+    rows = []
+    for egress_rules, ingress_memberships, representative in compiled.groups.src[family]:
+        if has(egress_isolated, representative):
+            reach = 0
+            for rule_id in egress_rules:
+                reach |= rules[rule_id].peer_bits[family] & admits[rule_id]
+        else:
+            reach = everything
+        admitted = open_ingress
+        for rule_id in ingress_memberships:
+            admitted |= rules[rule_id].selected & admits[rule_id]
+        rows.append(reach & admitted)
+    return rows
+
+
+def _cols(compiled: CompiledPolicies, family: Family, admits: list[int]) -> list[int]:
+    rules = compiled.rules
+    everything = compiled.classes.everything
+    tier = compiled.network_policy
+    ingress_isolated, egress_isolated = tier.ingress.isolated, tier.egress.isolated
+    open_egress = everything & ~egress_isolated
+    all_peer_egress = compiled.groups.all_peer_egress
+    cols = []
+    for ingress_rules, egress_memberships, representative in compiled.groups.dst[family]:
+        if has(ingress_isolated, representative):
+            admitted = 0
+            for rule_id in ingress_rules:
+                if has(admits[rule_id], representative):
+                    admitted |= rules[rule_id].peer_bits[family]
+        else:
+            admitted = everything
+        senders = open_egress
+        for rule_id in (*egress_memberships, *all_peer_egress):
+            if has(admits[rule_id], representative):
+                senders |= rules[rule_id].selected
+        cols.append(admitted & senders)
+    return cols
