@@ -69,7 +69,11 @@ def display_name(file: str) -> str:
 
 def read_bytes(file: str) -> bytes:
     try:
-        return sys.stdin.buffer.read() if file == STDIN else Path(file).read_bytes()
+        if file == STDIN:
+            # A text stream without a byte buffer (an embedding program's) is UTF-8.
+            stream = getattr(sys.stdin, "buffer", None)
+            return stream.read() if stream is not None else sys.stdin.read().encode()
+        return Path(file).read_bytes()
     except OSError as exc:
         raise InputError(f"{file}: cannot read: {exc.strerror or exc}") from None
 

@@ -7,18 +7,17 @@ get EndpointSlices derived from the pods they select when the input carries none
 
 from __future__ import annotations
 
-import json
-import sys
+import os
 from collections import Counter
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
-import yaml
 from frozendict import frozendict
 
 from kaudit.collect.cni import detect_cni
+from kaudit.collect.documents import STDIN, Document, read_documents
 from kaudit.errors import InputError
 from kaudit.model import (
     ClusterFacts,
@@ -30,14 +29,12 @@ from kaudit.model import (
     LabelSelector,
     Namespace,
     NetworkPolicy,
-    Origin,
     Pod,
     Service,
     Snapshot,
     Workload,
 )
 
-STDIN = "-"
 MANIFEST_SUFFIXES = (".yaml", ".yml", ".json")
 
 # Where each workload kind keeps its pod template.
@@ -53,25 +50,6 @@ TEMPLATE_PATHS: Mapping[str, tuple[str, ...]] = {
 # A child whose controller is also in the input is already represented by it.
 PARENT_KINDS: Mapping[str, str] = {"ReplicaSet": "Deployment", "Job": "CronJob"}
 
-_Loader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-
-
-@dataclass(frozen=True, slots=True)
-class Document:
-    """One Kubernetes object read from a file, with where it came from."""
-
-    raw: Mapping[str, Any]
-    origin: Origin
-
-    @property
-    def kind(self) -> str:
-        return str(self.raw.get("kind") or "")
-
-    @property
-    def name(self) -> str:
-        meta = self.raw.get("metadata")
-        return str(meta.get("name") or "") if isinstance(meta, Mapping) else ""
-
 
 def manifest_files(paths: Iterable[str]) -> list[str]:
     """Expand folders (recursively, sorted) into manifest files; `-` stays stdin."""
@@ -81,113 +59,40 @@ def manifest_files(paths: Iterable[str]) -> list[str]:
             files.append(STDIN)
             continue
         path = Path(entry)
-        if path.is_dir():
-            found = sorted(
-                str(p)
-                for p in path.rglob("*")
-                if p.is_file() and p.suffix.lower() in MANIFEST_SUFFIXES
-            )
-            if not found:
-                raise InputError(f"{entry}: folder holds no .yaml, .yml or .json files")
-            files.extend(found)
-        elif path.is_file():
-            files.append(str(path))
-        elif path.exists():
-            raise InputError(f"{entry}: not a regular file or folder")
-        else:
-            raise InputError(f"{entry}: no such file or folder")
+        try:
+            if path.is_dir():
+                found = _folder_files(path)
+                if not found:
+                    raise InputError(f"{entry}: folder holds no .yaml, .yml or .json files")
+                files.extend(found)
+            elif path.is_file():
+                files.append(str(path))
+            elif path.exists():
+                raise InputError(f"{entry}: not a regular file or folder")
+            else:
+                raise InputError(f"{entry}: no such file or folder")
+        except OSError as exc:
+            where = exc.filename if isinstance(exc.filename, str) else entry
+            raise InputError(f"{where[:200]}: cannot read: {exc.strerror or exc}") from None
     return files
 
 
-def read_documents(file: str, text: str | None = None) -> Iterator[Document]:
-    """Every object in one file, with `kind: List` (and `*List`) items unpacked."""
-    if text is None:
-        try:
-            text = sys.stdin.read() if file == STDIN else Path(file).read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            raise InputError(f"{file}: cannot read: {exc}") from None
-    shown = "<stdin>" if file == STDIN else file
-    if file.lower().endswith(".json"):
-        yield from _json_documents(shown, text)
-        return
-    if text.lstrip().startswith(("{", "[")):
-        # kubectl -o json output on stdin; JSON that fails to parse is tried as YAML.
-        try:
-            data = json.loads(text)
-        except ValueError:
-            pass
-        else:
-            yield from _json_items(shown, data)
-            return
-    yield from _yaml_documents(shown, text)
+def _folder_files(folder: Path) -> list[str]:
+    """Manifest files below `folder`, sorted; symlinked folders are not followed (no loops).
 
-
-def _json_documents(file: str, text: str) -> Iterator[Document]:
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise InputError(f"{file}:{exc.lineno}: invalid JSON: {exc.msg}") from None
-    yield from _json_items(file, data)
-
-
-def _json_items(file: str, data: Any) -> Iterator[Document]:
-    items = data if isinstance(data, list) else [data]
-    for index, item in enumerate(items):
-        yield from _unpack(file, item, Origin(file, 1, index), item_lines=None)
-
-
-def _yaml_documents(file: str, text: str) -> Iterator[Document]:
-    loader = _Loader(text)
-    index = 0
-    try:
-        while loader.check_node():
-            node = loader.get_node()
-            if node is None:
-                continue
-            data = loader.construct_document(node)
-            origin = Origin(file, node.start_mark.line + 1, index)
-            yield from _unpack(file, data, origin, item_lines=_list_item_lines(node))
-            index += 1
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        where = f"{file}:{mark.line + 1}" if mark else file
-        problem = exc.problem or exc.context or "invalid YAML"
-        raise InputError(f"{where}: invalid YAML: {problem}") from None
-    except yaml.YAMLError as exc:
-        raise InputError(f"{file}: invalid YAML: {exc}") from None
-    finally:
-        loader.dispose()
-
-
-def _list_item_lines(node: yaml.Node) -> list[int] | None:
-    """1-based lines of the `items` of a List document, for precise locations."""
-    if not isinstance(node, yaml.MappingNode):
-        return None
-    for key, value in node.value:
-        if getattr(key, "value", None) == "items" and isinstance(value, yaml.SequenceNode):
-            return [item.start_mark.line + 1 for item in value.value]
-    return None
-
-
-def _unpack(
-    file: str, data: Any, origin: Origin, item_lines: list[int] | None
-) -> Iterator[Document]:
-    if data is None:  # an empty document, e.g. a trailing `---`
-        return
-    if not isinstance(data, Mapping):
-        raise InputError(f"{origin}: expected a Kubernetes object, found {type(data).__name__}")
-    kind = data.get("kind")
-    if not kind:
-        raise InputError(f"{origin}: document has no kind")
-    if str(kind).endswith("List") and isinstance(data.get("items"), list):
-        for index, item in enumerate(data["items"]):
-            line = item_lines[index] if item_lines and index < len(item_lines) else origin.line
-            item_origin = Origin(file, line, origin.document)
-            if not isinstance(item, Mapping) or not item.get("kind"):
-                raise InputError(f"{item_origin}: list item has no kind")
-            yield Document(item, item_origin)
-        return
-    yield Document(data, origin)
+    The walk keeps its own stack, so a folder nested thousands deep is read, or
+    refused by the operating system with an error naming the path, never a crash.
+    """
+    found: list[str] = []
+    pending = [str(folder)]
+    while pending:
+        with os.scandir(pending.pop()) as entries:
+            for entry in entries:
+                if entry.is_dir(follow_symlinks=False):
+                    pending.append(entry.path)
+                elif entry.is_file() and Path(entry.name).suffix.lower() in MANIFEST_SUFFIXES:
+                    found.append(entry.path)
+    return sorted(found)
 
 
 @dataclass
@@ -241,25 +146,27 @@ class _Builder:
         for doc in self.workloads:
             if _owned_by_present_parent(doc, present):
                 continue
-            template = _dig(doc.raw, TEMPLATE_PATHS[doc.kind])
             namespace = _namespace_of(doc.raw)
-            selector = LabelSelector.from_raw(_dig(doc.raw, ("spec", "selector")))
-            live = [
-                p
-                for p in self.pods
-                if p.namespace == namespace and not selector.is_empty and selector.matches(p.labels)
-            ]
-            if live:
-                continue
-            raw_pod = {
-                "metadata": {
-                    **_mapping(template.get("metadata")),
-                    "name": doc.name,
-                    "namespace": namespace,
-                },
-                "spec": _mapping(template.get("spec")),
-            }
             try:
+                template = _dig(doc.raw, TEMPLATE_PATHS[doc.kind])
+                selector = LabelSelector.from_raw(_dig(doc.raw, ("spec", "selector")))
+                live = [
+                    p
+                    for p in self.pods
+                    if p.namespace == namespace
+                    and not selector.is_empty
+                    and selector.matches(p.labels)
+                ]
+                if live:
+                    continue
+                raw_pod = {
+                    "metadata": {
+                        **_dig(template, ("metadata",)),
+                        "name": doc.name,
+                        "namespace": namespace,
+                    },
+                    "spec": _dig(template, ("spec",)),
+                }
                 pod = Pod.from_raw(
                     raw_pod, doc.origin, workload=Workload(doc.kind, doc.name), from_template=True
                 )
@@ -359,10 +266,16 @@ def load_manifests(paths: Iterable[str]) -> Snapshot:
 
 
 def _dig(raw: Mapping[str, Any], path: tuple[str, ...]) -> Mapping[str, Any]:
+    """The object at `path` ({} when absent or null); TypeError names a non-object field."""
     value: Any = raw
-    for key in path:
-        value = value.get(key) if isinstance(value, Mapping) else None
-    return _mapping(value)
+    for depth, key in enumerate(path):
+        value = value.get(key)
+        if value is None:
+            return {}
+        if not isinstance(value, Mapping):
+            field = ".".join(path[: depth + 1])
+            raise TypeError(f"{field}: expected an object, found {type(value).__name__}")
+    return cast(Mapping[str, Any], value)
 
 
 def _mapping(value: Any) -> Mapping[str, Any]:

@@ -4,6 +4,7 @@ object metadata, protocols and label selectors."""
 from __future__ import annotations
 
 import enum
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -35,6 +36,40 @@ def int_or_str(value: int | str | None) -> int | str | None:
 def optional_int(value: int | str | None) -> int | None:
     """A number field: None when absent, else parsed (a bad value raises ValueError)."""
     return int(value) if value is not None else None
+
+
+# IANA_SVC_NAME, as the API server validates port names: at most 15 lower-case letters,
+# digits and single hyphens inside, at least one letter.
+_PORT_NAME = re.compile(r"[a-z0-9]([a-z0-9-]{0,13}[a-z0-9])?")
+
+
+def is_port_name(value: str) -> bool:
+    return bool(_PORT_NAME.fullmatch(value)) and "--" not in value and not value.isdigit()
+
+
+def port_number(value: int | str, field: str) -> int:
+    """A port number field (1-65535) as the API server validates it; ValueError names `field`."""
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 65535:
+        raise ValueError(f"{field}: {value!r} is not a port number (1-65535)")
+    return value
+
+
+def port_name(value: str | None, field: str) -> str | None:
+    """An optional port name; ValueError names `field` when it is not a valid IANA name."""
+    if value is None or value == "":
+        return None
+    if not is_port_name(value):
+        raise ValueError(f"{field}: {value!r} is not a valid port name")
+    return value
+
+
+def port_number_or_name(value: int | str | None, field: str) -> int | str | None:
+    """An IntOrString port: a port number, or a port name (a digit string is neither)."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return port_name(value, field)
+    return port_number(value, field)
 
 
 class Protocol(enum.StrEnum):

@@ -18,6 +18,8 @@ from kaudit.model.meta import (
     Origin,
     Protocol,
     Raw,
+    port_name,
+    port_number,
 )
 
 
@@ -129,15 +131,18 @@ class Pod:
         status = pod.status or _NO_POD_STATUS
         ports: list[ContainerPort] = []
         for container in [*(spec.init_containers or ()), *(spec.containers or ())]:
-            for port in container.ports or ():
+            for index, port in enumerate(container.ports or ()):
                 if port.container_port is None:
                     continue
+                field = f"container {container.name or '(unnamed)'} ports[{index}]"
                 ports.append(
                     ContainerPort(
-                        container_port=int(port.container_port),
+                        container_port=port_number(port.container_port, f"{field}.containerPort"),
                         protocol=Protocol.parse(port.protocol),
-                        name=port.name or None,
-                        host_port=int(port.host_port) if port.host_port else None,
+                        name=port_name(port.name, f"{field}.name"),
+                        host_port=port_number(port.host_port, f"{field}.hostPort")
+                        if port.host_port
+                        else None,
                         container=container.name or "",
                     )
                 )

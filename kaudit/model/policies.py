@@ -15,8 +15,8 @@ from kaudit.model.meta import (
     Origin,
     Protocol,
     Raw,
-    int_or_str,
-    optional_int,
+    port_number,
+    port_number_or_name,
 )
 
 
@@ -67,8 +67,8 @@ class PolicyPort:
     def from_wire(cls, port: wire.PolicyPort) -> PolicyPort:
         return cls(
             protocol=Protocol.parse(port.protocol),
-            port=int_or_str(port.port),
-            end_port=optional_int(port.end_port),
+            port=port_number_or_name(port.port, "port"),
+            end_port=port_number(port.end_port, "endPort") if port.end_port is not None else None,
         )
 
 

@@ -15,8 +15,9 @@ from kaudit.model.meta import (
     Protocol,
     Raw,
     frozen_map,
-    int_or_str,
     optional_int,
+    port_number,
+    port_number_or_name,
 )
 from kaudit.model.pods import Pod
 
@@ -83,13 +84,15 @@ class Service:
         spec = service.spec or _NO_SERVICE_SPEC
         ports = tuple(
             ServicePort(
-                port=int(p.port),
-                target_port=int_or_str(p.target_port),
+                port=port_number(p.port, f"spec.ports[{index}].port"),
+                target_port=port_number_or_name(p.target_port, f"spec.ports[{index}].targetPort"),
                 protocol=Protocol.parse(p.protocol),
                 name=p.name or None,
-                node_port=int(p.node_port) if p.node_port else None,
+                node_port=port_number(p.node_port, f"spec.ports[{index}].nodePort")
+                if p.node_port
+                else None,
             )
-            for p in spec.ports or ()
+            for index, p in enumerate(spec.ports or ())
             if p.port is not None
         )
         load_balancer = service.status.load_balancer if service.status else None

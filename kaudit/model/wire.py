@@ -31,11 +31,13 @@ class WireObject(msgspec.Struct, rename="camel", gc=False):
 
 
 def from_mapping(raw: Mapping[str, Any], wire_type: type[ItemT]) -> ItemT:
-    """A parsed JSON or YAML object as its wire type (numeric strings become numbers).
+    """A parsed JSON or YAML object as its wire type, with the types the API server requires.
 
-    Raises msgspec.ValidationError (a ValueError) when a field has the wrong type.
+    Strict: a boolean given as a string, or a number given as a string where the API
+    takes a number, is refused as the API server refuses it. Raises
+    msgspec.ValidationError (a ValueError) naming the field when a type is wrong.
     """
-    return msgspec.convert(raw, wire_type, strict=False)
+    return msgspec.convert(raw, wire_type, strict=True)
 
 
 # --- metadata ---------------------------------------------------------------------------------

@@ -168,13 +168,13 @@ spec: {containers: [{name: api, image: example/api:1.0}]}
         (
             "scalar.yaml",
             "just a string\n",
-            "scalar.yaml:1: expected a Kubernetes object, found str",
+            "scalar.yaml:1: expected a Kubernetes object, found a string",
         ),
         ("bad.json", '{"kind": "Service",\n "metadata": }', "bad.json:2: invalid JSON"),
         (
             "port.yaml",
             "apiVersion: v1\nkind: Service\nmetadata: {name: s}\nspec: {ports: [{port: eighty}]}\n",
-            "port.yaml:1: invalid Service s: invalid literal for int()",
+            "port.yaml:1: invalid Service s: spec.ports[0].port: 'eighty' is not a port number (1-65535)",
         ),
         (
             "op.yaml",
@@ -210,3 +210,70 @@ def test_namespace_filter_keeps_cluster_scoped_objects(tmp_path: Path) -> None:
     assert [p.key for p in only_shop.pods] == ["shop/api"]
     assert [c.name for c in only_shop.ingress_classes] == ["nginx"]
     assert [p.key for p in snap.filtered(exclude=["shop"]).pods] == ["other/api"]
+
+
+@pytest.mark.parametrize(
+    ("name", "text", "expected"),
+    [
+        (
+            "hostnet.yaml",
+            "kind: Pod\nmetadata: {name: a, namespace: x}\nspec: {hostNetwork: 'false'}\n",
+            "hostnet.yaml:1: invalid Pod a: Expected `bool | null`, got `str` - at "
+            "`$.spec.hostNetwork`",
+        ),
+        (
+            "selector.yaml",
+            "kind: NetworkPolicy\nmetadata: {name: p, namespace: x}\nspec: {podSelector: garbage}\n",
+            "selector.yaml:1: invalid NetworkPolicy p: Expected `object | null`, got `str` - at "
+            "`$.spec.podSelector`",
+        ),
+        (
+            "label.yaml",
+            "kind: Pod\nmetadata: {name: a, namespace: x, labels: {app: null}}\n",
+            "label.yaml:1: invalid Pod a: Expected `str`, got `null` - at `$.metadata.labels[...]`",
+        ),
+        (
+            "operator.yaml",
+            "kind: Deployment\nmetadata: {name: d, namespace: x}\nspec:\n"
+            "  selector: {matchExpressions: [{key: app, operator: Bogus, values: [a]}]}\n",
+            "operator.yaml:1: invalid Deployment d: unknown label selector operator 'Bogus'",
+        ),
+        (
+            "template.yaml",
+            "kind: Deployment\nmetadata: {name: d, namespace: x}\nspec: {template: nope}\n",
+            "template.yaml:1: invalid Deployment d: spec.template: expected an object, found str",
+        ),
+        (
+            "portname.yaml",
+            "kind: Pod\nmetadata: {name: a, namespace: x}\nspec:\n  containers:\n"
+            "  - {name: c, ports: [{containerPort: 80, name: 'bad name!'}]}\n",
+            "portname.yaml:1: invalid Pod a: container c ports[0].name: 'bad name!' is not a "
+            "valid port name",
+        ),
+    ],
+)
+def test_fields_are_validated_as_the_api_server_does(
+    tmp_path: Path, name: str, text: str, expected: str
+) -> None:
+    path = tmp_path / name
+    path.write_text(text)
+    with pytest.raises(InputError) as error:
+        load_manifests([str(path)])
+    assert str(error.value) == f"{tmp_path}/{expected}"
+
+
+def test_a_deeply_nested_folder_is_an_input_error_not_a_crash(tmp_path: Path) -> None:
+    deep = tmp_path
+    try:
+        for _ in range(1900):
+            deep = deep / "d"
+            deep.mkdir()
+    except OSError:
+        pass  # the operating system's own limit: the walk must stop cleanly there too
+    (tmp_path / "svc.yaml").write_text(SERVICE)
+    try:
+        snap = load_manifests([str(tmp_path)])
+    except InputError as error:
+        assert "cannot read" in str(error)
+    else:
+        assert [s.name for s in snap.services] == ["api"]

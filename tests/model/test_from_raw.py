@@ -205,14 +205,33 @@ def test_service_defaults_and_selection() -> None:
     assert not svc.selects(in_a)  # a selector-less Service selects nothing
 
 
-def test_a_numeric_string_in_a_number_field_is_read_as_the_number() -> None:
-    svc = Service.from_raw({"metadata": {"name": "s"}, "spec": {"ports": [{"port": "80"}]}})
-    assert svc.ports[0].port == 80
+@pytest.mark.parametrize("port", ["80", "eighty", 0, 65536])
+def test_a_port_that_is_not_a_number_in_range_is_a_value_error(port: object) -> None:
+    """As the API server validates a Service port: an int32 from 1 to 65535, not a string."""
+    with pytest.raises(ValueError, match=r"spec.ports\[0\].port: .* is not a port number"):
+        Service.from_raw({"metadata": {"name": "s"}, "spec": {"ports": [{"port": port}]}})
 
 
-def test_a_bad_number_is_a_value_error() -> None:
-    with pytest.raises(ValueError, match="invalid literal for int"):
-        Service.from_raw({"metadata": {"name": "s"}, "spec": {"ports": [{"port": "eighty"}]}})
+@pytest.mark.parametrize(
+    ("target", "accepted"),
+    [
+        (8080, True),
+        ("http", True),
+        ("web-api", True),
+        ("8080", False),
+        ("-x", False),
+        ("a--b", False),
+        ("UPPER", False),
+        ("x" * 16, False),
+    ],
+)
+def test_target_ports_are_numbers_or_iana_names(target: object, accepted: bool) -> None:
+    raw = {"metadata": {"name": "s"}, "spec": {"ports": [{"port": 80, "targetPort": target}]}}
+    if accepted:
+        assert Service.from_raw(raw).ports[0].target_port == target
+    else:
+        with pytest.raises(ValueError, match="is not a valid port name"):
+            Service.from_raw(raw)
 
 
 def test_endpoint_slice_conditions_and_ports() -> None:
