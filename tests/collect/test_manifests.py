@@ -262,18 +262,11 @@ def test_fields_are_validated_as_the_api_server_does(
     assert str(error.value) == f"{tmp_path}/{expected}"
 
 
-def test_a_deeply_nested_folder_is_an_input_error_not_a_crash(tmp_path: Path) -> None:
+def test_a_folder_nested_1900_deep_is_read_without_recursion(tmp_path: Path) -> None:
     deep = tmp_path
-    try:
-        for _ in range(1900):
-            deep = deep / "d"
-            deep.mkdir()
-    except OSError:
-        pass  # the operating system's own limit: the walk must stop cleanly there too
-    (tmp_path / "svc.yaml").write_text(SERVICE)
-    try:
-        snap = load_manifests([str(tmp_path)])
-    except InputError as error:
-        assert "cannot read" in str(error)
-    else:
-        assert [s.name for s in snap.services] == ["api"]
+    for _ in range(1900):
+        deep = deep / "d"
+        deep.mkdir()
+    (deep / "svc.yaml").write_text(SERVICE)
+    snap = load_manifests([str(tmp_path)])
+    assert [s.name for s in snap.services] == ["api"]
