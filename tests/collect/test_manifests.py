@@ -263,10 +263,17 @@ def test_fields_are_validated_as_the_api_server_does(
 
 
 def test_a_folder_nested_1900_deep_is_read_without_recursion(tmp_path: Path) -> None:
-    deep = tmp_path
-    for _ in range(1900):
-        deep = deep / "d"
-        deep.mkdir()
-    (deep / "svc.yaml").write_text(SERVICE)
-    snap = load_manifests([str(tmp_path)])
-    assert [s.name for s in snap.services] == ["api"]
+    folders = [tmp_path / "d"]
+    for _ in range(1899):
+        folders.append(folders[-1] / "d")
+    for folder in folders:
+        folder.mkdir()
+    (folders[-1] / "svc.yaml").write_text(SERVICE)
+    try:
+        snap = load_manifests([str(tmp_path)])
+        assert [s.name for s in snap.services] == ["api"]
+    finally:
+        # shutil.rmtree (pytest's clean-up) recurses once per level: remove bottom-up.
+        (folders[-1] / "svc.yaml").unlink()
+        for folder in reversed(folders):
+            folder.rmdir()
