@@ -293,3 +293,45 @@ def test_report_and_diff_work_from_saved_json(tmp_path: Path) -> None:
     regressed = kaudit("diff", str(hardened), str(insecure), "--fail-on", "critical")
     assert regressed.returncode == 1  # the internet-facing LoadBalancer is new
     assert "KA205" in regressed.stdout
+
+
+HOSTILE = """\
+apiVersion: v1
+kind: Service
+metadata:
+  name: "web\\e[2J\\e]0;owned\\a\\e]8;;http://evil\\e\\\\"
+  namespace: shop
+  annotations:
+    kaudit.io/ignore: service-loadbalancer
+    kaudit.io/ignore-reason: "@platform-team said so\\rnext row"
+spec:
+  type: NodePort
+  ports: [{port: 80, nodePort: 30080}]
+"""
+
+
+def test_object_strings_never_reach_the_terminal_as_controls(tmp_path: Path) -> None:
+    manifest = tmp_path / "hostile.yaml"
+    manifest.write_text(HOSTILE)
+    table = kaudit("audit", "-f", str(manifest), "--fail-on", "never")
+    assert table.returncode == 0, table.stderr
+    assert "\x1b" not in table.stdout
+    assert "\x07" not in table.stdout
+    assert "Service/shop/web\\x1b[2J" in table.stdout
+    reach = kaudit("reach", "-f", str(manifest), "--port", "80")
+    assert reach.returncode == 0, reach.stderr
+    assert "\x1b" not in reach.stdout
+    missing = kaudit("reach", "-f", str(manifest), "--from", "shop/\x1b[2Jx", "--to", "shop/y")
+    assert missing.returncode == 2
+    assert "\x1b" not in missing.stderr
+    assert "shop/\\x1b[2Jx" in missing.stderr
+
+
+def test_markdown_pings_nobody(tmp_path: Path) -> None:
+    manifest = tmp_path / "hostile.yaml"
+    manifest.write_text(HOSTILE.replace("type: NodePort", "type: LoadBalancer"))
+    md = kaudit("audit", "-f", str(manifest), "--fail-on", "never", "--format", "md")
+    assert md.returncode == 0, md.stderr
+    assert "@platform-team" not in md.stdout
+    assert "@&#8203;platform-team said so next row" in md.stdout
+    assert "\r" not in md.stdout

@@ -18,6 +18,7 @@ from kaudit.cli.reach import reach_command
 from kaudit.cli.report import report_command
 from kaudit.cli.rules import rules_command
 from kaudit.errors import ExitCode, KauditError
+from kaudit.report.textsafe import terminal_text
 
 app = typer.Typer(
     name="kaudit",
@@ -78,20 +79,21 @@ def main() -> None:
         # Bad flags: one line, like every other input error (typer would draw a box).
         ctx = getattr(exc, "ctx", None)
         where = f"; see '{ctx.command_path} -h'" if ctx is not None else ""
-        message = " ".join(exc.format_message().split()).rstrip(".")
+        message = terminal_text(" ".join(exc.format_message().split()).rstrip("."))
         typer.echo(f"kaudit: error: {message}{where}", err=True)
         sys.exit(int(ExitCode.USAGE))
     except (KeyboardInterrupt, typer.Abort):
         typer.echo("kaudit: interrupted", err=True)
         sys.exit(130)
     except KauditError as exc:
-        typer.echo(f"kaudit: error: {exc}", err=True)
+        # Messages quote file and object names: shown as text, never as terminal controls.
+        typer.echo(f"kaudit: error: {terminal_text(' '.join(str(exc).splitlines()))}", err=True)
         sys.exit(int(exc.exit_code))
     except Exception as exc:
         # A bug, not a finding: its own exit code, one line, the traceback on request.
         if debug:
             traceback.print_exc()
-        summary = " ".join(f"{type(exc).__name__}: {exc}".split())[:300]
+        summary = terminal_text(" ".join(f"{type(exc).__name__}: {exc}".split()), limit=300)
         typer.echo(
             f"kaudit: internal error (a bug in kaudit; please report it on kaudit's issue "
             f"tracker with the output of --debug): {summary}",

@@ -8,6 +8,7 @@ from typing import Any
 from kaudit.errors import InputError
 from kaudit.model import Pod, Protocol, Snapshot
 from kaudit.netpol.engine import PolicyEngine
+from kaudit.report.textsafe import terminal_lines
 
 
 def reach_report(
@@ -30,8 +31,23 @@ def reach_report(
       `{"port", "protocol", "pods": [...], "allowed": {src: {dst: bool}}}` with every
       pair present (text lists the allowed pairs).
 
-    Unknown pod names and bad addresses raise InputError.
+    Unknown pod names and bad addresses raise InputError. Text shows names from the
+    input as text only (terminal controls escaped, very long names cut).
     """
+    answer = _answer(snapshot, src=src, dst=dst, to_ip=to_ip, port=port, protocol=protocol, fmt=fmt)
+    return terminal_lines(answer) if fmt == "text" else answer
+
+
+def _answer(
+    snapshot: Snapshot,
+    *,
+    src: str | None,
+    dst: str | None,
+    to_ip: str | None,
+    port: int,
+    protocol: Protocol,
+    fmt: str,
+) -> str:
     if fmt not in ("text", "json"):
         raise InputError(f"--format: unknown format {fmt!r} (expected text or json)")
     if dst is not None and to_ip is not None:

@@ -19,7 +19,7 @@ from kaudit.findings import Finding, Severity
 from kaudit.report.jsonio import SCHEMA_VERSION, finding_to_dict, format_timestamp
 from kaudit.report.model import Report
 from kaudit.report.render import Format
-from kaudit.report.table import render_findings_table, severity_text
+from kaudit.report.table import object_text, render_findings_table, severity_text
 from kaudit.report.templating import markdown_environment
 
 DIFF_FORMATS = (Format.TABLE, Format.MARKDOWN, Format.JSON)
@@ -156,7 +156,7 @@ def _diff_table(diff: ReportDiff, color: bool) -> str:
             [
                 f"{severity_text(old.severity, color)} -> {severity_text(new.severity, color)}",
                 new.rule_id,
-                f"{new.resource.kind}/{new.resource.qualified_name}",
+                object_text(new.resource),
             ]
             for old, new in diff.severity_changed
         ]

@@ -5,7 +5,9 @@ from __future__ import annotations
 from tabulate import tabulate
 
 from kaudit.findings import Finding, Severity
+from kaudit.model import ObjectRef
 from kaudit.report.model import Report
+from kaudit.report.textsafe import terminal_text
 
 WIDTH = 100
 HEADERS = ("SEVERITY", "RULE", "OBJECT", "MESSAGE")
@@ -47,7 +49,10 @@ def render_findings_table(findings: list[Finding], color: bool = False) -> str:
     severity_width, rule_width, object_header, _ = (len(h) + HEADER_PADDING for h in HEADERS)
     object_width = max(object_header, min(OBJECT_WIDTH, max(len(_object(f)) for f in findings)))
     message_width = WIDTH - severity_width - rule_width - object_width - 3 * GAP
-    rows = [[severity_text(f.severity, color), f.rule_id, _object(f), f.message] for f in findings]
+    rows = [
+        [severity_text(f.severity, color), f.rule_id, _object(f), terminal_text(f.message)]
+        for f in findings
+    ]
     return tabulate(
         rows,
         headers=HEADERS,
@@ -58,8 +63,12 @@ def render_findings_table(findings: list[Finding], color: bool = False) -> str:
 
 
 def _object(finding: Finding) -> str:
-    ref = finding.resource
-    return f"{ref.kind}/{ref.qualified_name}"
+    return object_text(finding.resource)
+
+
+def object_text(ref: ObjectRef) -> str:
+    """`Kind/namespace/name` as a terminal shows it (controls escaped, long names cut)."""
+    return terminal_text(f"{ref.kind}/{ref.qualified_name}")
 
 
 def severity_text(severity: Severity, color: bool) -> str:

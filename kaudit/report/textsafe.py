@@ -22,6 +22,11 @@ def _visible(match: re.Match[str]) -> str:
     return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
 
 
+def terminal_lines(text: str, limit: int | None = DISPLAY_LIMIT) -> str:
+    """Plain text for a terminal, line by line: each line escaped and cut on its own."""
+    return "\n".join(terminal_text(line, limit) for line in text.split("\n"))
+
+
 def terminal_text(value: object, limit: int | None = DISPLAY_LIMIT) -> str:
     """`value` as text that prints as itself: controls escaped, cut to `limit` characters."""
     text = str(value)
