@@ -10,12 +10,11 @@ from collections.abc import Mapping
 from pathlib import Path
 from types import MappingProxyType
 
-import yaml
-
 from kaudit.config import AuditConfig, Suppression
 from kaudit.errors import InputError
 from kaudit.findings import Severity
 from kaudit.kube import SYSTEM_NAMESPACES
+from kaudit.parsing import parse_yaml
 from kaudit.rules.registry import find_rule
 
 CONFIG_KEYS = ("severity", "suppress", "includeSystemNamespaces", "systemNamespaces")
@@ -33,13 +32,7 @@ def load_config(path: str) -> AuditConfig:
         text = Path(path).read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise InputError(f"{path}: cannot read configuration: {exc}") from None
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"{path}:{mark.line + 1}" if mark is not None else path
-        problem = getattr(exc, "problem", None) or "invalid YAML"
-        raise InputError(f"{where}: invalid configuration YAML: {problem}") from None
+    data = parse_yaml(text, path)
     try:
         return config_from_mapping(data if data is not None else {})
     except ValueError as exc:

@@ -37,6 +37,7 @@ LAYER_OF: Mapping[str, str] = {
     "kaudit.findings": "findings",
     "kaudit.model": "model",
     "kaudit.kube": "base",
+    "kaudit.parsing": "base",
     "kaudit.errors": "base",
     "kaudit": "base",  # the package itself: __version__
 }

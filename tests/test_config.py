@@ -73,7 +73,7 @@ spec: {type: NodePort, ports: [{port: 80}]}
 
 
 BAD_CONFIGS = [
-    ("not yaml", "severity: [unclosed", "invalid configuration YAML"),
+    ("not yaml", "severity: [unclosed", "kaudit.yaml:2: invalid YAML: did not find expected"),
     ("a list", "- a\n- b\n", "configuration must be a mapping"),
     ("unknown key", "suppressions: []\n", "unknown configuration key(s) suppressions"),
     ("unknown rule", "severity: {service-nodport: low}\n", "unknown rule 'service-nodport'"),

@@ -26,6 +26,7 @@ from kaudit.netpol.summary import (
     ReachabilitySummary,
     ReachCount,
 )
+from kaudit.parsing import parse_json
 from kaudit.report.model import NamespaceSummary, Report, SuppressedFinding
 
 # Bumped only on a breaking change (a field removed, renamed or retyped); adding a field
@@ -228,10 +229,7 @@ def validate_report_dict(data: Any) -> None:
 
 def report_from_json(text: str, source_name: str) -> Report:
     """Rebuild a Report from a saved JSON audit; a bad file raises a one-line InputError."""
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as error:
-        raise InputError(f"{source_name}: not valid JSON ({error})") from None
+    data = parse_json(text, source_name)
     if not isinstance(data, dict) or "schemaVersion" not in data:
         raise InputError(f"{source_name}: not a kaudit JSON report (no schemaVersion)")
     if data["schemaVersion"] != SCHEMA_VERSION:

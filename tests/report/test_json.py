@@ -118,7 +118,7 @@ def test_min_severity_is_recorded_and_filters(sample_report: Report) -> None:
 @pytest.mark.parametrize(
     ("text", "message"),
     [
-        ("{not json", "old.json: not valid JSON"),
+        ("{not json", "old.json:1: invalid JSON: Expecting property name"),
         ("[1, 2]", "old.json: not a kaudit JSON report (no schemaVersion)"),
         ('{"schemaVersion": 99}', "old.json: report schema version 99 is not supported"),
         (
