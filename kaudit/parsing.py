@@ -182,12 +182,16 @@ def _children(node: yaml.Node) -> list[yaml.Node]:
 def yaml_nodes(text: str, file: str) -> Iterator[tuple[yaml.Node, Any]]:
     """Each YAML document's root node (for line numbers) and its bounded value."""
     loader = KubeLoader(text)
+    # An alias needs an anchor ('&name') and a reference ('*name'): without both
+    # characters in the text there is nothing to expand, and no graph to walk.
+    may_alias = "&" in text and "*" in text
     try:
         while loader.check_node():
             node = loader.get_node()
             if node is None:
                 continue
-            check_alias_expansion(node, file)
+            if may_alias:
+                check_alias_expansion(node, file)
             yield node, loader.construct_document(node)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark

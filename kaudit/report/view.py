@@ -238,12 +238,29 @@ def section_of(finding: Finding) -> str:
     return finding.resource.scope or CLUSTER_SCOPE
 
 
+# Evidence lists longer than this are cut in the HTML and Markdown reports (the JSON
+# report keeps them whole): a Service with 50,000 ports stays readable and quick.
+EVIDENCE_ITEMS_SHOWN = 50
+
+
+def shown_evidence(value: Any) -> Any:
+    """Evidence as the pages show it: every list cut to EVIDENCE_ITEMS_SHOWN items."""
+    if isinstance(value, Mapping):
+        return {key: shown_evidence(item) for key, item in value.items()}
+    if isinstance(value, list):
+        shown = [shown_evidence(item) for item in value[:EVIDENCE_ITEMS_SHOWN]]
+        if len(value) > EVIDENCE_ITEMS_SHOWN:
+            shown.append(f"... and {len(value) - EVIDENCE_ITEMS_SHOWN} more (see the JSON report)")
+        return shown
+    return value
+
+
 def _finding_view(finding: Finding, anchor: str) -> FindingView:
     ref = finding.resource
     obj = f"{ref.kind}/{ref.qualified_name}"
     evidence = (
         yaml.dump(
-            to_plain(finding.evidence),
+            shown_evidence(to_plain(finding.evidence)),
             Dumper=_Dumper,
             sort_keys=False,
             default_flow_style=False,

@@ -9,6 +9,7 @@ from kaudit.findings import Severity
 from kaudit.model import Kind, Pod, Service, ServicePort
 from kaudit.rules.common import (
     K8S_SERVICE_DOCS,
+    MAX_LISTED,
     label_text,
     plural,
     service_port_text,
@@ -272,7 +273,9 @@ def service_target_port_mismatch(ctx: AuditContext) -> Iterator[Hit]:
             continue
         container_ports = _containerservice_ports_evidence(pods)
         fix = _target_port_fix(service, [p for p, _ in broken], pods)
-        details = "; ".join(f"port {service_port_text(p)}: {why}" for p, why in broken)
+        details = "; ".join(f"port {service_port_text(p)}: {why}" for p, why in broken[:MAX_LISTED])
+        if len(broken) > MAX_LISTED:
+            details += f"; and {len(broken) - MAX_LISTED} more ports"
         available = (
             ", ".join(
                 f"{c['containerPort']}/{c['protocol']}" + (f" ({c['name']})" if "name" in c else "")
@@ -301,13 +304,20 @@ def service_target_port_mismatch(ctx: AuditContext) -> Iterator[Hit]:
 
 def _target_port_fix(service: Service, broken: Sequence[ServicePort], pods: Sequence[Pod]) -> str:
     """A corrected ports list when each broken port has one obvious container port."""
+    generic = (
+        "Set each targetPort to a port the pods declare (see containerPorts in the "
+        "evidence), by name or number."
+    )
+    if len(service.ports) > MAX_LISTED:
+        return generic  # a corrected list this long helps nobody read the fix
     fixed_ports = []
+    broken_ports = set(broken)
     for port in service.ports:
         entry: dict[str, Any] = {"port": port.port, "protocol": str(port.protocol)}
         if port.name:
             entry = {"name": port.name, **entry}
         target: int | str = port.effective_target
-        if port in broken:
+        if port in broken_ports:
             same_protocol = {
                 (cp.container_port, cp.name)
                 for p in pods
@@ -315,10 +325,7 @@ def _target_port_fix(service: Service, broken: Sequence[ServicePort], pods: Sequ
                 if cp.protocol == port.protocol
             }
             if len(same_protocol) != 1:
-                return (
-                    "Set each targetPort to a port the pods declare (see containerPorts in the "
-                    "evidence), by name or number."
-                )
+                return generic
             number, name = next(iter(same_protocol))
             target = name or number
         entry["targetPort"] = target
