@@ -337,7 +337,7 @@ def policy_selects_no_pods(ctx: AuditContext) -> Iterator[Hit]:
         remediation = None
         if candidates:
             best = candidates[0]
-            evidence["diagnosis"] = sorted({str(e.verdict) for e in best.problems})
+            evidence["diagnosis"] = sorted({str(e.closeness) for e in best.problems})
             corrected = best.corrected
             blocked_by_expressions = [
                 r.key

@@ -99,7 +99,7 @@ def _diagnose_selector(ctx: AuditContext, service: Service) -> Hit:
     if candidates:
         best = candidates[0]
         diagnosis = summarize(best)
-        evidence["diagnosis"] = sorted({str(e.verdict) for e in best.problems})
+        evidence["diagnosis"] = sorted({str(e.closeness) for e in best.problems})
         corrected = best.corrected
         if selector_fits(corrected, best.pods):
             evidence["correctedSelector"] = dict(sorted(corrected.items()))
