@@ -48,15 +48,16 @@ EGRESS_POLICY = "kaudit-egress"
 # they fail the Job at once; 3 (API unreachable) is retried within backoffLimit.
 NON_RETRYABLE_EXIT_CODES = (1, 2, 4)
 
-# What the live collector lists (kaudit/collect/live.py), as (API group,
-# resources). tests/deploy checks this table against the collector.
-CLUSTER_READ_RULES: tuple[tuple[str, tuple[str, ...]], ...] = (
+# The RBAC permissions (the `rules` of a ClusterRole or Role), as (API group,
+# resources) read with READ_VERBS. Cluster-wide: what the live collector lists
+# (kaudit/collect/live/), which tests/deploy checks against the collector.
+CLUSTER_READ_PERMISSIONS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("", ("namespaces", "pods", "services")),
     ("discovery.k8s.io", ("endpointslices",)),
     ("networking.k8s.io", ("ingressclasses", "ingresses", "networkpolicies")),
 )
 # Read in kube-system only, to recognise the CNI by its DaemonSets.
-CNI_READ_RULES: tuple[tuple[str, tuple[str, ...]], ...] = (("apps", ("daemonsets",)),)
+CNI_READ_PERMISSIONS: tuple[tuple[str, tuple[str, ...]], ...] = (("apps", ("daemonsets",)),)
 READ_VERBS = ("get", "list")
 
 
@@ -85,9 +86,10 @@ def _meta(
     return meta
 
 
-def _rules(
+def _permissions(
     table: Sequence[tuple[str, Sequence[str]]], verbs: Sequence[str]
 ) -> list[dict[str, Any]]:
+    """RBAC policy rules granting `verbs` on each (API group, resources) of `table`."""
     return [
         {"apiGroups": [group], "resources": list(resources), "verbs": list(verbs)}
         for group, resources in table
@@ -128,7 +130,7 @@ def cluster_reader(options: DeployOptions) -> list[dict[str, Any]]:
         "apiVersion": "rbac.authorization.k8s.io/v1",
         "kind": "ClusterRole",
         "metadata": _meta(options, name, None),
-        "rules": _rules(CLUSTER_READ_RULES, READ_VERBS),
+        "rules": _permissions(CLUSTER_READ_PERMISSIONS, READ_VERBS),
     }
     binding = {
         "apiVersion": "rbac.authorization.k8s.io/v1",
@@ -146,7 +148,7 @@ def cni_reader(options: DeployOptions) -> list[dict[str, Any]]:
         "apiVersion": "rbac.authorization.k8s.io/v1",
         "kind": "Role",
         "metadata": _meta(options, name, "kube-system"),
-        "rules": _rules(CNI_READ_RULES, READ_VERBS),
+        "rules": _permissions(CNI_READ_PERMISSIONS, READ_VERBS),
     }
     binding = {
         "apiVersion": "rbac.authorization.k8s.io/v1",
