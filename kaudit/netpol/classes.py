@@ -86,7 +86,7 @@ class PodClasses:
     outsider: Pod  # "any other pod" (see the module docstring)
     dns_pods: tuple[Pod, ...]
     dns_stand_in: bool
-    # Pods on each node, for the rule that a pod's own node may always reach it.
+    # Pods on each node: a pod's own node may always reach it.
     pods_on_node: Mapping[str, tuple[Pod, ...]]
     host_pods_on_node: Mapping[str, tuple[Pod, ...]]
     host_bits_on_node: Mapping[str, int]
@@ -121,7 +121,7 @@ class PodClasses:
 
 @dataclass(frozen=True, slots=True)
 class CompiledBlocks:
-    """The distinct ipBlocks of all rules, each compiled once (None: its CIDR does not parse)."""
+    """The distinct ipBlocks of all policy rules, each compiled once (None: its CIDR does not parse)."""
 
     ids: Mapping[IPBlock, int]
     blocks: tuple[CompiledBlock | None, ...]
@@ -137,13 +137,13 @@ class CompiledBlocks:
 
 
 def compile_blocks(policies: Iterable[NetworkPolicy]) -> CompiledBlocks:
-    """Distinct ipBlocks of all rules, compiled once; a bad CIDR matches nothing."""
+    """Distinct ipBlocks of all policy rules, compiled once; a bad CIDR matches nothing."""
     ids: dict[IPBlock, int] = {}
     blocks: list[CompiledBlock | None] = []
     warnings: list[str] = []
     for policy in policies:
-        for rule in (*policy.ingress, *policy.egress):
-            for peer in rule.peers:
+        for policy_rule in (*policy.ingress, *policy.egress):
+            for peer in policy_rule.peers:
                 block = peer.ip_block
                 if block is None or block in ids:
                     continue
@@ -282,11 +282,11 @@ def _references(
 
     for policy in policies:
         note(policy.pod_selector)
-        for rule in (*policy.ingress, *policy.egress):
-            for peer in rule.peers:
+        for policy_rule in (*policy.ingress, *policy.egress):
+            for peer in policy_rule.peers:
                 if peer.ip_block is None:
                     note(peer.pod_selector)
-            for port in rule.ports:
+            for port in policy_rule.ports:
                 if isinstance(port.port, str):
                     named.add((port.port, port.protocol))
     return frozenset(keys), tuple(sorted(named))

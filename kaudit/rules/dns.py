@@ -142,7 +142,7 @@ def _opens_port_53(ports: Sequence[PolicyPort]) -> bool:
 
 
 def _may_cover_pod_ips(policy: NetworkPolicy) -> bool:
-    """An egress rule open to port 53 whose ipBlock overlaps the usual pod address ranges."""
+    """An egress policy rule open to port 53 whose ipBlock overlaps the usual pod address ranges."""
     for policy_rule in policy.egress:
         if not _opens_port_53(policy_rule.ports):
             continue

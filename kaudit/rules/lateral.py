@@ -1,6 +1,6 @@
 """Lateral movement: how far one compromised pod gets, and whether datastores are in reach.
 
-Both rules ask the engine; nothing here interprets a policy.
+Both audit rules ask the engine; nothing here interprets a policy.
 """
 
 from __future__ import annotations

@@ -31,7 +31,7 @@ from kaudit.rules.remediation import (
 )
 
 if TYPE_CHECKING:
-    from kaudit.netpol.verdict import RuleRef, Verdict
+    from kaudit.netpol.verdict import PolicyRuleRef, Verdict
 
 K8S_POD_DNS = "https://kubernetes.io/docs/concepts/services-networking/dns-pod-service/"
 
@@ -178,11 +178,13 @@ def _blocking_egress(namespace: str, labels: Mapping[str, str] | None) -> dict[s
     )
 
 
-def _patched_rules(ctx: AuditContext, rule_refs: Iterable[RuleRef]) -> list[dict[str, Any]]:
-    """The allowing egress rules rewritten with the metadata addresses excepted."""
+def _patched_policy_rules(
+    ctx: AuditContext, policy_rule_refs: Iterable[PolicyRuleRef]
+) -> list[dict[str, Any]]:
+    """The allowing egress policy rules rewritten with the metadata addresses excepted."""
     by_ref = {p.ref: p for p in ctx.snapshot.network_policies}
     patched: dict[ObjectRef, dict[int, dict[str, Any]]] = {}
-    for ref in rule_refs:
+    for ref in policy_rule_refs:
         policy = by_ref.get(ref.policy)
         if policy is None or ref.rule_index >= len(policy.egress):
             continue
@@ -209,8 +211,8 @@ def _patched_rules(ctx: AuditContext, rule_refs: Iterable[RuleRef]) -> list[dict
     for policy_ref in sorted(patched):
         policy = by_ref[policy_ref]
         egress = [
-            patched[policy_ref].get(index) or _rule_raw(rule)
-            for index, rule in enumerate(policy.egress)
+            patched[policy_ref].get(index) or _policy_rule_raw(policy_rule)
+            for index, policy_rule in enumerate(policy.egress)
         ]
         documents.append(
             manifest(
@@ -227,7 +229,7 @@ def _patched_rules(ctx: AuditContext, rule_refs: Iterable[RuleRef]) -> list[dict
     return documents
 
 
-def _rule_raw(policy_rule: PolicyRule) -> dict[str, Any]:
+def _policy_rule_raw(policy_rule: PolicyRule) -> dict[str, Any]:
     raw: dict[str, Any] = {}
     if policy_rule.peers:
         raw["to"] = [peer_raw(p) for p in policy_rule.peers]
@@ -281,11 +283,13 @@ def pod_metadata_reachable(ctx: AuditContext) -> Iterator[Hit]:
         endpoints = reachable[group[0].key]
         addresses = [f"{address}:{port}" for address, port, _ in endpoints]
         egress = endpoints[0][2].egress
-        allowing = sorted({r for _, _, v in endpoints if v.egress for r in v.egress.allowing_rules})
+        allowing = sorted(
+            {r for _, _, v in endpoints if v.egress for r in v.egress.allowing_policy_rules}
+        )
         isolated = bool(egress and egress.isolating_policies)
         if isolated:
             why = "allowed by " + ", ".join(str(r) for r in allowing)
-            documents = _patched_rules(ctx, allowing)
+            documents = _patched_policy_rules(ctx, allowing)
             remediation = (
                 "Except the metadata addresses from the egress rules that allow them:\n\n"
                 + to_yaml(*documents)

@@ -1,7 +1,7 @@
 """NetworkPolicy coverage and isolation: namespaces without policies or default deny.
 
 Whether a pod is isolated, and what it may reach, is the engine's to say
-(`ctx.engine`); these rules only read policy structure where the question is
+(`ctx.engine`); these audit rules only read policy structure where the question is
 about how a policy is written.
 """
 

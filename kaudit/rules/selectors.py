@@ -54,8 +54,8 @@ def namespaces_text(selector: LabelSelector) -> str:
     return f"namespaces {selector.describe()}"
 
 
-def _rules(policy: NetworkPolicy) -> Iterator[tuple[str, str, int, PolicyRule]]:
-    """(direction, peer key, index, rule) over both directions."""
+def _policy_rules(policy: NetworkPolicy) -> Iterator[tuple[str, str, int, PolicyRule]]:
+    """(direction, peer key, index, policy rule) over both directions."""
     for index, policy_rule in enumerate(policy.ingress):
         yield "ingress", "from", index, policy_rule
     for index, policy_rule in enumerate(policy.egress):
@@ -105,7 +105,7 @@ def _namespaces_matching(ctx: AuditContext, selector: LabelSelector) -> list[str
 def policy_peer_or_confusion(ctx: AuditContext) -> Iterator[Hit]:
     for policy in ctx.snapshot.network_policies:
         confused = []
-        for direction, key, index, policy_rule in _rules(policy):
+        for direction, key, index, policy_rule in _policy_rules(policy):
             ns_only = [p for p in policy_rule.peers if _namespace_only(p)]
             pod_only = [p for p in policy_rule.peers if _pod_only(p)]
             if ns_only and pod_only:
@@ -113,8 +113,8 @@ def policy_peer_or_confusion(ctx: AuditContext) -> Iterator[Hit]:
         if not confused:
             continue
         explanations = []
-        fixed_rules: dict[str, list[dict[str, Any]]] = {}
-        evidence_rules = []
+        fixed_policy_rules: dict[str, list[dict[str, Any]]] = {}
+        evidence_policy_rules = []
         for direction, key, index, policy_rule, ns_only, pod_only in confused:
             admitted_ns = sorted(
                 {
@@ -157,8 +157,8 @@ def policy_peer_or_confusion(ctx: AuditContext) -> Iterator[Hit]:
             fixed: dict[str, Any] = {key: anded + others}
             if policy_rule.ports:
                 fixed["ports"] = [port_raw(p) for p in policy_rule.ports]
-            fixed_rules.setdefault(direction, []).append(fixed)
-            evidence_rules.append(
+            fixed_policy_rules.setdefault(direction, []).append(fixed)
+            evidence_policy_rules.append(
                 {
                     "direction": direction,
                     "rule": index,
@@ -171,13 +171,13 @@ def policy_peer_or_confusion(ctx: AuditContext) -> Iterator[Hit]:
         remediation = (
             "Merge the selectors into one peer (shown for the affected rules; keep the "
             "policy's other rules as they are):\n\n"
-            + to_yaml(manifest("NetworkPolicy", policy.name, policy.namespace, fixed_rules))
+            + to_yaml(manifest("NetworkPolicy", policy.name, policy.namespace, fixed_policy_rules))
         )
         yield Hit(
             policy.ref,
             f"NetworkPolicy {policy.namespace}/{policy.name} lists namespaceSelector and "
             f"podSelector as separate peers, which are ORed: " + "; ".join(explanations) + ".",
-            {"rules": evidence_rules},
+            {"rules": evidence_policy_rules},
             remediation=remediation,
             origin=policy.origin,
         )

@@ -44,9 +44,9 @@ def test_an_allowed_verdict_names_the_rules_on_each_side(prod: Cluster) -> None:
     verdict = prod.engine.check(prod["prod/api"], prod["prod/db"], 5432)
     assert verdict.allowed is True
     assert verdict.egress is not None and verdict.ingress is not None
-    assert [str(r) for r in verdict.egress.allowing_rules] == ["prod/api-out egress[0]"]
-    assert [str(r) for r in verdict.ingress.allowing_rules] == ["prod/db ingress[1]"]
-    assert verdict.ingress.allowing_rules[0].direction is Direction.INGRESS
+    assert [str(r) for r in verdict.egress.allowing_policy_rules] == ["prod/api-out egress[0]"]
+    assert [str(r) for r in verdict.ingress.allowing_policy_rules] == ["prod/db ingress[1]"]
+    assert verdict.ingress.allowing_policy_rules[0].direction is Direction.INGRESS
     text = verdict.explain()
     assert "ALLOWED" in text
     assert "prod/db ingress[1]" in text
@@ -54,14 +54,14 @@ def test_an_allowed_verdict_names_the_rules_on_each_side(prod: Cluster) -> None:
 
 def test_a_denied_verdict_names_the_isolating_policies(prod: Cluster) -> None:
     verdict = prod.engine.check(prod["prod/web"], prod["prod/db"], 5432)
-    assert (verdict.allowed, verdict.reason) == (False, Reason.NO_RULE)
+    assert (verdict.allowed, verdict.reason) == (False, Reason.NO_POLICY_RULE)
     assert verdict.egress is not None and verdict.ingress is not None
     assert [p.qualified_name for p in verdict.egress.isolating_policies] == ["prod/default-deny"]
     assert [p.qualified_name for p in verdict.ingress.isolating_policies] == [
         "prod/default-deny",
         "prod/db",
     ]
-    assert verdict.ingress.allowing_rules == ()
+    assert verdict.ingress.allowing_policy_rules == ()
     assert verdict.to_dict()["ingress"]["isolating_policies"] == ["prod/default-deny", "prod/db"]
 
 
