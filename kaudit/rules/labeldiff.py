@@ -14,10 +14,10 @@ import enum
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
 
 from rapidfuzz.distance import OSA
 
+from kaudit.jsontypes import JsonObject, json_array
 from kaudit.model import Pod
 
 
@@ -96,8 +96,8 @@ class EntryDiff:
             return f"{wanted} does not match: the pods carry {found}"
         return f"the pods carry no {self.key} label at all"
 
-    def as_json(self) -> dict[str, Any]:
-        entry: dict[str, Any] = {
+    def as_json(self) -> JsonObject:
+        entry: JsonObject = {
             "selector": f"{self.key}={self.value}",
             "verdict": str(self.closeness),
         }
@@ -173,12 +173,12 @@ class Candidate:
     def problems(self) -> list[EntryDiff]:
         return [e for e in self.entries if e.closeness is not LabelCloseness.MATCH]
 
-    def as_json(self) -> dict[str, Any]:
+    def as_json(self) -> JsonObject:
         return {
             "labels": dict(sorted(self.labels.items())),
             "podCount": len(self.pods),
-            "pods": sorted(p.name for p in self.pods)[:10],
-            "workloads": sorted({str(p.owner) for p in self.pods}),
+            "pods": json_array(sorted(p.name for p in self.pods)[:10]),
+            "workloads": json_array(sorted({str(p.owner) for p in self.pods})),
             "score": round(self.score, 2),
             "differences": [e.as_json() for e in self.problems],
         }

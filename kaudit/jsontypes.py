@@ -1,0 +1,22 @@
+"""JSON values, typed: the documents kaudit builds and renders.
+
+Reports, SARIF logs, finding evidence, deploy manifests and remediation snippets
+are trees of these values. `Any` is left to where raw parsed JSON or YAML comes
+in, before it is checked and decoded.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import TypeAlias
+
+JsonScalar: TypeAlias = str | int | float | bool | None
+JsonValue: TypeAlias = JsonScalar | list["JsonValue"] | dict[str, "JsonValue"]
+JsonObject: TypeAlias = dict[str, JsonValue]
+JsonArray: TypeAlias = list[JsonValue]
+
+
+def json_array(items: Iterable[JsonValue]) -> JsonArray:
+    """A JSON array of these values. A `list[str]` is no `list[JsonValue]` to the type
+    checker (a list is mutable, so it is invariant); a fresh list of them is."""
+    return list(items)
