@@ -7,7 +7,7 @@ in, before it is checked and decoded.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import TypeAlias
 
 JsonScalar: TypeAlias = str | int | float | bool | None
@@ -20,3 +20,8 @@ def json_array(items: Iterable[JsonValue]) -> JsonArray:
     """A JSON array of these values. A `list[str]` is no `list[JsonValue]` to the type
     checker (a list is mutable, so it is invariant); a fresh list of them is."""
     return list(items)
+
+
+def json_object(items: Mapping[str, JsonValue]) -> JsonObject:
+    """A JSON object of these entries (a `dict[str, str]` is no `JsonObject`, as for arrays)."""
+    return dict(items)

@@ -21,7 +21,6 @@ from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, replace
 from types import MappingProxyType
-from typing import Any
 
 from kaudit.kube import DNS_NAMESPACE, DNS_POD_LABELS, NAMESPACE_NAME_LABEL
 from kaudit.model import (
@@ -47,6 +46,16 @@ OUTSIDER_NAME = "(any pod)"
 
 # One IP family for evaluation: 4 or 6, or 0 when no ipBlock matches any pod IP.
 Family = int
+# What makes pods one class: (namespace, the label values policies look at, named port
+# numbers, hostNetwork, node of a hostNetwork pod, the ipBlocks holding its addresses).
+ClassKey = tuple[
+    str,
+    tuple[tuple[str, str], ...],
+    tuple[int | None, ...],
+    bool,
+    str | None,
+    tuple[tuple[Family, frozenset[int]], ...],
+]
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -203,7 +212,7 @@ def build_pod_classes(
         return {family: frozenset(ids) for family, ids in matched.items()}
 
     # Class key -> (the class without its index and members, members, inactive members).
-    by_key: dict[tuple[Any, ...], tuple[PodClass, list[Pod], list[Pod]]] = {}
+    by_key: dict[ClassKey, tuple[PodClass, list[Pod], list[Pod]]] = {}
     common_blocks: dict[Family, frozenset[int]] = {}
     for pod, active in pods:
         labels = tuple(sorted((k, v) for k, v in pod.labels.items() if k in label_keys))

@@ -53,7 +53,6 @@ import enum
 from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
 
 from kaudit.model import (
     MATCH_ALL,
@@ -357,8 +356,10 @@ def _groups(
     src_of: dict[Family, list[int]] = {}
     dst_of: dict[Family, list[int]] = {}
     for family in families:
-        src_index: dict[tuple[Any, ...], int] = {}
-        dst_index: dict[tuple[Any, ...], int] = {}
+        # (egress policies, ingress peer sets holding the class) -> source group
+        src_index: dict[tuple[tuple[int, ...], tuple[int, ...]], int] = {}
+        # (ingress policies, egress peer sets holding the class, named ports) -> destination group
+        dst_index: dict[tuple[tuple[int, ...], tuple[int, ...], tuple[int | None, ...]], int] = {}
         srcs: list[Group] = []
         dsts: list[Group] = []
         src_list, dst_list = [], []

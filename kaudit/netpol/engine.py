@@ -34,7 +34,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
 from kaudit.kube import METADATA_ENDPOINTS
 from kaudit.model import ObjectRef, Pod, Protocol, Snapshot
@@ -49,7 +48,7 @@ from kaudit.netpol.addresses import (
 from kaudit.netpol.bits import has, iter_bits
 from kaudit.netpol.classes import PROTOCOLS, Family, PodClass
 from kaudit.netpol.compile import Action, CompiledPolicies, compile_policies
-from kaudit.netpol.relation import Relation, port_bits, ports_match, relation
+from kaudit.netpol.relation import PortCache, Relation, port_bits, ports_match, relation
 from kaudit.netpol.summary import ReachabilitySummary, build_summary
 from kaudit.netpol.verdict import (
     Coverage,
@@ -100,8 +99,14 @@ class PolicyEngine:
         self._relations: dict[tuple[Protocol | None, int | None], Relation] = {}
         self._summary: ReachabilitySummary | None = None
         self._pods_by_ip: dict[tuple[int, int], Pod] | None = None
-        self._pair_cache: dict[tuple[Any, ...], tuple[SideVerdict, SideVerdict]] = {}
-        self._address_cache: dict[tuple[Any, ...], tuple[SideVerdict, tuple[Interval, ...]]] = {}
+        # (source class, destination class, own node, protocol, port number)
+        self._pair_cache: dict[
+            tuple[int, int, bool, Protocol, int | None], tuple[SideVerdict, SideVerdict]
+        ] = {}
+        # (source class, address range, port, protocol)
+        self._address_cache: dict[
+            tuple[int, AddressRange, int, Protocol], tuple[SideVerdict, tuple[Interval, ...]]
+        ] = {}
 
     @property
     def compiled(self) -> CompiledPolicies:
@@ -557,7 +562,7 @@ class PolicyEngine:
         )
         for proto in PROTOCOLS:
             for number in self._compiled.atoms[proto]:
-                port_cache: dict[Any, int] = {}
+                port_cache: PortCache = {}
                 for family in self._classes.families:
                     admitted = 0
                     for policy_rule_id in tier.ingress.policy_rules[cls.index]:

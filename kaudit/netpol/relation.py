@@ -15,7 +15,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
 from kaudit.model import PolicyPort, Protocol
 from kaudit.netpol.bits import has
@@ -57,12 +56,16 @@ def ports_match(
     return False
 
 
+# Per port list of a policy rule, the destination classes it admits (one port, one protocol).
+PortCache = dict[tuple[PolicyPort, ...], int]
+
+
 def port_bits(
     compiled: CompiledPolicies,
     ports: tuple[PolicyPort, ...],
     protocol: Protocol,
     port: int,
-    cache: dict[Any, int],
+    cache: PortCache,
 ) -> int:
     """Destination classes on which a policy rule's port list admits `port`/`protocol`."""
     cached = cache.get(ports)
@@ -93,7 +96,7 @@ def relation(compiled: CompiledPolicies, protocol: Protocol | None, port: int | 
     joint_rows = [0] * len(groups.joint_src)
     joint_cols = [0] * len(groups.joint_dst)
     for proto, number in points:
-        port_cache: dict[Any, int] = {}
+        port_cache: PortCache = {}
         admits = [
             port_bits(compiled, r.ports, proto, number, port_cache) for r in compiled.policy_rules
         ]

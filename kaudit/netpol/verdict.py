@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
-from typing import Any
 
+from kaudit.jsontypes import JsonObject
 from kaudit.model import ObjectRef, Protocol
 
 # The tier of networking.k8s.io/v1 NetworkPolicy's policy rules (see kaudit.netpol.compile).
@@ -65,8 +65,8 @@ class PolicyRuleRef:
     def __str__(self) -> str:
         return f"{self.policy.qualified_name} {self.direction.value.lower()}[{self.rule_index}]"
 
-    def to_dict(self) -> dict[str, Any]:
-        data: dict[str, Any] = {
+    def to_dict(self) -> JsonObject:
+        data: JsonObject = {
             "policy": self.policy.qualified_name,
             "direction": self.direction.value,
             "rule": self.rule_index,
@@ -93,7 +93,7 @@ class Isolation:
     def egress_isolated(self) -> bool:
         return bool(self.egress_policies)
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> JsonObject:
         return {
             "pod": self.pod.qualified_name,
             "host_network": self.host_network,
@@ -144,8 +144,8 @@ class SideVerdict:
             return f"{who}: denied (the pod has terminated)"
         return f"{who}: denied (isolated by {policies}; no rule allows this)"
 
-    def to_dict(self) -> dict[str, Any]:
-        data = {
+    def to_dict(self) -> JsonObject:
+        data: JsonObject = {
             "direction": self.direction.value,
             "pod": self.pod.qualified_name,
             "allowed": self.allowed,
@@ -219,7 +219,7 @@ class Verdict:
         lines.extend(f"  note: {note}" for note in self.notes)
         return "\n".join(lines)
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> JsonObject:
         return {
             "source": self.source.qualified_name,
             "destination": self.destination,
@@ -267,7 +267,7 @@ class DnsAccess:
     def tcp_any(self) -> bool:
         return any(v.allowed for v in self.tcp_verdicts)
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> JsonObject:
         return {
             "pod": self.pod.qualified_name,
             "dns_pods": [p.qualified_name for p in self.dns_pods],

@@ -25,6 +25,7 @@ from kaudit.deploy import (
     render_yaml,
 )
 from kaudit.errors import InputError
+from tests.jsondig import dig, dig_list
 
 WRITE_VERBS = {"create", "update", "patch", "delete", "deletecollection", "escalate", "bind"}
 
@@ -32,7 +33,7 @@ WRITE_VERBS = {"create", "update", "patch", "delete", "deletecollection", "escal
 def objects_by_kind(options: DeployOptions) -> dict[str, list[dict[str, Any]]]:
     grouped: dict[str, list[dict[str, Any]]] = {}
     for obj in render_manifests(options):
-        grouped.setdefault(obj["kind"], []).append(obj)
+        grouped.setdefault(str(obj["kind"]), []).append(obj)
     return grouped
 
 
@@ -123,9 +124,9 @@ def test_names_are_unique_per_install(namespace: str, cluster_role: str, cni_rol
     for obj in render_manifests(DeployOptions(namespace=namespace)):
         if obj["kind"] not in ("Namespace", "ClusterRole", "ClusterRoleBinding", "Role"):
             expected = "kube-system" if obj["kind"] == "RoleBinding" else namespace
-            assert obj["metadata"]["namespace"] == expected, obj["kind"]
-        assert obj["metadata"]["labels"]["app.kubernetes.io/instance"] == namespace
-        assert obj["metadata"]["labels"]["app.kubernetes.io/version"] == __version__
+            assert dig(obj, "metadata", "namespace") == expected, obj["kind"]
+        assert dig(obj, "metadata", "labels", "app.kubernetes.io/instance") == namespace
+        assert dig(obj, "metadata", "labels", "app.kubernetes.io/version") == __version__
 
 
 def test_namespace_enforces_restricted_pod_security() -> None:
@@ -191,13 +192,14 @@ def test_no_secrets_and_no_write_verbs_outside_the_report_configmap(sink: Sink) 
     for obj in render_manifests(DeployOptions(sink=sink)):
         if obj["kind"] not in ("ClusterRole", "Role"):
             continue
-        for permission in obj["rules"]:
-            assert "secrets" not in permission["resources"]
-            assert "*" not in permission["resources"] and "*" not in permission["verbs"]
-            writes = WRITE_VERBS & set(permission["verbs"])
+        for permission in dig_list(obj, "rules"):
+            resources, verbs = dig_list(permission, "resources"), dig_list(permission, "verbs")
+            assert "secrets" not in resources
+            assert "*" not in resources and "*" not in verbs
+            writes = WRITE_VERBS & set(verbs)
             if writes:
                 assert sink is Sink.CONFIGMAP
-                assert obj["metadata"]["name"] == "kaudit-report-writer"
+                assert dig(obj, "metadata", "name") == "kaudit-report-writer"
                 assert permission == {
                     "apiGroups": [""],
                     "resources": ["configmaps"],

@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import tempfile
 import textwrap
-from collections.abc import Mapping
 from pathlib import Path
 
 from kaudit.collect.manifests import load_manifests
 from kaudit.config import AuditConfig
 from kaudit.findings import Finding
-from kaudit.jsontypes import JsonArray, JsonValue
 from kaudit.model import Snapshot
 from kaudit.rules.context import AuditContext
 from kaudit.rules.registry import find_rule
@@ -40,27 +38,3 @@ def only(rule_key: str, *documents: str) -> Finding:
     findings = run(rule_key, snapshot_of(*documents))
     assert len(findings) == 1, [str(f.resource) for f in findings]
     return findings[0]
-
-
-def dig(value: Mapping[str, JsonValue] | JsonValue, key: str, *path: str | int) -> JsonValue:
-    """The value under `key`, then `path` (keys and list indexes), in a finding's evidence.
-
-    Evidence is typed JSON; a step that meets another shape than the path expects fails.
-    """
-    assert isinstance(value, Mapping), value
-    found = value[key]
-    for step in path:
-        if isinstance(step, int):
-            assert isinstance(found, list), found
-            found = found[step]
-        else:
-            assert isinstance(found, dict), found
-            found = found[step]
-    return found
-
-
-def dig_list(value: Mapping[str, JsonValue] | JsonValue, key: str, *path: str | int) -> JsonArray:
-    """`dig`, for a value that must be a list."""
-    found = dig(value, key, *path)
-    assert isinstance(found, list), found
-    return found

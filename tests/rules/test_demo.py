@@ -13,7 +13,7 @@ from kaudit.collect.manifests import load_manifests
 from kaudit.findings import Finding, Severity
 from kaudit.kube import SYSTEM_NAMESPACES
 from kaudit.report.model import Report
-from tests.rules.helpers import dig, dig_list
+from tests.jsondig import dig, dig_list
 
 DEMO = Path(__file__).resolve().parents[2] / "kaudit" / "demo"
 

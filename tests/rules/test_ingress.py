@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 
 from kaudit.findings import Severity
+from tests.jsondig import dig
 from tests.rules.fixtures import deployment
-from tests.rules.helpers import dig, fired_on, only, run, snapshot_of
+from tests.rules.helpers import fired_on, only, run, snapshot_of
 
 
 def ingress_class(name: str, default: bool = False) -> str:

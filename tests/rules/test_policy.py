@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from kaudit.findings import Severity
+from tests.jsondig import dig
 from tests.rules.fixtures import (
     DENY_ALL,
     DENY_EGRESS,
@@ -15,7 +16,7 @@ from tests.rules.fixtures import (
     namespace,
     policy,
 )
-from tests.rules.helpers import dig, fired_on, only, run, snapshot_of
+from tests.rules.helpers import fired_on, only, run, snapshot_of
 
 SHOP = [namespace("shop"), deployment("web", "shop"), deployment("api", "shop")]
 HOST_ONLY = [

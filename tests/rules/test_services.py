@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from kaudit.findings import Severity
-from tests.rules.helpers import dig, dig_list, fired_on, only, run, snapshot_of
+from tests.jsondig import dig, dig_list
+from tests.rules.helpers import fired_on, only, run, snapshot_of
 
 WEB_DEPLOYMENT = """
 apiVersion: apps/v1
