@@ -1,8 +1,8 @@
 """JSON values, typed: the documents kaudit builds and renders.
 
 Reports, SARIF logs, finding evidence, deploy manifests and remediation snippets
-are trees of these values. `Any` is left to where raw parsed JSON or YAML comes
-in, before it is checked and decoded.
+are trees of these values. Only raw parsed JSON or YAML, where it comes in and
+before it is checked and decoded, stays untyped.
 """
 
 from __future__ import annotations

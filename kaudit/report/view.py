@@ -12,7 +12,6 @@ import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
 
 import yaml
 
@@ -22,8 +21,12 @@ from kaudit.report.jsonio import format_timestamp, reachability_to_dict, to_plai
 from kaudit.report.model import NamespaceSummary, Report
 
 # libyaml's parser and emitter when PyYAML was built with it: ten times faster on big reports.
-_Loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-_Dumper: Any = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+_Loader: type[yaml.CSafeLoader] | type[yaml.SafeLoader] = getattr(
+    yaml, "CSafeLoader", yaml.SafeLoader
+)
+_Dumper: type[yaml.CSafeDumper] | type[yaml.SafeDumper] = getattr(
+    yaml, "CSafeDumper", yaml.SafeDumper
+)
 
 SEVERITIES = tuple(sorted(Severity, reverse=True))
 WORST_SHOWN = 10  # findings listed in the verdict
