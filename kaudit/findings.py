@@ -6,8 +6,8 @@ import enum
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any
 
+from kaudit.jsontypes import JsonValue
 from kaudit.model import LIVE, ObjectRef, Origin
 
 
@@ -33,7 +33,7 @@ class Severity(enum.IntEnum):
             raise ValueError(f"unknown severity {value!r} (expected one of: {names})") from None
 
 
-def frozen_evidence(evidence: Mapping[str, Any] | None) -> Mapping[str, Any]:
+def frozen_evidence(evidence: Mapping[str, JsonValue] | None) -> Mapping[str, JsonValue]:
     return MappingProxyType(dict(evidence or {}))
 
 
@@ -50,7 +50,7 @@ class Finding:
     severity: Severity
     resource: ObjectRef
     message: str
-    evidence: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
+    evidence: Mapping[str, JsonValue] = field(default_factory=lambda: MappingProxyType({}))
     remediation: str = ""
     origin: Origin = field(default=LIVE, compare=False)
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from typing import Any
 
 from kaudit.errors import InputError
 from kaudit.model import Pod, Protocol, Snapshot
@@ -122,5 +121,5 @@ def _matrix(engine: PolicyEngine, port: int, protocol: Protocol, fmt: str) -> st
     return "\n".join(lines) + "\n"
 
 
-def _dump(data: Any) -> str:
+def _dump(data: object) -> str:
     return json.dumps(data, indent=2) + "\n"

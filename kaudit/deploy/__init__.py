@@ -5,8 +5,8 @@ objects. Nothing here talks to a cluster or parses a command line.
 """
 
 from kaudit.deploy.manifests import (
-    CLUSTER_READ_RULES,
-    CNI_READ_RULES,
+    CLUSTER_READ_PERMISSIONS,
+    CNI_READ_PERMISSIONS,
     NON_RETRYABLE_EXIT_CODES,
     READ_VERBS,
     audit_arguments,
@@ -16,8 +16,8 @@ from kaudit.deploy.manifests import (
 from kaudit.deploy.options import DEFAULT_API_SERVER_PORTS, FORMAT_EXTENSIONS, DeployOptions, Sink
 
 __all__ = [
-    "CLUSTER_READ_RULES",
-    "CNI_READ_RULES",
+    "CLUSTER_READ_PERMISSIONS",
+    "CNI_READ_PERMISSIONS",
     "DEFAULT_API_SERVER_PORTS",
     "FORMAT_EXTENSIONS",
     "NON_RETRYABLE_EXIT_CODES",

@@ -20,12 +20,12 @@ The set is least privilege by construction:
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
 import yaml
 
 from kaudit import __version__
 from kaudit.deploy.options import FORMAT_EXTENSIONS, DeployOptions, Sink
+from kaudit.jsontypes import JsonArray, JsonObject, json_array, json_object
 from kaudit.kube import DNS_NAMESPACE, DNS_POD_LABELS, LINK_LOCAL_IPV4, NAMESPACE_NAME_LABEL
 
 # Used when the API server address is not given: any address on the API server
@@ -48,15 +48,16 @@ EGRESS_POLICY = "kaudit-egress"
 # they fail the Job at once; 3 (API unreachable) is retried within backoffLimit.
 NON_RETRYABLE_EXIT_CODES = (1, 2, 4)
 
-# What the live collector lists (kaudit/collect/live.py), as (API group,
-# resources). tests/deploy checks this table against the collector.
-CLUSTER_READ_RULES: tuple[tuple[str, tuple[str, ...]], ...] = (
+# The RBAC permissions (the `rules` of a ClusterRole or Role), as (API group,
+# resources) read with READ_VERBS. Cluster-wide: what the live collector lists
+# (kaudit/collect/live/), which tests/deploy checks against the collector.
+CLUSTER_READ_PERMISSIONS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("", ("namespaces", "pods", "services")),
     ("discovery.k8s.io", ("endpointslices",)),
     ("networking.k8s.io", ("ingressclasses", "ingresses", "networkpolicies")),
 )
 # Read in kube-system only, to recognise the CNI by its DaemonSets.
-CNI_READ_RULES: tuple[tuple[str, tuple[str, ...]], ...] = (("apps", ("daemonsets",)),)
+CNI_READ_PERMISSIONS: tuple[tuple[str, tuple[str, ...]], ...] = (("apps", ("daemonsets",)),)
 READ_VERBS = ("get", "list")
 
 
@@ -77,42 +78,40 @@ def _labels(options: DeployOptions, component: str | None = None) -> dict[str, s
 
 def _meta(
     options: DeployOptions, name: str, namespace: str | None, component: str | None = None
-) -> dict[str, Any]:
-    meta: dict[str, Any] = {"name": name}
+) -> JsonObject:
+    meta: JsonObject = {"name": name}
     if namespace is not None:
         meta["namespace"] = namespace
-    meta["labels"] = _labels(options, component)
+    meta["labels"] = json_object(_labels(options, component))
     return meta
 
 
-def _rules(
-    table: Sequence[tuple[str, Sequence[str]]], verbs: Sequence[str]
-) -> list[dict[str, Any]]:
+def _permissions(table: Sequence[tuple[str, Sequence[str]]], verbs: Sequence[str]) -> JsonArray:
+    """RBAC policy rules granting `verbs` on each (API group, resources) of `table`."""
     return [
         {"apiGroups": [group], "resources": list(resources), "verbs": list(verbs)}
         for group, resources in table
     ]
 
 
-def _service_account_subject(options: DeployOptions) -> dict[str, str]:
+def _service_account_subject(options: DeployOptions) -> JsonObject:
     return {"kind": "ServiceAccount", "name": SERVICE_ACCOUNT, "namespace": options.namespace}
 
 
-def namespace_object(options: DeployOptions) -> dict[str, Any]:
+def namespace_object(options: DeployOptions) -> JsonObject:
     meta = _meta(options, options.namespace, None)
-    meta["labels"].update(
-        {
-            # Admission rejects any pod in this namespace that is not "restricted".
-            "pod-security.kubernetes.io/enforce": "restricted",
-            "pod-security.kubernetes.io/enforce-version": "latest",
-            "pod-security.kubernetes.io/audit": "restricted",
-            "pod-security.kubernetes.io/warn": "restricted",
-        }
-    )
+    meta["labels"] = {
+        **_labels(options),
+        # Admission rejects any pod in this namespace that is not "restricted".
+        "pod-security.kubernetes.io/enforce": "restricted",
+        "pod-security.kubernetes.io/enforce-version": "latest",
+        "pod-security.kubernetes.io/audit": "restricted",
+        "pod-security.kubernetes.io/warn": "restricted",
+    }
     return {"apiVersion": "v1", "kind": "Namespace", "metadata": meta}
 
 
-def service_account(options: DeployOptions) -> dict[str, Any]:
+def service_account(options: DeployOptions) -> JsonObject:
     return {
         "apiVersion": "v1",
         "kind": "ServiceAccount",
@@ -122,15 +121,15 @@ def service_account(options: DeployOptions) -> dict[str, Any]:
     }
 
 
-def cluster_reader(options: DeployOptions) -> list[dict[str, Any]]:
+def cluster_reader(options: DeployOptions) -> list[JsonObject]:
     name = f"{options.name_prefix}-reader"
-    role = {
+    role: JsonObject = {
         "apiVersion": "rbac.authorization.k8s.io/v1",
         "kind": "ClusterRole",
         "metadata": _meta(options, name, None),
-        "rules": _rules(CLUSTER_READ_RULES, READ_VERBS),
+        "rules": _permissions(CLUSTER_READ_PERMISSIONS, READ_VERBS),
     }
-    binding = {
+    binding: JsonObject = {
         "apiVersion": "rbac.authorization.k8s.io/v1",
         "kind": "ClusterRoleBinding",
         "metadata": _meta(options, name, None),
@@ -140,15 +139,15 @@ def cluster_reader(options: DeployOptions) -> list[dict[str, Any]]:
     return [role, binding]
 
 
-def cni_reader(options: DeployOptions) -> list[dict[str, Any]]:
+def cni_reader(options: DeployOptions) -> list[JsonObject]:
     name = f"{options.name_prefix}-cni-reader"
-    role = {
+    role: JsonObject = {
         "apiVersion": "rbac.authorization.k8s.io/v1",
         "kind": "Role",
         "metadata": _meta(options, name, "kube-system"),
-        "rules": _rules(CNI_READ_RULES, READ_VERBS),
+        "rules": _permissions(CNI_READ_PERMISSIONS, READ_VERBS),
     }
-    binding = {
+    binding: JsonObject = {
         "apiVersion": "rbac.authorization.k8s.io/v1",
         "kind": "RoleBinding",
         "metadata": _meta(options, name, "kube-system"),
@@ -158,14 +157,14 @@ def cni_reader(options: DeployOptions) -> list[dict[str, Any]]:
     return [role, binding]
 
 
-def configmap_sink_objects(options: DeployOptions) -> list[dict[str, Any]]:
+def configmap_sink_objects(options: DeployOptions) -> list[JsonObject]:
     """The report ConfigMap (created here, so kaudit never needs `create`) and its writer Role."""
     meta = _meta(options, options.configmap_name, options.namespace, "report")
     meta["annotations"] = {
         "kaudit.io/description": "Written by the kaudit CronJob after each audit (kaudit audit --configmap)."
     }
-    configmap = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": meta}
-    role = {
+    configmap: JsonObject = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": meta}
+    role: JsonObject = {
         "apiVersion": "rbac.authorization.k8s.io/v1",
         "kind": "Role",
         "metadata": _meta(options, CONFIGMAP_WRITER_ROLE, options.namespace),
@@ -179,7 +178,7 @@ def configmap_sink_objects(options: DeployOptions) -> list[dict[str, Any]]:
             }
         ],
     }
-    binding = {
+    binding: JsonObject = {
         "apiVersion": "rbac.authorization.k8s.io/v1",
         "kind": "RoleBinding",
         "metadata": _meta(options, CONFIGMAP_WRITER_ROLE, options.namespace),
@@ -193,8 +192,8 @@ def configmap_sink_objects(options: DeployOptions) -> list[dict[str, Any]]:
     return [configmap, role, binding]
 
 
-def reports_claim(options: DeployOptions) -> dict[str, Any]:
-    spec: dict[str, Any] = {
+def reports_claim(options: DeployOptions) -> JsonObject:
+    spec: JsonObject = {
         "accessModes": ["ReadWriteOnce"],
         "resources": {"requests": {"storage": options.storage_size}},
     }
@@ -208,25 +207,23 @@ def reports_claim(options: DeployOptions) -> dict[str, Any]:
     }
 
 
-def network_policies(options: DeployOptions) -> list[dict[str, Any]]:
+def network_policies(options: DeployOptions) -> list[JsonObject]:
     # Both select every pod of the namespace: only kaudit runs here, and an
     # empty selector keeps applying between runs, when no pod exists.
-    default_deny = {
+    default_deny: JsonObject = {
         "apiVersion": "networking.k8s.io/v1",
         "kind": "NetworkPolicy",
         "metadata": _meta(options, DEFAULT_DENY_POLICY, options.namespace),
         "spec": {"podSelector": {}, "policyTypes": ["Ingress", "Egress"]},
     }
     if options.api_server_cidrs:
-        api_peers: list[dict[str, Any]] = [
-            {"ipBlock": {"cidr": cidr}} for cidr in options.api_server_cidrs
-        ]
+        api_peers: JsonArray = [{"ipBlock": {"cidr": cidr}} for cidr in options.api_server_cidrs]
     else:
         api_peers = [
             {"ipBlock": {"cidr": ANY_IPV4, "except": [LINK_LOCAL_IPV4]}},
             {"ipBlock": {"cidr": ANY_IPV6}},
         ]
-    egress = {
+    egress: JsonObject = {
         "apiVersion": "networking.k8s.io/v1",
         "kind": "NetworkPolicy",
         "metadata": _meta(options, EGRESS_POLICY, options.namespace),
@@ -280,14 +277,14 @@ def audit_arguments(options: DeployOptions) -> list[str]:
     return [*args, *options.audit_args]
 
 
-def cronjob(options: DeployOptions) -> dict[str, Any]:
-    volumes: list[dict[str, Any]] = [
+def cronjob(options: DeployOptions) -> JsonObject:
+    volumes: JsonArray = [
         # The root filesystem is read-only; the Python runtime and the kubernetes
         # client may still want a scratch directory.
         {"name": "tmp", "emptyDir": {"sizeLimit": "16Mi"}}
     ]
-    mounts: list[dict[str, Any]] = [{"name": "tmp", "mountPath": "/tmp"}]
-    pod_security: dict[str, Any] = {
+    mounts: JsonArray = [{"name": "tmp", "mountPath": "/tmp"}]
+    pod_security: JsonObject = {
         "runAsNonRoot": True,
         "runAsUser": RUN_AS_ID,
         "runAsGroup": RUN_AS_ID,
@@ -298,11 +295,11 @@ def cronjob(options: DeployOptions) -> dict[str, Any]:
         mounts.append({"name": "reports", "mountPath": REPORTS_MOUNT})
         pod_security["fsGroup"] = RUN_AS_ID  # the volume is writable by the non-root user
         pod_security["fsGroupChangePolicy"] = "OnRootMismatch"
-    container = {
+    container: JsonObject = {
         "name": CONTAINER,
         "image": options.image,
         "imagePullPolicy": options.image_pull_policy,
-        "args": audit_arguments(options),
+        "args": json_array(audit_arguments(options)),
         "resources": {
             "requests": {"cpu": "100m", "memory": "128Mi"},
             "limits": {"cpu": "1", "memory": options.memory_limit},
@@ -316,7 +313,7 @@ def cronjob(options: DeployOptions) -> dict[str, Any]:
         },
         "volumeMounts": mounts,
     }
-    pod_spec: dict[str, Any] = {
+    pod_spec: JsonObject = {
         "serviceAccountName": SERVICE_ACCOUNT,
         "automountServiceAccountToken": True,  # the one place the token is needed
         "restartPolicy": "Never",
@@ -329,7 +326,7 @@ def cronjob(options: DeployOptions) -> dict[str, Any]:
         "containers": [container],
         "volumes": volumes,
     }
-    job_spec: dict[str, Any] = {
+    job_spec: JsonObject = {
         "backoffLimit": 2,
         "activeDeadlineSeconds": options.deadline_seconds,
         "podFailurePolicy": {
@@ -347,11 +344,11 @@ def cronjob(options: DeployOptions) -> dict[str, Any]:
             ]
         },
         "template": {
-            "metadata": {"labels": _labels(options, "audit")},
+            "metadata": {"labels": json_object(_labels(options, "audit"))},
             "spec": pod_spec,
         },
     }
-    spec: dict[str, Any] = {"schedule": options.schedule}
+    spec: JsonObject = {"schedule": options.schedule}
     if options.time_zone:
         spec["timeZone"] = options.time_zone
     spec.update(
@@ -360,7 +357,10 @@ def cronjob(options: DeployOptions) -> dict[str, Any]:
             "startingDeadlineSeconds": 300,
             "successfulJobsHistoryLimit": 3,
             "failedJobsHistoryLimit": 3,
-            "jobTemplate": {"metadata": {"labels": _labels(options, "audit")}, "spec": job_spec},
+            "jobTemplate": {
+                "metadata": {"labels": json_object(_labels(options, "audit"))},
+                "spec": job_spec,
+            },
         }
     )
     return {
@@ -371,7 +371,7 @@ def cronjob(options: DeployOptions) -> dict[str, Any]:
     }
 
 
-def render_manifests(options: DeployOptions) -> list[dict[str, Any]]:
+def render_manifests(options: DeployOptions) -> list[JsonObject]:
     """Every object of the in-cluster set, in creation order."""
     options = options.validate()
     objects = [namespace_object(options), service_account(options)]

@@ -2,7 +2,7 @@
 
 `PolicyEngine(snapshot)` evaluates networking.k8s.io/v1 NetworkPolicy exactly
 (see docs/netpol-semantics.md). The steps: `compile` (pod classes, the selector
-index and the rules, ordered into tiers, as one frozen `CompiledPolicies`),
+index and the policy rules, ordered into tiers, as one frozen `CompiledPolicies`),
 `engine` (the queries over it) and `summary` (the typed reachability summary the
 reports draw). `kaudit reach` renders its answers in `kaudit.cli.reach_render`.
 """
@@ -21,8 +21,8 @@ from kaudit.netpol.verdict import (
     Direction,
     DnsAccess,
     Isolation,
+    PolicyRuleRef,
     Reason,
-    RuleRef,
     SideVerdict,
     Verdict,
 )
@@ -40,10 +40,10 @@ __all__ = [
     "PairCount",
     "PodClassSummary",
     "PolicyEngine",
+    "PolicyRuleRef",
     "ReachCount",
     "ReachabilitySummary",
     "Reason",
-    "RuleRef",
     "SideVerdict",
     "Tier",
     "Verdict",

@@ -21,7 +21,6 @@ from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, replace
 from types import MappingProxyType
-from typing import Any
 
 from kaudit.kube import DNS_NAMESPACE, DNS_POD_LABELS, NAMESPACE_NAME_LABEL
 from kaudit.model import (
@@ -47,6 +46,16 @@ OUTSIDER_NAME = "(any pod)"
 
 # One IP family for evaluation: 4 or 6, or 0 when no ipBlock matches any pod IP.
 Family = int
+# What makes pods one class: (namespace, the label values policies look at, named port
+# numbers, hostNetwork, node of a hostNetwork pod, the ipBlocks holding its addresses).
+ClassKey = tuple[
+    str,
+    tuple[tuple[str, str], ...],
+    tuple[int | None, ...],
+    bool,
+    str | None,
+    tuple[tuple[Family, frozenset[int]], ...],
+]
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -86,7 +95,7 @@ class PodClasses:
     outsider: Pod  # "any other pod" (see the module docstring)
     dns_pods: tuple[Pod, ...]
     dns_stand_in: bool
-    # Pods on each node, for the rule that a pod's own node may always reach it.
+    # Pods on each node: a pod's own node may always reach it.
     pods_on_node: Mapping[str, tuple[Pod, ...]]
     host_pods_on_node: Mapping[str, tuple[Pod, ...]]
     host_bits_on_node: Mapping[str, int]
@@ -121,7 +130,7 @@ class PodClasses:
 
 @dataclass(frozen=True, slots=True)
 class CompiledBlocks:
-    """The distinct ipBlocks of all rules, each compiled once (None: its CIDR does not parse)."""
+    """The distinct ipBlocks of all policy rules, each compiled once (None: its CIDR does not parse)."""
 
     ids: Mapping[IPBlock, int]
     blocks: tuple[CompiledBlock | None, ...]
@@ -137,13 +146,13 @@ class CompiledBlocks:
 
 
 def compile_blocks(policies: Iterable[NetworkPolicy]) -> CompiledBlocks:
-    """Distinct ipBlocks of all rules, compiled once; a bad CIDR matches nothing."""
+    """Distinct ipBlocks of all policy rules, compiled once; a bad CIDR matches nothing."""
     ids: dict[IPBlock, int] = {}
     blocks: list[CompiledBlock | None] = []
     warnings: list[str] = []
     for policy in policies:
-        for rule in (*policy.ingress, *policy.egress):
-            for peer in rule.peers:
+        for policy_rule in (*policy.ingress, *policy.egress):
+            for peer in policy_rule.peers:
                 block = peer.ip_block
                 if block is None or block in ids:
                     continue
@@ -203,7 +212,7 @@ def build_pod_classes(
         return {family: frozenset(ids) for family, ids in matched.items()}
 
     # Class key -> (the class without its index and members, members, inactive members).
-    by_key: dict[tuple[Any, ...], tuple[PodClass, list[Pod], list[Pod]]] = {}
+    by_key: dict[ClassKey, tuple[PodClass, list[Pod], list[Pod]]] = {}
     common_blocks: dict[Family, frozenset[int]] = {}
     for pod, active in pods:
         labels = tuple(sorted((k, v) for k, v in pod.labels.items() if k in label_keys))
@@ -282,11 +291,11 @@ def _references(
 
     for policy in policies:
         note(policy.pod_selector)
-        for rule in (*policy.ingress, *policy.egress):
-            for peer in rule.peers:
+        for policy_rule in (*policy.ingress, *policy.egress):
+            for peer in policy_rule.peers:
                 if peer.ip_block is None:
                     note(peer.pod_selector)
-            for port in rule.ports:
+            for port in policy_rule.ports:
                 if isinstance(port.port, str):
                     named.add((port.port, port.protocol))
     return frozenset(keys), tuple(sorted(named))

@@ -1,37 +1,38 @@
 """Compiling a snapshot's policies into one frozen form, `CompiledPolicies`.
 
 Steps: pod classes and the selector index (`kaudit.netpol.classes`), then every
-rule compiled to a peer bitset and a port list, then the rules ordered into tiers,
-then the groups and port atoms that make whole-matrix questions cheap. The
-queries (`kaudit.netpol.engine`) and the summary (`kaudit.netpol.summary`) only
-read the result.
+policy rule (one entry of a policy's `ingress` or `egress` list) compiled to a peer
+bitset and a port list, then the policy rules ordered into tiers, then the groups
+and port atoms that make whole-matrix questions cheap. The queries
+(`kaudit.netpol.engine`) and the summary (`kaudit.netpol.summary`) only read the
+result.
 
 Evaluation order and tiers
 --------------------------
 Policies are evaluated as an ordered list of tiers (`CompiledPolicies.tiers`).
-Each tier holds, per direction and per pod class, that class's applicable rules
-as an ordered list; each rule is an action (allow, deny or pass), a peer bitset
-per IP family (`CompiledRule.peer_bits`) and a port list. For one side of a
+Each tier holds, per direction and per pod class, that class's applicable policy
+rules as an ordered list; each is an action (allow, deny or pass), a peer bitset
+per IP family (`CompiledPolicyRule.peer_bits`) and a port list. For one side of a
 connection (the source's egress, the destination's ingress) the tiers are
-walked in order, and within a tier the class's rules in order:
+walked in order, and within a tier the class's policy rules in order:
 
-- the first rule whose peers and ports match decides: allow or deny ends the
-  evaluation, pass skips the rest of the tier and goes on to the next tier;
-- when no rule of the tier matches, the tier's isolation decides (`TierSide.isolated`):
+- the first policy rule whose peers and ports match decides: allow or deny ends
+  the evaluation, pass skips the rest of the tier and goes on to the next tier;
+- when no policy rule of the tier matches, the tier's isolation decides (`TierSide.isolated`):
   an isolated class is denied, any other falls through to the next tier;
 - after the last tier, the connection is allowed.
 
-NetworkPolicy is the only tier today: its rules are all "allow", so first match
-and the union of every matching rule agree, and the reasons name every matching
-rule. A pod is isolated in it when a policy of its namespace selects it for the
+NetworkPolicy is the only tier today: its policy rules are all "allow", so first
+match and the union of every matching policy rule agree, and the reasons name
+every matching one. A pod is isolated in it when a policy of its namespace selects it for the
 direction. An Admin tier (AdminNetworkPolicy / ClusterNetworkPolicy, by priority)
 will plug in before it and a Baseline tier after it; the CNI's own policy tiers
 (Cilium, Calico) at their place in the same list.
 
 *Bitset speed.* For an allow-only tier, the classes a source reaches are the OR,
-over its rules, of `peer_bits & port_bits`: one integer operation per rule for a
-whole row of the reachability matrix. With deny and pass in a tier the row stays
-one operation per rule: `hit = peer_bits & port_bits & undecided`, then `hit` is
+over its policy rules, of `peer_bits & port_bits`: one integer operation per
+policy rule for a whole row of the reachability matrix. With deny and pass in a
+tier the row stays one operation per policy rule: `hit = peer_bits & port_bits & undecided`, then `hit` is
 added to the allowed (or passed) set and removed from `undecided`. Pair verdicts
 walk every tier today; the whole-matrix questions (`kaudit.netpol.relation`),
 outside addresses and the summary read the NetworkPolicy tier alone and refuse a
@@ -42,7 +43,7 @@ ingress peers have the same row of the reachability matrix (and dually for
 columns), so rows and columns are computed per group (`Groups`).
 
 *Port atoms.* Port numbers are split, per protocol, into ranges inside which
-every rule behaves the same; "on any port" is the union over one
+every policy rule behaves the same; "on any port" is the union over one
 representative per range, so no port is missed and none is evaluated twice.
 """
 
@@ -52,7 +53,6 @@ import enum
 from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
 
 from kaudit.model import (
     MATCH_ALL,
@@ -76,13 +76,13 @@ from kaudit.netpol.classes import (
     compile_blocks,
     namespace_labels,
 )
-from kaudit.netpol.verdict import NETWORK_POLICY_TIER, Direction, RuleRef
+from kaudit.netpol.verdict import NETWORK_POLICY_TIER, Direction, PolicyRuleRef
 
 PORT_MIN, PORT_MAX = 1, 65535
 
 
 class Action(enum.StrEnum):
-    """What a matching rule does to a connection."""
+    """What a matching policy rule does to a connection."""
 
     ALLOW = "allow"
     DENY = "deny"
@@ -90,12 +90,12 @@ class Action(enum.StrEnum):
 
 
 @dataclass(frozen=True, slots=True, eq=False)
-class CompiledRule:
-    """One rule: its action, the peers it matches (classes per IP family, ipBlocks for
+class CompiledPolicyRule:
+    """One policy rule: its action, the peers it matches (classes per IP family, ipBlocks for
     addresses outside the cluster) and its ports, for the classes its policy selects."""
 
     id: int
-    ref: RuleRef
+    ref: PolicyRuleRef
     policy_index: int  # in CompiledPolicies.policy_refs
     direction: Direction
     action: Action
@@ -103,16 +103,16 @@ class CompiledRule:
     all_peers: bool  # no from/to: every source or destination, in or outside the cluster
     blocks: tuple[CompiledBlock, ...]  # ipBlock peers that parsed
     peer_bits: Mapping[Family, int]
-    selected: int  # classes the rule's policy selects
+    selected: int  # classes its policy selects
 
 
 @dataclass(frozen=True, slots=True)
 class TierSide:
     """One direction of one tier, per class index."""
 
-    rules: tuple[tuple[int, ...], ...]  # rule ids, in evaluation order
+    policy_rules: tuple[tuple[int, ...], ...]  # policy rule ids, in evaluation order
     policies: tuple[tuple[int, ...], ...]  # the policies selecting the class (policy_refs index)
-    isolated: int  # classes denied when no rule matches; the others fall through
+    isolated: int  # classes denied when no policy rule matches; the others fall through
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,13 +120,14 @@ class Tier:
     name: str
     ingress: TierSide
     egress: TierSide
-    allow_only: bool  # every rule allows: first match is the union of matching rules
+    allow_only: bool  # every policy rule allows: first match is the union of the matching
 
     def side(self, direction: Direction) -> TierSide:
         return self.ingress if direction is Direction.INGRESS else self.egress
 
 
-# A group: (its classes' rule ids, the rule ids whose peers hold it, a representative class).
+# A group: (its classes' policy rule ids, the policy rule ids whose peers hold it, a
+# representative class).
 Group = tuple[tuple[int, ...], tuple[int, ...], int]
 
 
@@ -141,7 +142,7 @@ class Groups:
     joint_src_of: tuple[int, ...]
     joint_dst: tuple[tuple[int, ...], ...]
     joint_dst_of: tuple[int, ...]
-    all_peer_ingress: tuple[int, ...]  # rules without `from`, handled once for everyone
+    all_peer_ingress: tuple[int, ...]  # policy rules without `from`, handled once for everyone
     all_peer_egress: tuple[int, ...]
 
 
@@ -151,10 +152,10 @@ class CompiledPolicies:
 
     snapshot: Snapshot
     policies: tuple[NetworkPolicy, ...]
-    # Every policy of every tier, by the index rules and tiers use (NetworkPolicies first).
+    # Every policy of every tier, by the index policy rules and tiers use (NetworkPolicies first).
     policy_refs: tuple[ObjectRef, ...]
     classes: PodClasses
-    rules: tuple[CompiledRule, ...]
+    policy_rules: tuple[CompiledPolicyRule, ...]
     tiers: tuple[Tier, ...]  # in evaluation order
     groups: Groups
     atoms: Mapping[Protocol, tuple[int, ...]]  # per protocol, one port per range
@@ -176,16 +177,16 @@ def compile_policies(snapshot: Snapshot) -> CompiledPolicies:
     blocks = compile_blocks(policies)
     classes, pod_warnings = build_pod_classes(snapshot, policies, blocks)
     selectors = SelectorIndex(classes, namespace_labels(snapshot))
-    rules, tier = _network_policy_tier(policies, classes, selectors, blocks)
+    policy_rules, tier = _network_policy_tier(policies, classes, selectors, blocks)
     return CompiledPolicies(
         snapshot=snapshot,
         policies=policies,
         policy_refs=tuple(p.ref for p in policies),
         classes=classes,
-        rules=rules,
+        policy_rules=policy_rules,
         tiers=(tier,),
-        groups=_groups(classes, rules, tier),
-        atoms=_port_atoms(rules, classes),
+        groups=_groups(classes, policy_rules, tier),
+        atoms=_port_atoms(policy_rules, classes),
         warnings=blocks.warnings + pod_warnings,
     )
 
@@ -195,9 +196,9 @@ def _network_policy_tier(
     classes: PodClasses,
     selectors: SelectorIndex,
     blocks: CompiledBlocks,
-) -> tuple[tuple[CompiledRule, ...], Tier]:
-    """Every NetworkPolicy rule (all "allow"), and the tier ordering them per class:
-    by policy, then by rule index, as the policies come in the snapshot."""
+) -> tuple[tuple[CompiledPolicyRule, ...], Tier]:
+    """Every NetworkPolicy policy rule (all "allow"), and the tier ordering them per
+    class: by policy, then by rule index, as the policies come in the snapshot."""
     count = len(classes.classes)
     block_classes: dict[tuple[Family, int], list[int]] = defaultdict(list)
     for cls in classes.classes:
@@ -205,44 +206,44 @@ def _network_policy_tier(
             for block_id in ids:
                 block_classes[(family, block_id)].append(cls.index)
     block_bits = {key: bits_of(ix) for key, ix in block_classes.items()}
-    rules: list[CompiledRule] = []
+    policy_rules: list[CompiledPolicyRule] = []
     per_class: dict[Direction, tuple[list[list[int]], list[list[int]]]] = {
         d: ([[] for _ in range(count)], [[] for _ in range(count)]) for d in Direction
     }
     for index, policy in enumerate(policies):
         selected = selectors.pods(policy.pod_selector) & classes.ns_bits.get(policy.namespace, 0)
         selected_classes = list(iter_bits(selected))
-        for direction, policy_rules, applies in (
+        for direction, entries, applies in (
             (Direction.INGRESS, policy.ingress, policy.affects_ingress),
             (Direction.EGRESS, policy.egress, policy.affects_egress),
         ):
             if not applies:
-                continue  # rules of a direction missing from policyTypes are ignored
-            rules_of, policies_of = per_class[direction]
+                continue  # policy rules of a direction missing from policyTypes are ignored
+            policy_rules_of, policies_of = per_class[direction]
             for cls_index in selected_classes:
                 policies_of[cls_index].append(index)
-            for rule_index, rule in enumerate(policy_rules):
-                compiled = _compile_rule(
+            for rule_index, policy_rule in enumerate(entries):
+                compiled = _compile_policy_rule(
                     policy,
                     index,
                     direction,
                     rule_index,
-                    rule,
-                    rule_id=len(rules),
+                    policy_rule,
+                    policy_rule_id=len(policy_rules),
                     selected=selected,
                     classes=classes,
                     selectors=selectors,
                     blocks=blocks,
                     block_bits=block_bits,
                 )
-                rules.append(compiled)
+                policy_rules.append(compiled)
                 for cls_index in selected_classes:
-                    rules_of[cls_index].append(compiled.id)
+                    policy_rules_of[cls_index].append(compiled.id)
 
     def side(direction: Direction) -> TierSide:
-        rules_of, policies_of = per_class[direction]
+        policy_rules_of, policies_of = per_class[direction]
         return TierSide(
-            rules=tuple(map(tuple, rules_of)),
+            policy_rules=tuple(map(tuple, policy_rules_of)),
             policies=tuple(map(tuple, policies_of)),
             isolated=bits_of(i for i, found in enumerate(policies_of) if found),
         )
@@ -253,27 +254,27 @@ def _network_policy_tier(
         egress=side(Direction.EGRESS),
         allow_only=True,
     )
-    return tuple(rules), tier
+    return tuple(policy_rules), tier
 
 
-def _compile_rule(
+def _compile_policy_rule(
     policy: NetworkPolicy,
     policy_index: int,
     direction: Direction,
     rule_index: int,
-    rule: PolicyRule,
+    policy_rule: PolicyRule,
     *,
-    rule_id: int,
+    policy_rule_id: int,
     selected: int,
     classes: PodClasses,
     selectors: SelectorIndex,
     blocks: CompiledBlocks,
     block_bits: Mapping[tuple[Family, int], int],
-) -> CompiledRule:
+) -> CompiledPolicyRule:
     compiled_blocks = []
     selector_bits = 0
     block_ids = []
-    for peer in rule.peers:
+    for peer in policy_rule.peers:
         if peer.ip_block is not None:
             # The API server rejects selectors next to an ipBlock; the ipBlock decides.
             block_id = blocks.ids[peer.ip_block]
@@ -290,7 +291,7 @@ def _compile_rule(
         else:
             pods &= selectors.namespaces(peer.namespace_selector)
         selector_bits |= pods
-    all_peers = not rule.peers
+    all_peers = not policy_rule.peers
     peer_bits: dict[Family, int] = {}
     for family in classes.families:
         if all_peers:
@@ -300,13 +301,13 @@ def _compile_rule(
         for block_id in block_ids:
             bits |= block_bits.get((family, block_id), 0)
         peer_bits[family] = bits
-    return CompiledRule(
-        id=rule_id,
-        ref=RuleRef(policy.ref, direction, rule_index, NETWORK_POLICY_TIER),
+    return CompiledPolicyRule(
+        id=policy_rule_id,
+        ref=PolicyRuleRef(policy.ref, direction, rule_index, NETWORK_POLICY_TIER),
         policy_index=policy_index,
         direction=direction,
         action=Action.ALLOW,
-        ports=rule.ports,
+        ports=policy_rule.ports,
         all_peers=all_peers,
         blocks=tuple(compiled_blocks),
         peer_bits=peer_bits,
@@ -314,12 +315,14 @@ def _compile_rule(
     )
 
 
-def _groups(classes: PodClasses, rules: tuple[CompiledRule, ...], tier: Tier) -> Groups:
+def _groups(
+    classes: PodClasses, policy_rules: tuple[CompiledPolicyRule, ...], tier: Tier
+) -> Groups:
     """Group classes whose rows (as sources) or columns (as destinations) must be equal."""
     all_classes = classes.classes
     families = classes.families
-    # Per family: ingress rules whose peers hold each class, egress rules likewise.
-    # Rules sharing their peers (every namespace's "egress to 0.0.0.0/0" rule) are
+    # Per family: ingress policy rules whose peers hold each class, egress ones likewise.
+    # Policy rules sharing their peers (every namespace's "egress to 0.0.0.0/0") are
     # walked once: memberships are kept per distinct peer set, then expanded per group.
     member_in: dict[Family, list[list[int]]] = {}
     member_out: dict[Family, list[list[int]]] = {}
@@ -328,21 +331,21 @@ def _groups(classes: PodClasses, rules: tuple[CompiledRule, ...], tier: Tier) ->
         ins: list[list[int]] = [[] for _ in all_classes]
         outs: list[list[int]] = [[] for _ in all_classes]
         sets: dict[tuple[Direction, int], int] = {}
-        rules_of_set: list[list[int]] = []
-        for rule in rules:
-            if rule.all_peers:
+        policy_rules_of_set: list[list[int]] = []
+        for policy_rule in policy_rules:
+            if policy_rule.all_peers:
                 continue  # handled once for everyone, not per class
-            key = (rule.direction, rule.peer_bits[family])
+            key = (policy_rule.direction, policy_rule.peer_bits[family])
             set_id = sets.get(key)
             if set_id is None:
-                set_id = sets[key] = len(rules_of_set)
-                rules_of_set.append([])
-                target = ins if rule.direction is Direction.INGRESS else outs
-                for cls_index in iter_bits(rule.peer_bits[family]):
+                set_id = sets[key] = len(policy_rules_of_set)
+                policy_rules_of_set.append([])
+                target = ins if policy_rule.direction is Direction.INGRESS else outs
+                for cls_index in iter_bits(policy_rule.peer_bits[family]):
                     target[cls_index].append(set_id)
-            rules_of_set[set_id].append(rule.id)
+            policy_rules_of_set[set_id].append(policy_rule.id)
         member_in[family], member_out[family] = ins, outs
-        peer_sets[family] = rules_of_set
+        peer_sets[family] = policy_rules_of_set
 
     def expand(family: Family, set_ids: tuple[int, ...]) -> tuple[int, ...]:
         return tuple(r for i in set_ids for r in peer_sets[family][i])
@@ -353,8 +356,10 @@ def _groups(classes: PodClasses, rules: tuple[CompiledRule, ...], tier: Tier) ->
     src_of: dict[Family, list[int]] = {}
     dst_of: dict[Family, list[int]] = {}
     for family in families:
-        src_index: dict[tuple[Any, ...], int] = {}
-        dst_index: dict[tuple[Any, ...], int] = {}
+        # (egress policies, ingress peer sets holding the class) -> source group
+        src_index: dict[tuple[tuple[int, ...], tuple[int, ...]], int] = {}
+        # (ingress policies, egress peer sets holding the class, named ports) -> destination group
+        dst_index: dict[tuple[tuple[int, ...], tuple[int, ...], tuple[int | None, ...]], int] = {}
         srcs: list[Group] = []
         dsts: list[Group] = []
         src_list, dst_list = [], []
@@ -363,7 +368,7 @@ def _groups(classes: PodClasses, rules: tuple[CompiledRule, ...], tier: Tier) ->
             skey = (tier.egress.policies[i], tuple(member_in[family][i]))
             if skey not in src_index:
                 src_index[skey] = len(srcs)
-                srcs.append((tier.egress.rules[i], expand(family, skey[1]), i))
+                srcs.append((tier.egress.policy_rules[i], expand(family, skey[1]), i))
             src_list.append(src_index[skey])
             dkey = (
                 tier.ingress.policies[i],
@@ -372,7 +377,7 @@ def _groups(classes: PodClasses, rules: tuple[CompiledRule, ...], tier: Tier) ->
             )
             if dkey not in dst_index:
                 dst_index[dkey] = len(dsts)
-                dsts.append((tier.ingress.rules[i], expand(family, dkey[1]), i))
+                dsts.append((tier.ingress.policy_rules[i], expand(family, dkey[1]), i))
             dst_list.append(dst_index[dkey])
         src_groups[family], dst_groups[family] = tuple(srcs), tuple(dsts)
         src_of[family], dst_of[family] = src_list, dst_list
@@ -386,10 +391,10 @@ def _groups(classes: PodClasses, rules: tuple[CompiledRule, ...], tier: Tier) ->
         joint_dst=joint_dst,
         joint_dst_of=joint_dst_of,
         all_peer_ingress=tuple(
-            r.id for r in rules if r.all_peers and r.direction is Direction.INGRESS
+            r.id for r in policy_rules if r.all_peers and r.direction is Direction.INGRESS
         ),
         all_peer_egress=tuple(
-            r.id for r in rules if r.all_peers and r.direction is Direction.EGRESS
+            r.id for r in policy_rules if r.all_peers and r.direction is Direction.EGRESS
         ),
     )
 
@@ -410,12 +415,12 @@ def _joint(
 
 
 def _port_atoms(
-    rules: tuple[CompiledRule, ...], classes: PodClasses
+    policy_rules: tuple[CompiledPolicyRule, ...], classes: PodClasses
 ) -> dict[Protocol, tuple[int, ...]]:
-    """Per protocol, one representative port per range where all rules agree."""
+    """Per protocol, one representative port per range where all policy rules agree."""
     spans: dict[Protocol, set[Interval]] = {p: set() for p in PROTOCOLS}
-    for rule in rules:
-        for entry in rule.ports:
+    for policy_rule in policy_rules:
+        for entry in policy_rule.ports:
             if entry.port is None:
                 continue
             if isinstance(entry.port, int):

@@ -25,7 +25,7 @@ Semantics (see docs/netpol-semantics.md for the sources)
 - Terminated pods (Succeeded/Failed) take no part in reachability.
 
 A pair's sides are decided tier by tier, in the compiled evaluation order (see
-`kaudit.netpol.compile`), so a verdict names the tier of its deciding rules.
+`kaudit.netpol.compile`), so a verdict names the tier of its deciding policy rules.
 Whole-matrix questions and outside addresses are evaluated on the NetworkPolicy
 tier, the only one today.
 """
@@ -34,7 +34,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
 from kaudit.kube import METADATA_ENDPOINTS
 from kaudit.model import ObjectRef, Pod, Protocol, Snapshot
@@ -49,15 +48,15 @@ from kaudit.netpol.addresses import (
 from kaudit.netpol.bits import has, iter_bits
 from kaudit.netpol.classes import PROTOCOLS, Family, PodClass
 from kaudit.netpol.compile import Action, CompiledPolicies, compile_policies
-from kaudit.netpol.relation import Relation, port_bits, ports_match, relation
+from kaudit.netpol.relation import PortCache, Relation, port_bits, ports_match, relation
 from kaudit.netpol.summary import ReachabilitySummary, build_summary
 from kaudit.netpol.verdict import (
     Coverage,
     Direction,
     DnsAccess,
     Isolation,
+    PolicyRuleRef,
     Reason,
-    RuleRef,
     SideVerdict,
     Verdict,
 )
@@ -96,12 +95,18 @@ class PolicyEngine:
         self.warnings: list[str] = list(self._compiled.warnings)
         self.dns_pods: tuple[Pod, ...] = self._classes.dns_pods
         self.dns_stand_in: bool = self._classes.dns_stand_in
-        # Answers are cached per engine: many rules ask the same questions.
+        # Answers are cached per engine: many audit rules ask the same questions.
         self._relations: dict[tuple[Protocol | None, int | None], Relation] = {}
         self._summary: ReachabilitySummary | None = None
         self._pods_by_ip: dict[tuple[int, int], Pod] | None = None
-        self._pair_cache: dict[tuple[Any, ...], tuple[SideVerdict, SideVerdict]] = {}
-        self._address_cache: dict[tuple[Any, ...], tuple[SideVerdict, tuple[Interval, ...]]] = {}
+        # (source class, destination class, own node, protocol, port number)
+        self._pair_cache: dict[
+            tuple[int, int, bool, Protocol, int | None], tuple[SideVerdict, SideVerdict]
+        ] = {}
+        # (source class, address range, port, protocol)
+        self._address_cache: dict[
+            tuple[int, AddressRange, int, Protocol], tuple[SideVerdict, tuple[Interval, ...]]
+        ] = {}
 
     @property
     def compiled(self) -> CompiledPolicies:
@@ -272,41 +277,41 @@ class PolicyEngine:
         policies = self._policy_refs(direction, subject_cls.index)
         if peer.host_network and _same_node(src, dst):
             return SideVerdict(direction, subject.ref, True, Reason.OWN_NODE, policies)
-        rules = self._compiled.rules
+        policy_rules = self._compiled.policy_rules
         for tier in self._compiled.tiers:
             tier_side = tier.side(direction)
             matching = [
-                rules[r]
-                for r in tier_side.rules[subject_cls.index]
+                policy_rules[r]
+                for r in tier_side.policy_rules[subject_cls.index]
                 if number is not None
-                and has(rules[r].peer_bits[family], peer_cls.index)
-                and ports_match(rules[r].ports, dst_cls, protocol, number)
+                and has(policy_rules[r].peer_bits[family], peer_cls.index)
+                and ports_match(policy_rules[r].ports, dst_cls, protocol, number)
             ]
             if matching:
-                # The first match decides; the matching rules after it with the same
-                # action are named too (in an allow-only tier, every matching rule).
+                # The first match decides; the matching policy rules after it with the same
+                # action are named too (in an allow-only tier, every matching one).
                 action = matching[0].action
-                deciding: list[RuleRef] = []
-                for rule in matching:
-                    if rule.action is not action:
+                deciding: list[PolicyRuleRef] = []
+                for policy_rule in matching:
+                    if policy_rule.action is not action:
                         break
-                    deciding.append(rule.ref)
+                    deciding.append(policy_rule.ref)
                 if action is Action.ALLOW:
                     return SideVerdict(
-                        direction, subject.ref, True, Reason.RULES, policies, tuple(deciding)
+                        direction, subject.ref, True, Reason.POLICY_RULES, policies, tuple(deciding)
                     )
                 if action is Action.DENY:
                     return SideVerdict(
                         direction,
                         subject.ref,
                         False,
-                        Reason.DENIED_BY_RULE,
+                        Reason.DENIED_BY_POLICY_RULE,
                         policies,
-                        denying_rules=tuple(deciding),
+                        denying_policy_rules=tuple(deciding),
                     )
                 continue  # pass: the next tier decides
             if has(tier_side.isolated, subject_cls.index):
-                return SideVerdict(direction, subject.ref, False, Reason.NO_RULE, policies)
+                return SideVerdict(direction, subject.ref, False, Reason.NO_POLICY_RULE, policies)
         return SideVerdict(direction, subject.ref, True, Reason.NOT_ISOLATED)
 
     # --- addresses outside the cluster -------------------------------------------------
@@ -318,7 +323,7 @@ class PolicyEngine:
 
         Only the source's egress applies. For a CIDR, `allowed` is True only when
         EVERY address of it is allowed; `coverage` says ALL, SOME or NONE and
-        `allowed_ranges` lists the allowed part. Egress rules without `to` allow
+        `allowed_ranges` lists the allowed part. Egress policy rules without `to` allow
         every address; ipBlock peers allow their CIDR minus `except`;
         podSelector/namespaceSelector peers never match outside addresses, nor
         do named ports. Raises ValueError when `address` does not parse.
@@ -357,25 +362,27 @@ class PolicyEngine:
         self, src: Pod, cls: PodClass, target: AddressRange, port: int, protocol: Protocol
     ) -> tuple[SideVerdict, tuple[Interval, ...]]:
         whole = ((target.first, target.last),)
-        # Evaluated on the NetworkPolicy tier, whose rules all allow: the union of the
-        # parts each rule allows. (An ordered tier would subtract, rule by rule.)
+        # Evaluated on the NetworkPolicy tier, whose policy rules all allow: the union of
+        # the parts each allows. (An ordered tier would subtract, policy rule by policy rule.)
         policies = self._policy_refs(Direction.EGRESS, cls.index)
         if not policies:
             return SideVerdict(Direction.EGRESS, src.ref, True, Reason.NOT_ISOLATED), whole
         allowed: list[Interval] = []
-        allowing: list[RuleRef] = []
-        for rule_id in self._compiled.network_policy.egress.rules[cls.index]:
-            rule = self._compiled.rules[rule_id]
-            if not ports_match(rule.ports, None, protocol, port):
+        allowing: list[PolicyRuleRef] = []
+        for policy_rule_id in self._compiled.network_policy.egress.policy_rules[cls.index]:
+            policy_rule = self._compiled.policy_rules[policy_rule_id]
+            if not ports_match(policy_rule.ports, None, protocol, port):
                 continue
             part: tuple[Interval, ...] = (
-                whole if rule.all_peers else tuple(i for b in rule.blocks for i in b.within(target))
+                whole
+                if policy_rule.all_peers
+                else tuple(i for b in policy_rule.blocks for i in b.within(target))
             )
             if part:
                 allowed.extend(part)
-                allowing.append(rule.ref)
+                allowing.append(policy_rule.ref)
         reached = normalize(allowed)
-        reason = Reason.RULES if reached else Reason.NO_RULE
+        reason = Reason.POLICY_RULES if reached else Reason.NO_POLICY_RULE
         side = SideVerdict(
             Direction.EGRESS, src.ref, bool(reached), reason, policies, tuple(allowing)
         )
@@ -403,7 +410,7 @@ class PolicyEngine:
                 False,
                 side.reason,
                 side.isolating_policies,
-                side.allowing_rules,
+                side.allowing_policy_rules,
             )
         return Verdict(
             coverage is Coverage.ALL,
@@ -537,7 +544,7 @@ class PolicyEngine:
         """Does `dst`'s ingress admit every pod of every other namespace on every port?
 
         The lateral-movement question: True when `dst` is not isolated for ingress
-        (hostNetwork pods included), or when its ingress rules together admit, on
+        (hostNetwork pods included), or when its ingress policy rules together admit, on
         every port of every protocol, every pod of the snapshot's other namespaces
         and also a pod without labels in a namespace no selector names. The
         sources' own egress policies are not considered (see `cross_namespace_reachers`).
@@ -555,16 +562,16 @@ class PolicyEngine:
         )
         for proto in PROTOCOLS:
             for number in self._compiled.atoms[proto]:
-                port_cache: dict[Any, int] = {}
+                port_cache: PortCache = {}
                 for family in self._classes.families:
                     admitted = 0
-                    for rule_id in tier.ingress.rules[cls.index]:
-                        rule = self._compiled.rules[rule_id]
+                    for policy_rule_id in tier.ingress.policy_rules[cls.index]:
+                        policy_rule = self._compiled.policy_rules[policy_rule_id]
                         if has(
-                            port_bits(self._compiled, rule.ports, proto, number, port_cache),
+                            port_bits(self._compiled, policy_rule.ports, proto, number, port_cache),
                             cls.index,
                         ):
-                            admitted |= rule.peer_bits[family]
+                            admitted |= policy_rule.peer_bits[family]
                     if needed & ~admitted:
                         return False
         return True
@@ -606,8 +613,8 @@ def _for_pod(side: SideVerdict, pod: Pod) -> SideVerdict:
         side.allowed,
         side.reason,
         side.isolating_policies,
-        side.allowing_rules,
-        side.denying_rules,
+        side.allowing_policy_rules,
+        side.denying_policy_rules,
     )
 
 

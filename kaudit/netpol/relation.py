@@ -3,10 +3,10 @@
 `relation(compiled, protocol, port)` gives, for every class, the classes it may
 reach (its row) and the classes that may reach it (its column), on one port or
 on any port. It is evaluated on the NetworkPolicy tier (see
-`kaudit.netpol.compile`), whose rules all allow: a row is the OR of
-`peer_bits & port_bits` over the source's egress rules, ANDed with the classes
-whose ingress admits the source, which is found from the other side: the
-ingress rules whose peers hold the source, each giving the classes its policy
+`kaudit.netpol.compile`), whose policy rules all allow: a row is the OR of
+`peer_bits & port_bits` over the source's egress policy rules, ANDed with the
+classes whose ingress admits the source, which is found from the other side: the
+ingress policy rules whose peers hold the source, each giving the classes its policy
 selects. Rows are computed per group of sources, columns per group of
 destinations, so no step walks pods.
 """
@@ -15,7 +15,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
 from kaudit.model import PolicyPort, Protocol
 from kaudit.netpol.bits import has
@@ -37,7 +36,7 @@ class Relation:
 def ports_match(
     ports: Sequence[PolicyPort], cls: PodClass | None, protocol: Protocol, port: int
 ) -> bool:
-    """Does a rule's port list admit `port`/`protocol` on a destination class?
+    """Does a policy rule's port list admit `port`/`protocol` on a destination class?
 
     `cls` is None for a destination outside the cluster (named ports cannot match).
     """
@@ -57,14 +56,18 @@ def ports_match(
     return False
 
 
+# Per port list of a policy rule, the destination classes it admits (one port, one protocol).
+PortCache = dict[tuple[PolicyPort, ...], int]
+
+
 def port_bits(
     compiled: CompiledPolicies,
     ports: tuple[PolicyPort, ...],
     protocol: Protocol,
     port: int,
-    cache: dict[Any, int],
+    cache: PortCache,
 ) -> int:
-    """Destination classes on which a rule's port list admits `port`/`protocol`."""
+    """Destination classes on which a policy rule's port list admits `port`/`protocol`."""
     cached = cache.get(ports)
     if cached is not None:
         return cached
@@ -93,8 +96,10 @@ def relation(compiled: CompiledPolicies, protocol: Protocol | None, port: int | 
     joint_rows = [0] * len(groups.joint_src)
     joint_cols = [0] * len(groups.joint_dst)
     for proto, number in points:
-        port_cache: dict[Any, int] = {}
-        admits = [port_bits(compiled, r.ports, proto, number, port_cache) for r in compiled.rules]
+        port_cache: PortCache = {}
+        admits = [
+            port_bits(compiled, r.ports, proto, number, port_cache) for r in compiled.policy_rules
+        ]
         for position, family in enumerate(compiled.classes.families):
             rows = _rows(compiled, family, admits)
             cols = _cols(compiled, family, admits)
@@ -109,47 +114,47 @@ def relation(compiled: CompiledPolicies, protocol: Protocol | None, port: int | 
 
 
 def _rows(compiled: CompiledPolicies, family: Family, admits: list[int]) -> list[int]:
-    rules = compiled.rules
+    policy_rules = compiled.policy_rules
     everything = compiled.classes.everything
     tier = compiled.network_policy
     ingress_isolated, egress_isolated = tier.ingress.isolated, tier.egress.isolated
     open_ingress = everything & ~ingress_isolated
-    for rule_id in compiled.groups.all_peer_ingress:
-        open_ingress |= rules[rule_id].selected & admits[rule_id]
+    for policy_rule_id in compiled.groups.all_peer_ingress:
+        open_ingress |= policy_rules[policy_rule_id].selected & admits[policy_rule_id]
     rows = []
-    for egress_rules, ingress_memberships, representative in compiled.groups.src[family]:
+    for egress_policy_rules, ingress_memberships, representative in compiled.groups.src[family]:
         if has(egress_isolated, representative):
             reach = 0
-            for rule_id in egress_rules:
-                reach |= rules[rule_id].peer_bits[family] & admits[rule_id]
+            for policy_rule_id in egress_policy_rules:
+                reach |= policy_rules[policy_rule_id].peer_bits[family] & admits[policy_rule_id]
         else:
             reach = everything
         admitted = open_ingress
-        for rule_id in ingress_memberships:
-            admitted |= rules[rule_id].selected & admits[rule_id]
+        for policy_rule_id in ingress_memberships:
+            admitted |= policy_rules[policy_rule_id].selected & admits[policy_rule_id]
         rows.append(reach & admitted)
     return rows
 
 
 def _cols(compiled: CompiledPolicies, family: Family, admits: list[int]) -> list[int]:
-    rules = compiled.rules
+    policy_rules = compiled.policy_rules
     everything = compiled.classes.everything
     tier = compiled.network_policy
     ingress_isolated, egress_isolated = tier.ingress.isolated, tier.egress.isolated
     open_egress = everything & ~egress_isolated
     all_peer_egress = compiled.groups.all_peer_egress
     cols = []
-    for ingress_rules, egress_memberships, representative in compiled.groups.dst[family]:
+    for ingress_policy_rules, egress_memberships, representative in compiled.groups.dst[family]:
         if has(ingress_isolated, representative):
             admitted = 0
-            for rule_id in ingress_rules:
-                if has(admits[rule_id], representative):
-                    admitted |= rules[rule_id].peer_bits[family]
+            for policy_rule_id in ingress_policy_rules:
+                if has(admits[policy_rule_id], representative):
+                    admitted |= policy_rules[policy_rule_id].peer_bits[family]
         else:
             admitted = everything
         senders = open_egress
-        for rule_id in (*egress_memberships, *all_peer_egress):
-            if has(admits[rule_id], representative):
-                senders |= rules[rule_id].selected
+        for policy_rule_id in (*egress_memberships, *all_peer_egress):
+            if has(admits[policy_rule_id], representative):
+                senders |= policy_rules[policy_rule_id].selected
         cols.append(admitted & senders)
     return cols

@@ -1,19 +1,22 @@
 """What the policy engine answers: verdicts and the reasons behind them.
 
-Every answer says *why*: the rules that allow a connection (policy and rule
-index on each side), or the policies that isolate a pod when nothing allows it.
-All types are frozen and JSON-ready through `to_dict()`.
+Every answer says *why*: the policy rules that allow a connection (policy and
+rule index on each side), or the policies that isolate a pod when nothing allows
+it. All types are frozen and JSON-ready through `to_dict()`.
+
+A *policy rule* is one entry of a policy's `ingress` or `egress` list, never one
+of kaudit's audit rules (`kaudit.rules`).
 """
 
 from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
-from typing import Any
 
+from kaudit.jsontypes import JsonObject
 from kaudit.model import ObjectRef, Protocol
 
-# The tier of networking.k8s.io/v1 NetworkPolicy rules (see kaudit.netpol.compile).
+# The tier of networking.k8s.io/v1 NetworkPolicy's policy rules (see kaudit.netpol.compile).
 NETWORK_POLICY_TIER = "NetworkPolicy"
 
 
@@ -29,9 +32,9 @@ class Reason(enum.StrEnum):
     HOST_NETWORK = "host-network"  # the pod uses the node's network: NetworkPolicy does not apply
     OWN_NODE = "own-node"  # traffic from the destination pod's own node is always allowed
     NOT_ISOLATED = "not-isolated"  # no policy selects the pod for this direction
-    RULES = "rules"  # isolated, and at least one rule allows the connection
-    NO_RULE = "no-rule"  # isolated, and no rule allows the connection
-    DENIED_BY_RULE = "denied-by-rule"  # a deny rule of an ordered tier matched first
+    POLICY_RULES = "rules"  # isolated, and at least one policy rule allows the connection
+    NO_POLICY_RULE = "no-rule"  # isolated, and no policy rule allows the connection
+    DENIED_BY_POLICY_RULE = "denied-by-rule"  # a deny policy rule of an ordered tier matched first
     TERMINATED = "terminated"  # Succeeded/Failed pods take no part in reachability
 
 
@@ -47,10 +50,10 @@ class Coverage(enum.StrEnum):
 
 
 @dataclass(frozen=True, slots=True, order=True)
-class RuleRef:
-    """One rule of one policy: `spec.ingress[rule_index]` or `spec.egress[rule_index]`.
+class PolicyRuleRef:
+    """One policy rule: `spec.ingress[rule_index]` or `spec.egress[rule_index]` of a policy.
 
-    `tier` names the tier the rule belongs to, the one whose rule decided a verdict.
+    `tier` names the tier the policy belongs to, the one whose policy rule decided a verdict.
     Text and JSON leave it out while NetworkPolicy is the only tier.
     """
 
@@ -62,8 +65,8 @@ class RuleRef:
     def __str__(self) -> str:
         return f"{self.policy.qualified_name} {self.direction.value.lower()}[{self.rule_index}]"
 
-    def to_dict(self) -> dict[str, Any]:
-        data: dict[str, Any] = {
+    def to_dict(self) -> JsonObject:
+        data: JsonObject = {
             "policy": self.policy.qualified_name,
             "direction": self.direction.value,
             "rule": self.rule_index,
@@ -90,7 +93,7 @@ class Isolation:
     def egress_isolated(self) -> bool:
         return bool(self.egress_policies)
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> JsonObject:
         return {
             "pod": self.pod.qualified_name,
             "host_network": self.host_network,
@@ -106,9 +109,9 @@ class SideVerdict:
     """The decision of one side of a connection.
 
     `isolating_policies` are the policies selecting the pod for this direction
-    (empty when the pod is not isolated); `allowing_rules` the rules among them
-    that allow this connection; `denying_rules` the deny rule that decided it
-    (DENIED_BY_RULE, from an ordered tier).
+    (empty when the pod is not isolated); `allowing_policy_rules` the policy rules
+    among them that allow this connection; `denying_policy_rules` the deny policy rule
+    that decided it (DENIED_BY_POLICY_RULE, from an ordered tier).
     """
 
     direction: Direction
@@ -116,8 +119,8 @@ class SideVerdict:
     allowed: bool
     reason: Reason
     isolating_policies: tuple[ObjectRef, ...] = ()
-    allowing_rules: tuple[RuleRef, ...] = ()
-    denying_rules: tuple[RuleRef, ...] = ()
+    allowing_policy_rules: tuple[PolicyRuleRef, ...] = ()
+    denying_policy_rules: tuple[PolicyRuleRef, ...] = ()
 
     def explain(self) -> str:
         side = "egress of" if self.direction is Direction.EGRESS else "ingress of"
@@ -129,33 +132,38 @@ class SideVerdict:
             return f"{who}: allowed (the source runs on this pod's node, always allowed)"
         if self.reason is Reason.NOT_ISOLATED:
             return f"{who}: allowed (no NetworkPolicy selects it for {self.direction.value})"
-        if self.reason is Reason.RULES:
-            rules = ", ".join(str(r) for r in self.allowing_rules)
-            # Not allowed despite allowing rules: only part of an address range is.
+        if self.reason is Reason.POLICY_RULES:
+            policy_rules = ", ".join(str(r) for r in self.allowing_policy_rules)
+            # Not allowed despite allowing policy rules: only part of an address range is.
             word = "allowed" if self.allowed else "partly allowed"
-            return f"{who}: {word} by {rules}"
-        if self.reason is Reason.DENIED_BY_RULE:
-            rules = ", ".join(f"{r} ({r.tier})" for r in self.denying_rules)
-            return f"{who}: denied by {rules}"
+            return f"{who}: {word} by {policy_rules}"
+        if self.reason is Reason.DENIED_BY_POLICY_RULE:
+            policy_rules = ", ".join(f"{r} ({r.tier})" for r in self.denying_policy_rules)
+            return f"{who}: denied by {policy_rules}"
         if self.reason is Reason.TERMINATED:
             return f"{who}: denied (the pod has terminated)"
         return f"{who}: denied (isolated by {policies}; no rule allows this)"
 
-    def to_dict(self) -> dict[str, Any]:
-        data = {
+    def to_dict(self) -> JsonObject:
+        data: JsonObject = {
             "direction": self.direction.value,
             "pod": self.pod.qualified_name,
             "allowed": self.allowed,
             "reason": self.reason.value,
             "isolating_policies": [p.qualified_name for p in self.isolating_policies],
-            "allowing_rules": [r.to_dict() for r in self.allowing_rules],
+            "allowing_rules": [r.to_dict() for r in self.allowing_policy_rules],
         }
-        if self.denying_rules:  # only ordered tiers deny
-            data["denying_rules"] = [r.to_dict() for r in self.denying_rules]
+        if self.denying_policy_rules:  # only ordered tiers deny
+            data["denying_rules"] = [r.to_dict() for r in self.denying_policy_rules]
         return data
 
 
-_ALLOWED_PRECEDENCE = (Reason.RULES, Reason.OWN_NODE, Reason.HOST_NETWORK, Reason.NOT_ISOLATED)
+_ALLOWED_PRECEDENCE = (
+    Reason.POLICY_RULES,
+    Reason.OWN_NODE,
+    Reason.HOST_NETWORK,
+    Reason.NOT_ISOLATED,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -183,7 +191,7 @@ class Verdict:
     @property
     def reason(self) -> Reason:
         """The overall reason: the denying side's when denied; when allowed, the most
-        telling of the two (rules, then own node, then host network, then no isolation)."""
+        telling of the two (policy rules, then own node, then host network, then no isolation)."""
         sides = [s for s in (self.egress, self.ingress) if s is not None]
         if not sides:
             return Reason.LOOPBACK
@@ -211,7 +219,7 @@ class Verdict:
         lines.extend(f"  note: {note}" for note in self.notes)
         return "\n".join(lines)
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> JsonObject:
         return {
             "source": self.source.qualified_name,
             "destination": self.destination,
@@ -259,7 +267,7 @@ class DnsAccess:
     def tcp_any(self) -> bool:
         return any(v.allowed for v in self.tcp_verdicts)
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> JsonObject:
         return {
             "pod": self.pod.qualified_name,
             "dns_pods": [p.qualified_name for p in self.dns_pods],

@@ -11,11 +11,11 @@ import datetime as dt
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
 
 from tabulate import tabulate
 
 from kaudit.findings import Finding, Severity
+from kaudit.jsontypes import JsonObject
 from kaudit.report.jsonio import SCHEMA_VERSION, finding_to_dict, format_timestamp
 from kaudit.report.model import Report
 from kaudit.report.render import Format
@@ -170,7 +170,7 @@ def _diff_table(diff: ReportDiff, color: bool) -> str:
     return "\n\n".join(blocks) + "\n"
 
 
-def diff_to_dict(diff: ReportDiff, min_severity: Severity = Severity.INFO) -> dict[str, Any]:
+def diff_to_dict(diff: ReportDiff, min_severity: Severity = Severity.INFO) -> JsonObject:
     return {
         "schemaVersion": SCHEMA_VERSION,
         "kind": "kaudit-diff",

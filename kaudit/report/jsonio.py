@@ -18,6 +18,7 @@ from typing import Any
 import kaudit
 from kaudit.errors import InputError
 from kaudit.findings import Finding, Severity, frozen_evidence
+from kaudit.jsontypes import JsonObject, JsonValue, json_array
 from kaudit.model import LIVE, ClusterFacts, CollectionWarning, Kind, ObjectRef, Origin
 from kaudit.netpol.summary import (
     IsolationCounts,
@@ -37,7 +38,7 @@ SCHEMA_VERSION = 1
 # --- writing ----------------------------------------------------------------------------------
 
 
-def report_to_dict(report: Report) -> dict[str, Any]:
+def report_to_dict(report: Report) -> JsonObject:
     """The report as JSON-ready data, with a stable order for every list."""
     return {
         "schemaVersion": SCHEMA_VERSION,
@@ -64,12 +65,13 @@ def report_to_dict(report: Report) -> dict[str, Any]:
             for w in report.warnings
         ],
         "incompleteRules": {
-            rule: sorted(kinds) for rule, kinds in sorted(report.incomplete_rules.items())
+            rule: json_array(sorted(kinds))
+            for rule, kinds in sorted(report.incomplete_rules.items())
         },
         "reachability": reachability_to_dict(report.reachability)
         if report.reachability is not None
         else None,
-        "systemNamespaces": sorted(report.system_namespaces),
+        "systemNamespaces": json_array(sorted(report.system_namespaces)),
     }
 
 
@@ -77,9 +79,9 @@ def report_to_json(report: Report) -> str:
     return json.dumps(report_to_dict(report), indent=2, ensure_ascii=False) + "\n"
 
 
-def finding_to_dict(finding: Finding, report: Report | None = None) -> dict[str, Any]:
+def finding_to_dict(finding: Finding, report: Report | None = None) -> JsonObject:
     ref = finding.resource
-    data: dict[str, Any] = {
+    data: JsonObject = {
         "ruleId": finding.rule_id,
         "ruleName": finding.rule_name,
         "severity": finding.severity.label,
@@ -107,7 +109,7 @@ def format_timestamp(moment: dt.datetime) -> str:
     return text.replace("+00:00", "Z")
 
 
-def _facts_to_dict(facts: ClusterFacts) -> dict[str, Any]:
+def _facts_to_dict(facts: ClusterFacts) -> JsonObject:
     return {
         "source": facts.source,
         "context": facts.context,
@@ -120,13 +122,13 @@ def _facts_to_dict(facts: ClusterFacts) -> dict[str, Any]:
     }
 
 
-def _origin_to_dict(origin: Origin) -> dict[str, Any] | None:
+def _origin_to_dict(origin: Origin) -> JsonObject | None:
     if origin.file is None:
         return None
     return {"file": origin.file, "line": origin.line, "document": origin.document}
 
 
-def _namespace_to_dict(summary: NamespaceSummary) -> dict[str, Any]:
+def _namespace_to_dict(summary: NamespaceSummary) -> JsonObject:
     return {
         "name": summary.name,
         "system": summary.system,
@@ -144,7 +146,7 @@ def _namespace_to_dict(summary: NamespaceSummary) -> dict[str, Any]:
 _SEVERITIES_DESC = sorted(Severity, reverse=True)
 
 
-def to_plain(value: Any) -> Any:
+def to_plain(value: object) -> JsonValue:
     """Mapping proxies, tuples and sets as plain dicts and lists, so `json` can write them;
     anything that is not a JSON scalar becomes its string."""
     if isinstance(value, Mapping):
@@ -158,12 +160,12 @@ def to_plain(value: Any) -> Any:
     return str(value)
 
 
-def reachability_to_dict(summary: ReachabilitySummary) -> dict[str, Any]:
+def reachability_to_dict(summary: ReachabilitySummary) -> JsonObject:
     """The engine's reachability summary as JSON-ready data (snake_case, as the engine names it)."""
     # Equal cells are one object in the summary; write each distinct one once.
-    cells: dict[int, dict[str, int]] = {}
+    cells: dict[int, JsonObject] = {}
 
-    def cell(pairs: PairCount) -> dict[str, int]:
+    def cell(pairs: PairCount) -> JsonObject:
         found = cells.get(id(pairs))
         if found is None:
             found = cells[id(pairs)] = {"allowed": pairs.allowed, "total": pairs.total}
@@ -188,7 +190,7 @@ def reachability_to_dict(summary: ReachabilitySummary) -> dict[str, Any]:
     }
 
 
-def _pod_class_to_dict(entry: PodClassSummary) -> dict[str, Any]:
+def _pod_class_to_dict(entry: PodClassSummary) -> JsonObject:
     return {
         "namespace": entry.namespace,
         "pods": list(entry.pods),
@@ -225,6 +227,7 @@ def validate_report_dict(data: Any) -> None:
 
 
 # --- reading ----------------------------------------------------------------------------------
+# Saved audits come in as parsed JSON, untyped until the schema has checked them.
 
 
 def report_from_json(text: str, source_name: str) -> Report:

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import json
 from pathlib import PurePosixPath, PureWindowsPath
-from typing import Any
 from urllib.parse import quote
 
 import kaudit
 from kaudit.findings import Finding, Severity
+from kaudit.jsontypes import JsonArray, JsonObject, json_array
 from kaudit.report.jsonio import format_timestamp, to_plain
 from kaudit.report.model import Report
 from kaudit.rules.registry import Rule, all_rules
@@ -42,24 +42,27 @@ def render_sarif(report: Report) -> str:
     return json.dumps(report_to_sarif(report), indent=2, ensure_ascii=False) + "\n"
 
 
-def report_to_sarif(report: Report) -> dict[str, Any]:
-    descriptors = _descriptors(report)
-    index = {d["id"]: i for i, d in enumerate(descriptors)}
-    results = [_result(f, index) for f in sorted(report.findings, key=lambda f: f.sort_key)]
+def report_to_sarif(report: Report) -> JsonObject:
+    rule_ids, descriptors = _descriptors(report)
+    index = {rule_id: i for i, rule_id in enumerate(rule_ids)}
+    results: JsonArray = [
+        _result(f, index) for f in sorted(report.findings, key=lambda f: f.sort_key)
+    ]
     results += [
         _result(s.finding, index, suppression=s.reason)
         for s in sorted(report.suppressed, key=lambda s: s.finding.sort_key)
     ]
-    notifications = [
+    notifications: JsonArray = [
         {"level": "warning", "message": {"text": w.message}} for w in report.warnings
-    ] + [
+    ]
+    notifications.extend(
         {
             "level": "warning",
             "message": {"text": f"rule {rule} did not run: missing {', '.join(kinds)}"},
         }
         for rule, kinds in sorted(report.incomplete_rules.items())
-    ]
-    run: dict[str, Any] = {
+    )
+    run: JsonObject = {
         "tool": {
             "driver": {
                 "name": "kaudit",
@@ -88,14 +91,18 @@ def report_to_sarif(report: Report) -> dict[str, Any]:
     return {"$schema": SARIF_SCHEMA_URI, "version": SARIF_VERSION, "runs": [run]}
 
 
-def _descriptors(report: Report) -> list[dict[str, Any]]:
-    """Every rule of the catalogue, plus any rule only a saved (older) report knows."""
-    descriptors = [_descriptor(r) for r in all_rules()]
-    known = {d["id"] for d in descriptors}
+def _descriptors(report: Report) -> tuple[list[str], JsonArray]:
+    """Every rule of the catalogue, plus any rule only a saved (older) report knows: their
+    IDs and their descriptors, in the same order."""
+    catalogue = all_rules()
+    rule_ids = [r.id for r in catalogue]
+    descriptors: JsonArray = [_descriptor(r) for r in catalogue]
+    known = set(rule_ids)
     every_finding = [*report.findings, *(s.finding for s in report.suppressed)]
     for finding in sorted(every_finding, key=lambda f: f.rule_id):
         if finding.rule_id not in known:
             known.add(finding.rule_id)
+            rule_ids.append(finding.rule_id)
             descriptors.append(
                 {
                     "id": finding.rule_id,
@@ -103,39 +110,40 @@ def _descriptors(report: Report) -> list[dict[str, Any]]:
                     "shortDescription": {"text": finding.rule_name},
                 }
             )
-    return descriptors
+    return rule_ids, descriptors
 
 
-def _descriptor(rule: Rule) -> dict[str, Any]:
+def _descriptor(rule: Rule) -> JsonObject:
     help_markdown = rule.remediation
     if rule.references:
         help_markdown += "\n\nReferences:\n" + "\n".join(f"- {ref}" for ref in rule.references)
-    descriptor: dict[str, Any] = {
+    properties: JsonObject = {
+        "tags": ["security", "kubernetes", rule.category],
+        "category": rule.category,
+        "severity": rule.severity.label,
+        "references": json_array(rule.references),
+    }
+    descriptor: JsonObject = {
         "id": rule.id,
         "name": rule.name,
         "shortDescription": {"text": rule.title},
         "fullDescription": {"text": rule.rationale},
         "help": {"text": rule.remediation, "markdown": help_markdown},
         "defaultConfiguration": {"level": LEVELS[rule.severity]},
-        "properties": {
-            "tags": ["security", "kubernetes", rule.category],
-            "category": rule.category,
-            "severity": rule.severity.label,
-            "references": list(rule.references),
-        },
+        "properties": properties,
     }
     if rule.references:
         descriptor["helpUri"] = rule.references[0]
     if rule.severity in SECURITY_SEVERITY:
-        descriptor["properties"]["security-severity"] = SECURITY_SEVERITY[rule.severity]
+        properties["security-severity"] = SECURITY_SEVERITY[rule.severity]
     return descriptor
 
 
 def _result(
     finding: Finding, rule_index: dict[str, int], suppression: str | None = None
-) -> dict[str, Any]:
+) -> JsonObject:
     ref = finding.resource
-    location: dict[str, Any] = {
+    location: JsonObject = {
         "logicalLocations": [
             {
                 "name": ref.name,
@@ -145,27 +153,30 @@ def _result(
         ]
     }
     if finding.origin.file:
-        region = {"startLine": finding.origin.line} if finding.origin.line else None
+        region: JsonObject | None = (
+            {"startLine": finding.origin.line} if finding.origin.line else None
+        )
         location["physicalLocation"] = {
             "artifactLocation": {"uri": artifact_uri(finding.origin.file)},
             **({"region": region} if region else {}),
         }
-    result: dict[str, Any] = {
+    properties: JsonObject = {
+        "severity": finding.severity.label,
+        "resource": {"kind": ref.kind, "namespace": ref.namespace, "name": ref.name},
+        "evidence": to_plain(finding.evidence),
+        "remediation": finding.remediation,
+    }
+    result: JsonObject = {
         "ruleId": finding.rule_id,
         "ruleIndex": rule_index[finding.rule_id],
         "level": LEVELS[finding.severity],
         "message": {"text": finding.message},
         "locations": [location],
         "partialFingerprints": {"kauditFinding/v1": finding.fingerprint},
-        "properties": {
-            "severity": finding.severity.label,
-            "resource": {"kind": ref.kind, "namespace": ref.namespace, "name": ref.name},
-            "evidence": to_plain(finding.evidence),
-            "remediation": finding.remediation,
-        },
+        "properties": properties,
     }
     if finding.severity in SECURITY_SEVERITY:
-        result["properties"]["security-severity"] = SECURITY_SEVERITY[finding.severity]
+        properties["security-severity"] = SECURITY_SEVERITY[finding.severity]
     if suppression is not None:
         result["suppressions"] = [{"kind": "external", "justification": suppression}]
     return result

@@ -23,6 +23,7 @@ from kaudit.collect import Source
 from kaudit.collect.live import client_configuration, serviceaccount_dir
 from kaudit.errors import ClusterError, InputError
 from kaudit.findings import Severity
+from kaudit.jsontypes import JsonObject, json_object
 from kaudit.report.model import Report
 from kaudit.report.render import Format, render
 
@@ -168,7 +169,7 @@ def _cut(text: str, limit: int) -> str:
     return head + marker
 
 
-def configmap_patch(fitted: FittedData, keys: Sequence[str], generated_at: str) -> dict[str, Any]:
+def configmap_patch(fitted: FittedData, keys: Sequence[str], generated_at: str) -> JsonObject:
     """A JSON merge patch: our keys set, our stale keys (other formats, NOTE) removed."""
     data: dict[str, str | None] = dict.fromkeys(CONFIGMAP_KEYS.values())
     data[NOTE_KEY] = None
@@ -183,7 +184,7 @@ def configmap_patch(fitted: FittedData, keys: Sequence[str], generated_at: str) 
                 TRUNCATED_ANNOTATION: "true" if fitted.note else None,
             }
         },
-        "data": data,
+        "data": json_object(data),
     }
 
 
@@ -211,7 +212,8 @@ def write_configmap(
     return fitted
 
 
-def _patch_configmap(source: Source, target: ConfigMapTarget, patch: dict[str, Any]) -> None:
+def _patch_configmap(source: Source, target: ConfigMapTarget, patch: JsonObject) -> None:
+    # The kubernetes client ships no type information: its modules are untyped here.
     k8s_client: Any = importlib.import_module("kubernetes.client")
     exceptions: Any = importlib.import_module("kubernetes.client.exceptions")
     api = k8s_client.CoreV1Api(k8s_client.ApiClient(kube_configuration(source)))
@@ -245,6 +247,7 @@ def _patch_configmap(source: Source, target: ConfigMapTarget, patch: dict[str, A
 
 
 def kube_configuration(source: Source) -> Any:
-    """A kubernetes.client.Configuration for `source`, loaded as the live collector loads it."""
+    """A kubernetes.client.Configuration for `source`, loaded as the live collector loads it
+    (untyped: the kubernetes client ships no type information)."""
     configuration, _ = client_configuration(source.context, source.kubeconfig, source.in_cluster)
     return configuration

@@ -12,18 +12,22 @@ import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
 
 import yaml
 
 from kaudit.findings import Finding, Severity
+from kaudit.jsontypes import JsonValue
 from kaudit.netpol.summary import PairCount, PodClassSummary, ReachabilitySummary, ReachCount
 from kaudit.report.jsonio import format_timestamp, reachability_to_dict, to_plain
 from kaudit.report.model import NamespaceSummary, Report
 
 # libyaml's parser and emitter when PyYAML was built with it: ten times faster on big reports.
-_Loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-_Dumper: Any = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+_Loader: type[yaml.CSafeLoader] | type[yaml.SafeLoader] = getattr(
+    yaml, "CSafeLoader", yaml.SafeLoader
+)
+_Dumper: type[yaml.CSafeDumper] | type[yaml.SafeDumper] = getattr(
+    yaml, "CSafeDumper", yaml.SafeDumper
+)
 
 SEVERITIES = tuple(sorted(Severity, reverse=True))
 WORST_SHOWN = 10  # findings listed in the verdict
@@ -243,12 +247,12 @@ def section_of(finding: Finding) -> str:
 EVIDENCE_ITEMS_SHOWN = 50
 
 
-def shown_evidence(value: Any) -> Any:
+def shown_evidence(value: JsonValue) -> JsonValue:
     """Evidence as the pages show it: every list cut to EVIDENCE_ITEMS_SHOWN items."""
-    if isinstance(value, Mapping):
+    if isinstance(value, dict):
         return {key: shown_evidence(item) for key, item in value.items()}
     if isinstance(value, list):
-        shown = [shown_evidence(item) for item in value[:EVIDENCE_ITEMS_SHOWN]]
+        shown: list[JsonValue] = [shown_evidence(item) for item in value[:EVIDENCE_ITEMS_SHOWN]]
         if len(value) > EVIDENCE_ITEMS_SHOWN:
             shown.append(f"... and {len(value) - EVIDENCE_ITEMS_SHOWN} more (see the JSON report)")
         return shown

@@ -6,8 +6,8 @@ Remediation documents and their YAML are `kaudit/rules/remediation.py`'s.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
 
+from kaudit.jsontypes import JsonArray, JsonObject, json_array
 from kaudit.kube import DNS_NAMESPACE, DNS_POD_LABELS
 from kaudit.model import NetworkPolicy, ObjectRef, Pod, Service, ServicePort
 from kaudit.rules.context import AuditContext
@@ -37,9 +37,9 @@ def listed(names: Iterable[str]) -> list[str]:
     return values
 
 
-def members(pods: Sequence[Pod]) -> dict[str, Any]:
+def members(pods: Sequence[Pod]) -> JsonObject:
     """Evidence naming the pods of a group."""
-    return {"podCount": len(pods), "pods": listed(p.name for p in pods)}
+    return {"podCount": len(pods), "pods": json_array(listed(p.name for p in pods))}
 
 
 def workload_names(pods: Iterable[Pod]) -> list[str]:
@@ -133,10 +133,10 @@ def service_port_text(port: ServicePort) -> str:
     return f"{port.port}/{port.protocol}{name}"
 
 
-def service_ports_evidence(service: Service) -> list[dict[str, Any]]:
-    result = []
+def service_ports_evidence(service: Service) -> JsonArray:
+    result: JsonArray = []
     for port in service.ports:
-        entry: dict[str, Any] = {
+        entry: JsonObject = {
             "port": port.port,
             "targetPort": port.effective_target,
             "protocol": str(port.protocol),

@@ -16,9 +16,10 @@ import textwrap
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from kaudit.findings import Finding, Severity, frozen_evidence
+from kaudit.jsontypes import JsonValue
 from kaudit.model import LIVE, Kind, ObjectRef, Origin
 
 if TYPE_CHECKING:
@@ -35,7 +36,7 @@ class Hit:
 
     resource: ObjectRef
     message: str
-    evidence: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
+    evidence: Mapping[str, JsonValue] = field(default_factory=lambda: MappingProxyType({}))
     remediation: str | None = None  # overrides the rule's generic remediation
     severity: Severity | None = None  # overrides the rule's default severity
     origin: Origin = LIVE

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import ipaddress
 from collections.abc import Iterator, Sequence
-from typing import Any
+from typing import TYPE_CHECKING
 
 from kaudit.findings import Severity
+from kaudit.jsontypes import json_array
 from kaudit.model import Kind, NetworkPolicy, Pod, PolicyPort
 from kaudit.rules.common import (
     K8S_NETPOL,
@@ -19,6 +20,9 @@ from kaudit.rules.common import (
 from kaudit.rules.context import AuditContext
 from kaudit.rules.definition import Hit, Rule, rule
 from kaudit.rules.remediation import dns_egress_rule, network_policy, to_yaml
+
+if TYPE_CHECKING:
+    from kaudit.netpol import DnsAccess
 
 # --- KA105 ---------------------------------------------------------------------------------
 
@@ -48,7 +52,7 @@ from kaudit.rules.remediation import dns_egress_rule, network_policy, to_yaml
 )
 def egress_blocks_dns(ctx: AuditContext) -> Iterator[Hit]:
     dns_namespace, dns_labels = dns_target(ctx)
-    blocked: list[tuple[Pod, Any]] = []
+    blocked: list[tuple[Pod, DnsAccess]] = []
     for namespace in namespaces_with_pods(ctx):
         for pod in application_pods(ctx, namespace):
             if pod.dns_policy not in ("ClusterFirst", "ClusterFirstWithHostNet"):
@@ -102,12 +106,12 @@ def egress_blocks_dns(ctx: AuditContext) -> Iterator[Hit]:
             f"reach the cluster DNS on {what}{partial}{stand_in}.{block_note}",
             {
                 "podCount": len(group),
-                "pods": listed(p.name for p in group),
+                "pods": json_array(listed(p.name for p in group)),
                 "udp53": udp,
                 "tcp53": tcp,
                 "dnsPods": [p.qualified_name for p in access.dns_pods],
                 "egressPolicies": [p.qualified_name for p in egress_policies],
-                "policiesWithIpBlocks": with_blocks,
+                "policiesWithIpBlocks": json_array(with_blocks),
             },
             remediation="Allow DNS for these pods (or for the whole namespace):\n\n"
             + to_yaml(
@@ -142,7 +146,7 @@ def _opens_port_53(ports: Sequence[PolicyPort]) -> bool:
 
 
 def _may_cover_pod_ips(policy: NetworkPolicy) -> bool:
-    """An egress rule open to port 53 whose ipBlock overlaps the usual pod address ranges."""
+    """An egress policy rule open to port 53 whose ipBlock overlaps the usual pod address ranges."""
     for policy_rule in policy.egress:
         if not _opens_port_53(policy_rule.ports):
             continue

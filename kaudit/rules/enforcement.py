@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
 
 from kaudit.findings import Severity
+from kaudit.jsontypes import JsonObject, json_array
 from kaudit.kube import ENFORCING_CNIS, cni_of_name
 from kaudit.model import Kind, ObjectRef
 from kaudit.rules.common import K8S_NETPOL, plural
@@ -56,8 +56,8 @@ def cni_without_policy_enforcement(ctx: AuditContext) -> Iterator[Hit]:
     enforcing = sorted(set(seen) & ENFORCING_CNIS)
     if enforcing:
         return
-    evidence: dict[str, Any] = {
-        "cni": seen,
+    evidence: JsonObject = {
+        "cni": json_array(seen),
         "cniChecked": facts.cni_checked,
         "policyCount": len(policies),
     }

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
 
 from kaudit.findings import Severity
+from kaudit.jsontypes import JsonObject, json_array
 from kaudit.model import Ingress, IngressBackend, Kind, Service
 from kaudit.rules.context import AuditContext
 from kaudit.rules.definition import Hit, Rule, rule
@@ -54,9 +54,9 @@ def ingress_without_class(ctx: AuditContext) -> Iterator[Hit]:
         if ingress.ingress_class_name or ingress.legacy_class:
             continue
         name = f"{ingress.namespace}/{ingress.name}"
-        evidence: dict[str, Any] = {
-            "ingressClasses": sorted(c.name for c in classes),
-            "defaultClasses": defaults,
+        evidence: JsonObject = {
+            "ingressClasses": json_array(sorted(c.name for c in classes)),
+            "defaultClasses": json_array(defaults),
         }
         if defaults:
             severity = Severity.LOW
@@ -134,7 +134,7 @@ def ingress_unknown_class(ctx: AuditContext) -> Iterator[Hit]:
             f"Ingress {ingress.namespace}/{ingress.name} asks for IngressClass {wanted!r}, "
             f"which does not exist{hint}; no controller serves it. Known classes: "
             f"{', '.join(known) or 'none'}.",
-            {"ingressClassName": wanted, "ingressClasses": known},
+            {"ingressClassName": wanted, "ingressClasses": json_array(known)},
             origin=ingress.origin,
         )
 
@@ -191,7 +191,7 @@ def ingress_backend_missing_service(ctx: AuditContext) -> Iterator[Hit]:
             ingress.ref,
             message,
             {
-                "missingServices": names,
+                "missingServices": json_array(names),
                 "backends": [
                     {
                         "where": _backend_where(b),
@@ -200,7 +200,7 @@ def ingress_backend_missing_service(ctx: AuditContext) -> Iterator[Hit]:
                     }
                     for b in missing
                 ],
-                "sameNameElsewhere": elsewhere,
+                "sameNameElsewhere": json_array(elsewhere),
             },
             origin=ingress.origin,
         )
@@ -338,14 +338,18 @@ def ingress_without_tls(ctx: AuditContext) -> Iterator[Hit]:
             ingress.ref,
             f"Ingress {ingress.namespace}/{ingress.name} has no TLS section: "
             f"{', '.join(hosts) if hosts else 'every host'} is served over plain HTTP.",
-            {"hosts": hosts},
+            {"hosts": json_array(hosts)},
             remediation="Add TLS for the Ingress's hosts:\n\n"
             + to_yaml(
                 manifest(
                     "Ingress",
                     ingress.name,
                     ingress.namespace,
-                    {"tls": [{"hosts": tls_hosts, "secretName": f"{ingress.name}-tls"}]},
+                    {
+                        "tls": [
+                            {"hosts": json_array(tls_hosts), "secretName": f"{ingress.name}-tls"}
+                        ]
+                    },
                     annotations={"cert-manager.io/cluster-issuer": "letsencrypt"},
                 )
             ),

@@ -14,14 +14,16 @@ import enum
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
 
 from rapidfuzz.distance import OSA
 
+from kaudit.jsontypes import JsonObject, json_array
 from kaudit.model import Pod
 
 
-class Verdict(enum.StrEnum):
+class LabelCloseness(enum.StrEnum):
+    """How one selector entry compares with the label a pod carries under that key."""
+
     MATCH = "match"
     CASE_MISMATCH = "case-mismatch"  # same text, different letter case
     TYPO = "typo"  # a small edit distance, or one text cut short of the other
@@ -30,14 +32,14 @@ class Verdict(enum.StrEnum):
     MISSING_LABEL = "missing-label"  # the pods do not carry the key at all
 
 
-# How close each verdict brings a label set to the selector.
-WEIGHTS: Mapping[Verdict, float] = {
-    Verdict.MATCH: 1.0,
-    Verdict.CASE_MISMATCH: 0.9,
-    Verdict.TYPO: 0.75,
-    Verdict.STALE_VALUE: 0.5,
-    Verdict.OTHER_VALUE: 0.2,
-    Verdict.MISSING_LABEL: 0.0,
+# How close each kind of difference brings a label set to the selector.
+WEIGHTS: Mapping[LabelCloseness, float] = {
+    LabelCloseness.MATCH: 1.0,
+    LabelCloseness.CASE_MISMATCH: 0.9,
+    LabelCloseness.TYPO: 0.75,
+    LabelCloseness.STALE_VALUE: 0.5,
+    LabelCloseness.OTHER_VALUE: 0.2,
+    LabelCloseness.MISSING_LABEL: 0.0,
 }
 
 # Labels whose values change from one release to the next; a selector on them goes stale.
@@ -71,7 +73,7 @@ class EntryDiff:
 
     key: str
     value: str
-    verdict: Verdict
+    closeness: LabelCloseness
     pod_key: str | None = None
     pod_value: str | None = None
 
@@ -79,25 +81,25 @@ class EntryDiff:
     def explanation(self) -> str:
         wanted = f"{self.key}={self.value}"
         found = f"{self.pod_key}={self.pod_value}"
-        if self.verdict is Verdict.MATCH:
+        if self.closeness is LabelCloseness.MATCH:
             return f"{wanted} matches"
-        if self.verdict is Verdict.CASE_MISMATCH:
+        if self.closeness is LabelCloseness.CASE_MISMATCH:
             return f"{wanted} differs only in letter case from the pods' {found} (labels are case-sensitive)"
-        if self.verdict is Verdict.TYPO:
+        if self.closeness is LabelCloseness.TYPO:
             return f"{wanted} looks like a typo of the pods' {found}"
-        if self.verdict is Verdict.STALE_VALUE:
+        if self.closeness is LabelCloseness.STALE_VALUE:
             return (
                 f"{wanted} is stale: the pods now carry {found} "
                 f"(a version label in a selector breaks on every release)"
             )
-        if self.verdict is Verdict.OTHER_VALUE:
+        if self.closeness is LabelCloseness.OTHER_VALUE:
             return f"{wanted} does not match: the pods carry {found}"
         return f"the pods carry no {self.key} label at all"
 
-    def as_json(self) -> dict[str, Any]:
-        entry: dict[str, Any] = {
+    def as_json(self) -> JsonObject:
+        entry: JsonObject = {
             "selector": f"{self.key}={self.value}",
-            "verdict": str(self.verdict),
+            "verdict": str(self.closeness),
         }
         if self.pod_key is not None:
             entry["pods"] = f"{self.pod_key}={self.pod_value}"
@@ -109,24 +111,24 @@ def compare_entry(key: str, value: str, labels: Mapping[str, str]) -> EntryDiff:
     if key in labels:
         found = labels[key]
         if found == value:
-            return EntryDiff(key, value, Verdict.MATCH, key, found)
+            return EntryDiff(key, value, LabelCloseness.MATCH, key, found)
         if found.lower() == value.lower():
-            return EntryDiff(key, value, Verdict.CASE_MISMATCH, key, found)
+            return EntryDiff(key, value, LabelCloseness.CASE_MISMATCH, key, found)
         if version_like(key, value, found):
-            return EntryDiff(key, value, Verdict.STALE_VALUE, key, found)
+            return EntryDiff(key, value, LabelCloseness.STALE_VALUE, key, found)
         if similar(value, found):
-            return EntryDiff(key, value, Verdict.TYPO, key, found)
-        return EntryDiff(key, value, Verdict.OTHER_VALUE, key, found)
+            return EntryDiff(key, value, LabelCloseness.TYPO, key, found)
+        return EntryDiff(key, value, LabelCloseness.OTHER_VALUE, key, found)
     # The key itself is absent: look for a misspelt or differently-cased key.
     best: EntryDiff | None = None
     for pod_key, found in sorted(labels.items()):
         if pod_key.lower() == key.lower() and found.lower() == value.lower():
-            return EntryDiff(key, value, Verdict.CASE_MISMATCH, pod_key, found)
+            return EntryDiff(key, value, LabelCloseness.CASE_MISMATCH, pod_key, found)
         if similar(key, pod_key) and (found == value or similar(value, found)):
-            candidate = EntryDiff(key, value, Verdict.TYPO, pod_key, found)
+            candidate = EntryDiff(key, value, LabelCloseness.TYPO, pod_key, found)
             if best is None or OSA.distance(key, pod_key) < OSA.distance(key, best.pod_key or ""):
                 best = candidate
-    return best or EntryDiff(key, value, Verdict.MISSING_LABEL)
+    return best or EntryDiff(key, value, LabelCloseness.MISSING_LABEL)
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,12 +143,14 @@ class Candidate:
     def score(self) -> float:
         if not self.entries:
             return 0.0
-        return sum(WEIGHTS[e.verdict] for e in self.entries) / len(self.entries)
+        return sum(WEIGHTS[e.closeness] for e in self.entries) / len(self.entries)
 
     @property
     def close(self) -> bool:
         """Some entry is right or nearly right: not merely the same keys with other values."""
-        return any(WEIGHTS[e.verdict] >= WEIGHTS[Verdict.STALE_VALUE] for e in self.entries)
+        return any(
+            WEIGHTS[e.closeness] >= WEIGHTS[LabelCloseness.STALE_VALUE] for e in self.entries
+        )
 
     @property
     def corrected(self) -> dict[str, str]:
@@ -158,23 +162,23 @@ class Candidate:
         """
         fixed: dict[str, str] = {}
         for entry in self.entries:
-            if entry.verdict is Verdict.MISSING_LABEL or entry.pod_key is None:
+            if entry.closeness is LabelCloseness.MISSING_LABEL or entry.pod_key is None:
                 continue
-            if entry.verdict is Verdict.STALE_VALUE:
+            if entry.closeness is LabelCloseness.STALE_VALUE:
                 continue
             fixed[entry.pod_key] = entry.pod_value or ""
         return fixed
 
     @property
     def problems(self) -> list[EntryDiff]:
-        return [e for e in self.entries if e.verdict is not Verdict.MATCH]
+        return [e for e in self.entries if e.closeness is not LabelCloseness.MATCH]
 
-    def as_json(self) -> dict[str, Any]:
+    def as_json(self) -> JsonObject:
         return {
             "labels": dict(sorted(self.labels.items())),
             "podCount": len(self.pods),
-            "pods": sorted(p.name for p in self.pods)[:10],
-            "workloads": sorted({str(p.owner) for p in self.pods}),
+            "pods": json_array(sorted(p.name for p in self.pods)[:10]),
+            "workloads": json_array(sorted({str(p.owner) for p in self.pods})),
             "score": round(self.score, 2),
             "differences": [e.as_json() for e in self.problems],
         }

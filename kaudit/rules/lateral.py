@@ -1,6 +1,6 @@
 """Lateral movement: how far one compromised pod gets, and whether datastores are in reach.
 
-Both rules ask the engine; nothing here interprets a policy.
+Both audit rules ask the engine; nothing here interprets a policy.
 """
 
 from __future__ import annotations
@@ -9,6 +9,7 @@ from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 
 from kaudit.findings import Severity
+from kaudit.jsontypes import JsonArray, json_array
 from kaudit.kube import NAMESPACE_NAME_LABEL
 from kaudit.model import Kind, ObjectRef, Pod, Protocol, Service
 from kaudit.netpol import NamespaceReach
@@ -127,8 +128,8 @@ def lateral_movement_open(ctx: AuditContext) -> Iterator[Hit]:
             {
                 "openPods": len(group),
                 "podsInNamespace": in_namespace,
-                "workloads": workloads,
-                "pods": listed(p.name for p in group),
+                "workloads": json_array(workloads),
+                "pods": json_array(listed(p.name for p in group)),
                 "podsInOtherNamespaces": outsiders,
                 "inboundPairsAllowed": allowed,
                 "inboundPairsTotal": total,
@@ -224,7 +225,7 @@ def datastore_reachable_cross_namespace(ctx: AuditContext) -> Iterator[Hit]:
         group = sorted(group, key=lambda p: p.name)
         unisolated = not ctx.engine.isolation(group[0]).ingress_isolated
         details = []
-        port_evidence = []
+        port_evidence: JsonArray = []
         wide = unisolated
         for port, reach in findings:
             namespaces = [r.namespace for r in reach]
@@ -248,10 +249,12 @@ def datastore_reachable_cross_namespace(ctx: AuditContext) -> Iterator[Hit]:
                     "port": port,
                     "service": DATASTORE_PORTS[port],
                     "reachers": reachers,
-                    "namespaces": listed(namespaces),
-                    "wholeNamespaces": listed(whole),
-                    "workloads": workloads[:MAX_LISTED]
-                    + (["... and more"] if len(workloads) > MAX_LISTED else []),
+                    "namespaces": json_array(listed(namespaces)),
+                    "wholeNamespaces": json_array(listed(whole)),
+                    "workloads": json_array(
+                        workloads[:MAX_LISTED]
+                        + (["... and more"] if len(workloads) > MAX_LISTED else [])
+                    ),
                 }
             )
         severity = Severity.HIGH if wide else Severity.LOW

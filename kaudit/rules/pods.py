@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import ipaddress
 from collections.abc import Iterable, Iterator, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from kaudit.findings import Severity
+from kaudit.jsontypes import JsonArray, JsonObject, json_array
 from kaudit.kube import METADATA_ADDRESSES, PRIMARY_METADATA_ADDRESSES
 from kaudit.model import Kind, ObjectRef, Pod, PolicyRule
 from kaudit.rules.common import (
@@ -31,7 +32,7 @@ from kaudit.rules.remediation import (
 )
 
 if TYPE_CHECKING:
-    from kaudit.netpol.verdict import RuleRef, Verdict
+    from kaudit.netpol.verdict import PolicyRuleRef, Verdict
 
 K8S_POD_DNS = "https://kubernetes.io/docs/concepts/services-networking/dns-pod-service/"
 
@@ -80,8 +81,8 @@ def pod_host_network(ctx: AuditContext) -> Iterator[Hit]:
             f"{'it' if len(group) == 1 else 'them'}.",
             {
                 **members(group),
-                "ports": ports,
-                "nodes": listed(p.node_name or "" for p in group if p.node_name),
+                "ports": json_array(ports),
+                "nodes": json_array(listed(p.node_name or "" for p in group if p.node_name)),
             },
             origin=group[0].origin,
         )
@@ -155,20 +156,20 @@ def _metadata_except(cidr: str) -> list[str]:
     return inside
 
 
-def _everything_but_metadata() -> list[dict[str, Any]]:
+def _everything_but_metadata() -> JsonArray:
     """`to` peers allowing every destination except the metadata addresses.
 
     The namespaceSelector peer keeps in-cluster traffic allowed on CNIs where
     ipBlock does not match pod IPs (Cilium, for one).
     """
     return [
-        {"ipBlock": {"cidr": "0.0.0.0/0", "except": _metadata_except("0.0.0.0/0")}},
-        {"ipBlock": {"cidr": "::/0", "except": _metadata_except("::/0")}},
+        {"ipBlock": {"cidr": "0.0.0.0/0", "except": json_array(_metadata_except("0.0.0.0/0"))}},
+        {"ipBlock": {"cidr": "::/0", "except": json_array(_metadata_except("::/0"))}},
         {"namespaceSelector": {}},
     ]
 
 
-def _blocking_egress(namespace: str, labels: Mapping[str, str] | None) -> dict[str, Any]:
+def _blocking_egress(namespace: str, labels: Mapping[str, str] | None) -> JsonObject:
     """An egress policy for the pods allowing everything except the metadata addresses."""
     return network_policy(
         "deny-cloud-metadata",
@@ -178,16 +179,18 @@ def _blocking_egress(namespace: str, labels: Mapping[str, str] | None) -> dict[s
     )
 
 
-def _patched_rules(ctx: AuditContext, rule_refs: Iterable[RuleRef]) -> list[dict[str, Any]]:
-    """The allowing egress rules rewritten with the metadata addresses excepted."""
+def _patched_policy_rules(
+    ctx: AuditContext, policy_rule_refs: Iterable[PolicyRuleRef]
+) -> list[JsonObject]:
+    """The allowing egress policy rules rewritten with the metadata addresses excepted."""
     by_ref = {p.ref: p for p in ctx.snapshot.network_policies}
-    patched: dict[ObjectRef, dict[int, dict[str, Any]]] = {}
-    for ref in rule_refs:
+    patched: dict[ObjectRef, dict[int, JsonObject]] = {}
+    for ref in policy_rule_refs:
         policy = by_ref.get(ref.policy)
         if policy is None or ref.rule_index >= len(policy.egress):
             continue
         policy_rule = policy.egress[ref.rule_index]
-        peers: list[dict[str, Any]] = []
+        peers: JsonArray = []
         if not policy_rule.peers:
             peers = _everything_but_metadata()
         for peer in policy_rule.peers:
@@ -199,18 +202,21 @@ def _patched_rules(ctx: AuditContext, rule_refs: Iterable[RuleRef]) -> list[dict
                     if h not in peer.ip_block.except_
                 ]
                 if holes:
-                    raw["ipBlock"]["except"] = [*peer.ip_block.except_, *holes]
+                    raw["ipBlock"] = {
+                        "cidr": peer.ip_block.cidr,
+                        "except": json_array([*peer.ip_block.except_, *holes]),
+                    }
             peers.append(raw)
-        fixed: dict[str, Any] = {"to": peers}
+        fixed: JsonObject = {"to": peers}
         if policy_rule.ports:
             fixed["ports"] = [port_raw(p) for p in policy_rule.ports]
         patched.setdefault(policy.ref, {})[ref.rule_index] = fixed
-    documents = []
+    documents: list[JsonObject] = []
     for policy_ref in sorted(patched):
         policy = by_ref[policy_ref]
         egress = [
-            patched[policy_ref].get(index) or _rule_raw(rule)
-            for index, rule in enumerate(policy.egress)
+            patched[policy_ref].get(index) or _policy_rule_raw(policy_rule)
+            for index, policy_rule in enumerate(policy.egress)
         ]
         documents.append(
             manifest(
@@ -219,16 +225,16 @@ def _patched_rules(ctx: AuditContext, rule_refs: Iterable[RuleRef]) -> list[dict
                 policy.namespace,
                 {
                     "podSelector": selector_raw(policy.pod_selector),
-                    "policyTypes": sorted(policy.policy_types),
-                    "egress": egress,
+                    "policyTypes": json_array(sorted(policy.policy_types)),
+                    "egress": json_array(egress),
                 },
             )
         )
     return documents
 
 
-def _rule_raw(policy_rule: PolicyRule) -> dict[str, Any]:
-    raw: dict[str, Any] = {}
+def _policy_rule_raw(policy_rule: PolicyRule) -> JsonObject:
+    raw: JsonObject = {}
     if policy_rule.peers:
         raw["to"] = [peer_raw(p) for p in policy_rule.peers]
     if policy_rule.ports:
@@ -281,11 +287,13 @@ def pod_metadata_reachable(ctx: AuditContext) -> Iterator[Hit]:
         endpoints = reachable[group[0].key]
         addresses = [f"{address}:{port}" for address, port, _ in endpoints]
         egress = endpoints[0][2].egress
-        allowing = sorted({r for _, _, v in endpoints if v.egress for r in v.egress.allowing_rules})
+        allowing = sorted(
+            {r for _, _, v in endpoints if v.egress for r in v.egress.allowing_policy_rules}
+        )
         isolated = bool(egress and egress.isolating_policies)
         if isolated:
             why = "allowed by " + ", ".join(str(r) for r in allowing)
-            documents = _patched_rules(ctx, allowing)
+            documents = _patched_policy_rules(ctx, allowing)
             remediation = (
                 "Except the metadata addresses from the egress rules that allow them:\n\n"
                 + to_yaml(*documents)
@@ -359,9 +367,9 @@ def pod_default_ndots(ctx: AuditContext) -> Iterator[Hit]:
         if not pods:
             continue
         workloads = workload_names(pods)
-        evidence: dict[str, Any] = {
+        evidence: JsonObject = {
             "podCount": len(pods),
-            "workloads": workloads,
+            "workloads": json_array(workloads),
             "ndots": DEFAULT_NDOTS,
         }
         first = next(iter(group_by_workload(pods)))

@@ -1,16 +1,16 @@
 """NetworkPolicy coverage and isolation: namespaces without policies or default deny.
 
 Whether a pod is isolated, and what it may reach, is the engine's to say
-(`ctx.engine`); these rules only read policy structure where the question is
+(`ctx.engine`); these audit rules only read policy structure where the question is
 about how a policy is written.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
 
 from kaudit.findings import Severity
+from kaudit.jsontypes import JsonObject, json_array
 from kaudit.model import Kind, Pod
 from kaudit.rules.common import (
     K8S_NETPOL,
@@ -69,7 +69,7 @@ def namespace_without_networkpolicy(ctx: AuditContext) -> Iterator[Hit]:
             f"({plural(len(workloads), 'workload')}) and no NetworkPolicy: every pod of the "
             f"cluster can reach {verb(len(pods), 'it', 'them')} on any port, and "
             f"{verb(len(pods), 'it', 'they')} can connect anywhere.",
-            {"podCount": len(pods), "workloads": workloads, "policies": []},
+            {"podCount": len(pods), "workloads": json_array(workloads), "policies": []},
             remediation="Apply a default-deny pair with the DNS exception, then allow what "
             "each workload needs:\n\n"
             + to_yaml(*default_deny_all_with_dns(namespace, dns_namespace, dns_labels)),
@@ -95,14 +95,14 @@ def _unisolated(ctx: AuditContext, direction: str) -> Iterator[tuple[str, list[P
             yield namespace, open_pods
 
 
-def _coverage_evidence(ctx: AuditContext, namespace: str, open_pods: list[Pod]) -> dict[str, Any]:
+def _coverage_evidence(ctx: AuditContext, namespace: str, open_pods: list[Pod]) -> JsonObject:
     governed = application_pods(ctx, namespace)
     return {
         "unisolatedPods": len(open_pods),
         "podsInNamespace": len(governed),
-        "workloads": workload_names(open_pods),
-        "pods": listed(p.name for p in open_pods),
-        "policies": policy_refs(ctx.policies_by_namespace.get(namespace, [])),
+        "workloads": json_array(workload_names(open_pods)),
+        "pods": json_array(listed(p.name for p in open_pods)),
+        "policies": json_array(policy_refs(ctx.policies_by_namespace.get(namespace, []))),
     }
 
 
@@ -234,7 +234,8 @@ def ingress_only_policies(ctx: AuditContext) -> Iterator[Hit]:
             f"only: egress from every pod stays open.",
             {
                 "policies": [
-                    {"name": p.name, "policyTypes": sorted(p.policy_types)} for p in policies
+                    {"name": p.name, "policyTypes": json_array(sorted(p.policy_types))}
+                    for p in policies
                 ],
                 "podCount": len(application_pods(ctx, namespace)),
             },

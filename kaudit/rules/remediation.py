@@ -9,18 +9,20 @@ back to their API form, and the default-deny policies with their DNS exception.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
 
 import yaml
 
+from kaudit.jsontypes import JsonObject, JsonValue, json_array
 from kaudit.kube import DNS_NAMESPACE, DNS_POD_LABELS, NAMESPACE_NAME_LABEL
 from kaudit.model import Labels, LabelSelector, ObjectRef, PolicyPeer, PolicyPort
 
 # libyaml's emitter when PyYAML has it (ten times faster); both write the same text.
-_Dumper: Any = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+_Dumper: type[yaml.CSafeDumper] | type[yaml.SafeDumper] = getattr(
+    yaml, "CSafeDumper", yaml.SafeDumper
+)
 
 
-def to_yaml(*documents: Mapping[str, Any]) -> str:
+def to_yaml(*documents: Mapping[str, JsonValue]) -> str:
     """Render one or more Kubernetes objects as a multi-document YAML snippet."""
     return "---\n".join(
         yaml.dump(dict(doc), Dumper=_Dumper, sort_keys=False, default_flow_style=False, width=100)
@@ -40,13 +42,13 @@ def manifest(
     kind: str,
     name: str,
     namespace: str,
-    spec: Mapping[str, Any],
+    spec: Mapping[str, JsonValue],
     *,
     annotations: Mapping[str, str] | None = None,
     api_version: str | None = None,
-) -> dict[str, Any]:
+) -> JsonObject:
     """An object of `kind` carrying only the given spec (and annotations): a patch to apply."""
-    metadata: dict[str, Any] = {"name": name, "namespace": namespace}
+    metadata: JsonObject = {"name": name, "namespace": namespace}
     if annotations:
         metadata["annotations"] = dict(annotations)
     return {
@@ -70,10 +72,10 @@ POD_SPEC_PATHS: Mapping[str, tuple[str, tuple[str, ...]]] = {
 }
 
 
-def pod_spec_patch(workload: ObjectRef, pod_spec: Mapping[str, Any]) -> dict[str, Any]:
+def pod_spec_patch(workload: ObjectRef, pod_spec: Mapping[str, JsonValue]) -> JsonObject:
     """A manifest fragment setting `pod_spec` fields in the workload's pod template."""
     api_version, path = POD_SPEC_PATHS.get(workload.kind, ("apps/v1", ("spec", "template", "spec")))
-    body: Any = dict(pod_spec)
+    body: JsonObject = dict(pod_spec)
     for key in reversed(path[1:]):
         body = {key: body}
     return manifest(workload.kind, workload.name, workload.namespace, body, api_version=api_version)
@@ -82,8 +84,8 @@ def pod_spec_patch(workload: ObjectRef, pod_spec: Mapping[str, Any]) -> dict[str
 # --- NetworkPolicy parts rendered back to their API form ----------------------------------
 
 
-def selector_raw(selector: LabelSelector) -> dict[str, Any]:
-    raw: dict[str, Any] = {}
+def selector_raw(selector: LabelSelector) -> JsonObject:
+    raw: JsonObject = {}
     if selector.match_labels:
         raw["matchLabels"] = dict(sorted(selector.match_labels.items()))
     if selector.match_expressions:
@@ -91,29 +93,29 @@ def selector_raw(selector: LabelSelector) -> dict[str, Any]:
             {
                 "key": r.key,
                 "operator": r.operator,
-                **({"values": sorted(r.values)} if r.values else {}),
+                **({"values": json_array(sorted(r.values))} if r.values else {}),
             }
             for r in selector.match_expressions
         ]
     return raw
 
 
-def peer_raw(peer: PolicyPeer) -> dict[str, Any]:
-    raw: dict[str, Any] = {}
+def peer_raw(peer: PolicyPeer) -> JsonObject:
+    raw: JsonObject = {}
     if peer.namespace_selector is not None:
         raw["namespaceSelector"] = selector_raw(peer.namespace_selector)
     if peer.pod_selector is not None:
         raw["podSelector"] = selector_raw(peer.pod_selector)
     if peer.ip_block is not None:
-        block: dict[str, Any] = {"cidr": peer.ip_block.cidr}
+        block: JsonObject = {"cidr": peer.ip_block.cidr}
         if peer.ip_block.except_:
             block["except"] = list(peer.ip_block.except_)
         raw["ipBlock"] = block
     return raw
 
 
-def port_raw(port: PolicyPort) -> dict[str, Any]:
-    raw: dict[str, Any] = {"protocol": str(port.protocol)}
+def port_raw(port: PolicyPort) -> JsonObject:
+    raw: JsonObject = {"protocol": str(port.protocol)}
     if port.port is not None:
         raw["port"] = port.port
     if port.end_port is not None:
@@ -124,7 +126,7 @@ def port_raw(port: PolicyPort) -> dict[str, Any]:
 # --- default deny, with the DNS exception ---------------------------------------------------
 
 
-def dns_peer(dns_namespace: str, dns_labels: Labels | Mapping[str, str]) -> dict[str, Any]:
+def dns_peer(dns_namespace: str, dns_labels: Labels | Mapping[str, str]) -> JsonObject:
     """The `to` peer that reaches the cluster DNS pods (namespace AND pod labels)."""
     return {
         "namespaceSelector": {"matchLabels": {NAMESPACE_NAME_LABEL: dns_namespace}},
@@ -132,7 +134,7 @@ def dns_peer(dns_namespace: str, dns_labels: Labels | Mapping[str, str]) -> dict
     }
 
 
-def dns_egress_rule(dns_namespace: str, dns_labels: Mapping[str, str]) -> dict[str, Any]:
+def dns_egress_rule(dns_namespace: str, dns_labels: Mapping[str, str]) -> JsonObject:
     return {
         "to": [dns_peer(dns_namespace, dns_labels)],
         "ports": [{"protocol": "UDP", "port": 53}, {"protocol": "TCP", "port": 53}],
@@ -140,16 +142,17 @@ def dns_egress_rule(dns_namespace: str, dns_labels: Mapping[str, str]) -> dict[s
 
 
 def network_policy(
-    name: str, namespace: str, spec: Mapping[str, Any], pod_labels: Mapping[str, str] | None = None
-) -> dict[str, Any]:
+    name: str,
+    namespace: str,
+    spec: Mapping[str, JsonValue],
+    pod_labels: Mapping[str, str] | None = None,
+) -> JsonObject:
     """A NetworkPolicy manifest; `pod_labels` None selects every pod of the namespace."""
-    selector: dict[str, Any] = (
-        {"matchLabels": dict(sorted(pod_labels.items()))} if pod_labels else {}
-    )
+    selector: JsonObject = {"matchLabels": dict(sorted(pod_labels.items()))} if pod_labels else {}
     return manifest("NetworkPolicy", name, namespace, {"podSelector": selector, **spec})
 
 
-def default_deny_ingress(namespace: str) -> dict[str, Any]:
+def default_deny_ingress(namespace: str) -> JsonObject:
     return network_policy("default-deny-ingress", namespace, {"policyTypes": ["Ingress"]})
 
 
@@ -157,7 +160,7 @@ def default_deny_egress_with_dns(
     namespace: str,
     dns_namespace: str = DNS_NAMESPACE,
     dns_labels: Mapping[str, str] = DNS_POD_LABELS,
-) -> list[dict[str, Any]]:
+) -> list[JsonObject]:
     """Deny all egress, then allow DNS: the pair that keeps name resolution working."""
     return [
         network_policy("default-deny-egress", namespace, {"policyTypes": ["Egress"]}),
@@ -173,7 +176,7 @@ def default_deny_all_with_dns(
     namespace: str,
     dns_namespace: str = DNS_NAMESPACE,
     dns_labels: Mapping[str, str] = DNS_POD_LABELS,
-) -> list[dict[str, Any]]:
+) -> list[JsonObject]:
     """Deny all ingress and egress in the namespace, with the DNS exception."""
     return [
         network_policy("default-deny-all", namespace, {"policyTypes": ["Ingress", "Egress"]}),

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from typing import Any
 
 from kaudit.findings import Severity
+from kaudit.jsontypes import JsonArray, JsonObject, json_array
 from kaudit.kube import NAMESPACE_NAME_LABEL
 from kaudit.model import Kind, LabelSelector, NetworkPolicy, PolicyPeer, PolicyPort, PolicyRule
 from kaudit.rules.common import K8S_NETPOL, application_pods, label_text, plural
@@ -54,8 +54,8 @@ def namespaces_text(selector: LabelSelector) -> str:
     return f"namespaces {selector.describe()}"
 
 
-def _rules(policy: NetworkPolicy) -> Iterator[tuple[str, str, int, PolicyRule]]:
-    """(direction, peer key, index, rule) over both directions."""
+def _policy_rules(policy: NetworkPolicy) -> Iterator[tuple[str, str, int, PolicyRule]]:
+    """(direction, peer key, index, policy rule) over both directions."""
     for index, policy_rule in enumerate(policy.ingress):
         yield "ingress", "from", index, policy_rule
     for index, policy_rule in enumerate(policy.egress):
@@ -105,7 +105,7 @@ def _namespaces_matching(ctx: AuditContext, selector: LabelSelector) -> list[str
 def policy_peer_or_confusion(ctx: AuditContext) -> Iterator[Hit]:
     for policy in ctx.snapshot.network_policies:
         confused = []
-        for direction, key, index, policy_rule in _rules(policy):
+        for direction, key, index, policy_rule in _policy_rules(policy):
             ns_only = [p for p in policy_rule.peers if _namespace_only(p)]
             pod_only = [p for p in policy_rule.peers if _pod_only(p)]
             if ns_only and pod_only:
@@ -113,8 +113,8 @@ def policy_peer_or_confusion(ctx: AuditContext) -> Iterator[Hit]:
         if not confused:
             continue
         explanations = []
-        fixed_rules: dict[str, list[dict[str, Any]]] = {}
-        evidence_rules = []
+        fixed_policy_rules: dict[str, JsonArray] = {}
+        evidence_policy_rules: JsonArray = []
         for direction, key, index, policy_rule, ns_only, pod_only in confused:
             admitted_ns = sorted(
                 {
@@ -127,7 +127,7 @@ def policy_peer_or_confusion(ctx: AuditContext) -> Iterator[Hit]:
             )
             ns_text = " or ".join(peer_text(p, policy.namespace) for p in ns_only)
             pod_text = " or ".join(peer_text(p, policy.namespace) for p in pod_only)
-            anded = [
+            anded: list[JsonObject] = [
                 {
                     "namespaceSelector": selector_raw(n.namespace_selector or LabelSelector()),
                     "podSelector": selector_raw(p.pod_selector or LabelSelector()),
@@ -154,30 +154,30 @@ def policy_peer_or_confusion(ctx: AuditContext) -> Iterator[Hit]:
             others = [
                 peer_raw(p) for p in policy_rule.peers if p not in ns_only and p not in pod_only
             ]
-            fixed: dict[str, Any] = {key: anded + others}
+            fixed: JsonObject = {key: json_array([*anded, *others])}
             if policy_rule.ports:
                 fixed["ports"] = [port_raw(p) for p in policy_rule.ports]
-            fixed_rules.setdefault(direction, []).append(fixed)
-            evidence_rules.append(
+            fixed_policy_rules.setdefault(direction, []).append(fixed)
+            evidence_policy_rules.append(
                 {
                     "direction": direction,
                     "rule": index,
                     "peers": [peer_raw(p) for p in policy_rule.peers],
-                    "namespacesAdmittedWhole": admitted_ns,
+                    "namespacesAdmittedWhole": json_array(admitted_ns),
                     "podsAdmittedWhole": sum(len(application_pods(ctx, ns)) for ns in admitted_ns),
-                    "andedPeers": anded,
+                    "andedPeers": json_array(anded),
                 }
             )
         remediation = (
             "Merge the selectors into one peer (shown for the affected rules; keep the "
             "policy's other rules as they are):\n\n"
-            + to_yaml(manifest("NetworkPolicy", policy.name, policy.namespace, fixed_rules))
+            + to_yaml(manifest("NetworkPolicy", policy.name, policy.namespace, fixed_policy_rules))
         )
         yield Hit(
             policy.ref,
             f"NetworkPolicy {policy.namespace}/{policy.name} lists namespaceSelector and "
             f"podSelector as separate peers, which are ORed: " + "; ".join(explanations) + ".",
-            {"rules": evidence_rules},
+            {"rules": evidence_policy_rules},
             remediation=remediation,
             origin=policy.origin,
         )
@@ -273,10 +273,10 @@ def policy_allows_all_namespaces(ctx: AuditContext) -> Iterator[Hit]:
 
 
 def _narrow_peer_fix(policy: NetworkPolicy, indexes: list[int]) -> str:
-    rules = []
+    policy_rules: JsonArray = []
     for index in sorted(set(indexes)):
         policy_rule = policy.ingress[index]
-        fixed: dict[str, Any] = {
+        fixed: JsonObject = {
             "from": [
                 {
                     "namespaceSelector": {
@@ -288,9 +288,9 @@ def _narrow_peer_fix(policy: NetworkPolicy, indexes: list[int]) -> str:
         }
         if policy_rule.ports:
             fixed["ports"] = [port_raw(p) for p in policy_rule.ports]
-        rules.append(fixed)
+        policy_rules.append(fixed)
     return "Admit only the clients that need access (replace the placeholders):\n\n" + to_yaml(
-        manifest("NetworkPolicy", policy.name, policy.namespace, {"ingress": rules})
+        manifest("NetworkPolicy", policy.name, policy.namespace, {"ingress": policy_rules})
     )
 
 
@@ -324,7 +324,7 @@ def policy_selects_no_pods(ctx: AuditContext) -> Iterator[Hit]:
         candidates = (
             closest_label_sets(selector.match_labels, pods) if selector.match_labels else []
         )
-        evidence: dict[str, Any] = {
+        evidence: JsonObject = {
             "podSelector": selector_raw(selector),
             "podsInNamespace": len(pods),
             "closestPods": [c.as_json() for c in candidates],
@@ -337,7 +337,7 @@ def policy_selects_no_pods(ctx: AuditContext) -> Iterator[Hit]:
         remediation = None
         if candidates:
             best = candidates[0]
-            evidence["diagnosis"] = sorted({str(e.verdict) for e in best.problems})
+            evidence["diagnosis"] = json_array(sorted({str(e.closeness) for e in best.problems}))
             corrected = best.corrected
             blocked_by_expressions = [
                 r.key
@@ -364,7 +364,7 @@ def policy_selects_no_pods(ctx: AuditContext) -> Iterator[Hit]:
                 )
         else:
             labels = sorted({label_text(p.labels) for p in pods})
-            evidence["podLabels"] = labels[:10]
+            evidence["podLabels"] = json_array(labels[:10])
         yield Hit(policy.ref, message, evidence, remediation=remediation, origin=policy.origin)
 
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import ipaddress
 from collections.abc import Iterator, Sequence
-from typing import Any
 
 from kaudit.findings import Severity
+from kaudit.jsontypes import JsonObject
 from kaudit.model import Kind, Service
 from kaudit.rules.common import K8S_SERVICE_DOCS, service_port_text, service_ports_evidence
 from kaudit.rules.context import AuditContext
@@ -20,7 +20,7 @@ def _cluster_ip_with_ingress(service: Service) -> str:
     port = service.ports[0] if service.ports else None
     host = f"{service.name}.example.com"
     backend_port = port.name if port and port.name else (port.port if port else 80)
-    service_port: dict[str, Any] = (
+    service_port: JsonObject = (
         {"name": backend_port} if isinstance(backend_port, str) else {"number": backend_port}
     )
     return to_yaml(
@@ -172,7 +172,7 @@ def service_loadbalancer(ctx: AuditContext) -> Iterator[Hit]:
         ranges = source_ranges(service)
         restricted = bool(ranges) and not (set(ranges) & OPEN_RANGES)
         name = f"{service.namespace}/{service.name}"
-        evidence: dict[str, Any] = {
+        evidence: JsonObject = {
             "type": service.type,
             "ports": service_ports_evidence(service),
             "internal": internal is not None,
@@ -231,7 +231,7 @@ def _lb_remediation(service: Service, internal: bool, restricted: bool) -> str:
             "networking.gke.io/load-balancer-type: Internal; AKS: "
             'service.beta.kubernetes.io/azure-load-balancer-internal: "true");'
         )
-    spec: dict[str, Any] = {"type": "LoadBalancer"}
+    spec: JsonObject = {"type": "LoadBalancer"}
     if not restricted:
         steps.append(
             "- or list the client networks allowed to connect (replace the example range);"
@@ -309,7 +309,7 @@ def service_externalname(ctx: AuditContext) -> Iterator[Hit]:
         target = service.external_name or ""
         name = f"{service.namespace}/{service.name}"
         risk = _external_name_risk(target) if target else None
-        evidence: dict[str, Any] = {"externalName": target}
+        evidence: JsonObject = {"externalName": target}
         if risk is not None:
             severity, why = risk
             evidence["risk"] = why

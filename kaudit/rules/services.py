@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from typing import Any
 
 from kaudit.findings import Severity
+from kaudit.jsontypes import JsonArray, JsonObject, json_array
 from kaudit.model import Kind, Pod, Service, ServicePort
 from kaudit.rules.common import (
     K8S_SERVICE_DOCS,
@@ -91,7 +91,7 @@ def _diagnose_selector(ctx: AuditContext, service: Service) -> Hit:
         f"but no pod in namespace {service.namespace} carries these labels: it has no "
         f"endpoints and traffic to it goes nowhere."
     )
-    evidence: dict[str, Any] = {
+    evidence: JsonObject = {
         "selector": dict(sorted(selector.items())),
         "podsInNamespace": len(namespace_pods),
         "closestPods": [c.as_json() for c in candidates],
@@ -100,7 +100,7 @@ def _diagnose_selector(ctx: AuditContext, service: Service) -> Hit:
     if candidates:
         best = candidates[0]
         diagnosis = summarize(best)
-        evidence["diagnosis"] = sorted({str(e.verdict) for e in best.problems})
+        evidence["diagnosis"] = json_array(sorted({str(e.closeness) for e in best.problems}))
         corrected = best.corrected
         if selector_fits(corrected, best.pods):
             evidence["correctedSelector"] = dict(sorted(corrected.items()))
@@ -127,7 +127,7 @@ def _diagnose_selector(ctx: AuditContext, service: Service) -> Hit:
             f"these labels."
         )
     if elsewhere:
-        evidence["matchingPodsInOtherNamespaces"] = elsewhere
+        evidence["matchingPodsInOtherNamespaces"] = json_array(elsewhere)
         message += (
             f" Pods with these labels run in {', '.join(elsewhere)}; a Service only selects "
             f"pods of its own namespace."
@@ -205,12 +205,12 @@ def _is_named(target: int | str) -> bool:
     return isinstance(target, str) and not target.isdigit()
 
 
-def _containerservice_ports_evidence(pods: Sequence[Pod]) -> list[dict[str, Any]]:
-    seen: dict[tuple[int, str, str | None], dict[str, Any]] = {}
+def _containerservice_ports_evidence(pods: Sequence[Pod]) -> list[JsonObject]:
+    seen: dict[tuple[int, str, str | None], JsonObject] = {}
     for pod in pods:
         for port in pod.ports:
             key = (port.container_port, str(port.protocol), port.name)
-            entry: dict[str, Any] = {"containerPort": port.container_port}
+            entry: JsonObject = {"containerPort": port.container_port}
             entry["protocol"] = str(port.protocol)
             if port.name:
                 entry["name"] = port.name
@@ -293,8 +293,8 @@ def service_target_port_mismatch(ctx: AuditContext) -> Iterator[Hit]:
                     {"port": p.port, "targetPort": p.effective_target, "reason": why}
                     for p, why in broken
                 ],
-                "containerPorts": container_ports,
-                "workloads": sorted({str(p.owner) for p in pods}),
+                "containerPorts": json_array(container_ports),
+                "workloads": json_array(sorted({str(p.owner) for p in pods})),
             },
             remediation=fix,
             severity=severity,
@@ -310,10 +310,10 @@ def _target_port_fix(service: Service, broken: Sequence[ServicePort], pods: Sequ
     )
     if len(service.ports) > MAX_LISTED:
         return generic  # a corrected list this long helps nobody read the fix
-    fixed_ports = []
+    fixed_ports: JsonArray = []
     broken_ports = set(broken)
     for port in service.ports:
-        entry: dict[str, Any] = {"port": port.port, "protocol": str(port.protocol)}
+        entry: JsonObject = {"port": port.port, "protocol": str(port.protocol)}
         if port.name:
             entry = {"name": port.name, **entry}
         target: int | str = port.effective_target

@@ -27,6 +27,7 @@ import yaml
 
 from kaudit.deploy import DeployOptions, Sink, render_manifests, render_yaml
 from kaudit.errors import ExitCode
+from tests.jsondig import dig
 from tests.plugins.clusterkit import REPO_ROOT, Cluster, apply, kubectl, kubectl_json, wait_for
 
 pytestmark = pytest.mark.cluster
@@ -51,7 +52,8 @@ class Deployment:
     @property
     def pod_template(self) -> dict[str, Any]:
         cronjob = next(o for o in render_manifests(self.options) if o["kind"] == "CronJob")
-        template: dict[str, Any] = cronjob["spec"]["jobTemplate"]["spec"]["template"]
+        template = dig(cronjob, "spec", "jobTemplate", "spec", "template")
+        assert isinstance(template, dict)
         return template
 
 

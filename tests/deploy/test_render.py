@@ -16,8 +16,8 @@ from kaudit import __version__
 from kaudit.cli import app
 from kaudit.collect import live
 from kaudit.deploy import (
-    CLUSTER_READ_RULES,
-    CNI_READ_RULES,
+    CLUSTER_READ_PERMISSIONS,
+    CNI_READ_PERMISSIONS,
     DeployOptions,
     Sink,
     audit_arguments,
@@ -25,6 +25,7 @@ from kaudit.deploy import (
     render_yaml,
 )
 from kaudit.errors import InputError
+from tests.jsondig import dig, dig_list
 
 WRITE_VERBS = {"create", "update", "patch", "delete", "deletecollection", "escalate", "bind"}
 
@@ -32,7 +33,7 @@ WRITE_VERBS = {"create", "update", "patch", "delete", "deletecollection", "escal
 def objects_by_kind(options: DeployOptions) -> dict[str, list[dict[str, Any]]]:
     grouped: dict[str, list[dict[str, Any]]] = {}
     for obj in render_manifests(options):
-        grouped.setdefault(obj["kind"], []).append(obj)
+        grouped.setdefault(str(obj["kind"]), []).append(obj)
     return grouped
 
 
@@ -123,9 +124,9 @@ def test_names_are_unique_per_install(namespace: str, cluster_role: str, cni_rol
     for obj in render_manifests(DeployOptions(namespace=namespace)):
         if obj["kind"] not in ("Namespace", "ClusterRole", "ClusterRoleBinding", "Role"):
             expected = "kube-system" if obj["kind"] == "RoleBinding" else namespace
-            assert obj["metadata"]["namespace"] == expected, obj["kind"]
-        assert obj["metadata"]["labels"]["app.kubernetes.io/instance"] == namespace
-        assert obj["metadata"]["labels"]["app.kubernetes.io/version"] == __version__
+            assert dig(obj, "metadata", "namespace") == expected, obj["kind"]
+        assert dig(obj, "metadata", "labels", "app.kubernetes.io/instance") == namespace
+        assert dig(obj, "metadata", "labels", "app.kubernetes.io/version") == __version__
 
 
 def test_namespace_enforces_restricted_pod_security() -> None:
@@ -139,10 +140,10 @@ def test_namespace_enforces_restricted_pod_security() -> None:
 # --- RBAC ---------------------------------------------------------------------------------
 
 
-def _rule_set(rules: list[dict[str, Any]]) -> set[tuple[str, str, str]]:
+def _permission_set(permissions: list[dict[str, Any]]) -> set[tuple[str, str, str]]:
     return {
         (group, resource, verb)
-        for r in rules
+        for r in permissions
         for group in r["apiGroups"]
         for resource in r["resources"]
         for verb in r["verbs"]
@@ -164,11 +165,11 @@ def test_cluster_role_reads_exactly_what_the_collector_lists() -> None:
         ]
         for verb in ("get", "list")
     }
-    assert _rule_set(role["rules"]) == expected
+    assert _permission_set(role["rules"]) == expected
     assert not any("resourceNames" in r or "nonResourceURLs" in r for r in role["rules"])
 
 
-def test_read_rules_match_the_live_collector_resources() -> None:
+def test_read_permissions_match_the_live_collector_resources() -> None:
     """If the collector starts listing another kind, the ClusterRole must follow."""
     listed = {
         (
@@ -179,10 +180,10 @@ def test_read_rules_match_the_live_collector_resources() -> None:
         )
         for r in live.LISTED_RESOURCES
     }
-    granted = {(group, res) for group, resources in CLUSTER_READ_RULES for res in resources}
+    granted = {(group, res) for group, resources in CLUSTER_READ_PERMISSIONS for res in resources}
     assert granted == listed
     # The kube-system DaemonSets the collector reads to recognise the CNI.
-    assert CNI_READ_RULES == (("apps", ("daemonsets",)),)
+    assert CNI_READ_PERMISSIONS == (("apps", ("daemonsets",)),)
     assert live.CNI_DAEMONSETS_PATH == "/apis/apps/v1/namespaces/kube-system/daemonsets"
 
 
@@ -191,14 +192,15 @@ def test_no_secrets_and_no_write_verbs_outside_the_report_configmap(sink: Sink) 
     for obj in render_manifests(DeployOptions(sink=sink)):
         if obj["kind"] not in ("ClusterRole", "Role"):
             continue
-        for rule in obj["rules"]:
-            assert "secrets" not in rule["resources"]
-            assert "*" not in rule["resources"] and "*" not in rule["verbs"]
-            writes = WRITE_VERBS & set(rule["verbs"])
+        for permission in dig_list(obj, "rules"):
+            resources, verbs = dig_list(permission, "resources"), dig_list(permission, "verbs")
+            assert "secrets" not in resources
+            assert "*" not in resources and "*" not in verbs
+            writes = WRITE_VERBS & set(verbs)
             if writes:
                 assert sink is Sink.CONFIGMAP
-                assert obj["metadata"]["name"] == "kaudit-report-writer"
-                assert rule == {
+                assert dig(obj, "metadata", "name") == "kaudit-report-writer"
+                assert permission == {
                     "apiGroups": [""],
                     "resources": ["configmaps"],
                     "resourceNames": ["kaudit-report"],
@@ -209,7 +211,7 @@ def test_no_secrets_and_no_write_verbs_outside_the_report_configmap(sink: Sink) 
 def test_cni_role_reads_daemonsets_in_kube_system_only() -> None:
     role = objects_by_kind(DeployOptions())["Role"][0]
     assert role["metadata"]["namespace"] == "kube-system"
-    assert _rule_set(role["rules"]) == {
+    assert _permission_set(role["rules"]) == {
         ("apps", "daemonsets", "get"),
         ("apps", "daemonsets", "list"),
     }

@@ -29,6 +29,7 @@ from kaudit.report.sinks import (
     parse_configmap_target,
     previous_path,
 )
+from tests.jsondig import dig
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DEMO = REPO_ROOT / "kaudit" / "demo" / "insecure"
@@ -271,7 +272,7 @@ def test_patch_sets_our_keys_and_clears_stale_ones(
 ) -> None:
     patch = configmap_patch(fitted, keys, "2026-11-27T03:17:00Z")
     assert patch["data"] == data
-    assert patch["metadata"]["annotations"] == {
+    assert dig(patch, "metadata", "annotations") == {
         "kaudit.io/generated-at": "2026-11-27T03:17:00Z",
         "kaudit.io/truncated": truncated,
     }

@@ -80,8 +80,8 @@ class Reference:
         if not policies:
             return True
         for policy in policies:
-            for rule in policy.egress:
-                if self.rule_allows(policy, rule, dst, dst, port, protocol, family):
+            for policy_rule in policy.egress:
+                if self.policy_rule_allows(policy, policy_rule, dst, dst, port, protocol, family):
                     return True
         return False
 
@@ -94,26 +94,28 @@ class Reference:
         if not policies:
             return True
         for policy in policies:
-            for rule in policy.ingress:
-                if self.rule_allows(policy, rule, src, dst, port, protocol, family):
+            for policy_rule in policy.ingress:
+                if self.policy_rule_allows(policy, policy_rule, src, dst, port, protocol, family):
                     return True
         return False
 
-    def rule_allows(
+    def policy_rule_allows(
         self,
         policy: NetworkPolicy,
-        rule: PolicyRule,
+        policy_rule: PolicyRule,
         peer_pod: Pod,
         dst: Pod,
         port: int,
         protocol: Protocol,
         family: int,
     ) -> bool:
-        if rule.ports and not any(self.port_admits(p, dst, port, protocol) for p in rule.ports):
+        if policy_rule.ports and not any(
+            self.port_admits(p, dst, port, protocol) for p in policy_rule.ports
+        ):
             return False
-        if not rule.peers:
+        if not policy_rule.peers:
             return True
-        return any(self.peer_matches(policy, peer, peer_pod, family) for peer in rule.peers)
+        return any(self.peer_matches(policy, peer, peer_pod, family) for peer in policy_rule.peers)
 
     @staticmethod
     def port_admits(entry: PolicyPort, dst: Pod | None, port: int, protocol: Protocol) -> bool:
@@ -160,14 +162,14 @@ class Reference:
             return True
         target = ipaddress.ip_address(address)
         for policy in policies:
-            for rule in policy.egress:
-                if rule.ports and not any(
-                    self.port_admits(p, None, port, protocol) for p in rule.ports
+            for policy_rule in policy.egress:
+                if policy_rule.ports and not any(
+                    self.port_admits(p, None, port, protocol) for p in policy_rule.ports
                 ):
                     continue
-                if not rule.peers:
+                if not policy_rule.peers:
                     return True
-                for peer in rule.peers:
+                for peer in policy_rule.peers:
                     block = peer.ip_block
                     if block is not None and in_block(target, block.cidr, block.except_):
                         return True
@@ -180,8 +182,8 @@ class Reference:
         these is checking every port, since answers only change at these boundaries."""
         numbers = {1, 65535}
         for policy in self.snapshot.network_policies:
-            for rule in (*policy.ingress, *policy.egress):
-                for entry in rule.ports:
+            for policy_rule in (*policy.ingress, *policy.egress):
+                for entry in policy_rule.ports:
                     if isinstance(entry.port, int):
                         end = entry.end_port if entry.end_port is not None else entry.port
                         numbers.update({entry.port - 1, entry.port, end, end + 1})

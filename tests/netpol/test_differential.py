@@ -129,13 +129,13 @@ def policy_ports(draw: st.DrawFn) -> dict[str, Any]:
 
 
 @st.composite
-def rules(draw: st.DrawFn, peer_key: str) -> dict[str, Any]:
-    rule: dict[str, Any] = {}
+def policy_rules(draw: st.DrawFn, peer_key: str) -> dict[str, Any]:
+    policy_rule: dict[str, Any] = {}
     if draw(st.booleans()):
-        rule[peer_key] = draw(st.lists(peers(), min_size=1, max_size=2))
+        policy_rule[peer_key] = draw(st.lists(peers(), min_size=1, max_size=2))
     if draw(st.booleans()):
-        rule["ports"] = draw(st.lists(policy_ports(), min_size=1, max_size=2))
-    return rule
+        policy_rule["ports"] = draw(st.lists(policy_ports(), min_size=1, max_size=2))
+    return policy_rule
 
 
 @st.composite
@@ -149,7 +149,7 @@ def policies(draw: st.DrawFn, index: int) -> dict[str, Any]:
         if shape == "empty":
             spec[key] = []
         elif shape == "rules":
-            spec[key] = draw(st.lists(rules(peer_key), min_size=1, max_size=2))
+            spec[key] = draw(st.lists(policy_rules(peer_key), min_size=1, max_size=2))
     return {
         "kind": "NetworkPolicy",
         "metadata": {

@@ -12,6 +12,7 @@ from kaudit.kube import METADATA_ADDRESSES
 from kaudit.model import Protocol
 from kaudit.netpol import Coverage, Direction, IsolationCounts, PairCount, ReachCount, Reason
 from kaudit.report.jsonio import reachability_from_dict, reachability_to_dict
+from tests.jsondig import dig
 from tests.netpol.helpers import Cluster, namespace_doc, pod_doc
 from tests.netpol.test_semantics import BASE, netpol
 
@@ -44,9 +45,9 @@ def test_an_allowed_verdict_names_the_rules_on_each_side(prod: Cluster) -> None:
     verdict = prod.engine.check(prod["prod/api"], prod["prod/db"], 5432)
     assert verdict.allowed is True
     assert verdict.egress is not None and verdict.ingress is not None
-    assert [str(r) for r in verdict.egress.allowing_rules] == ["prod/api-out egress[0]"]
-    assert [str(r) for r in verdict.ingress.allowing_rules] == ["prod/db ingress[1]"]
-    assert verdict.ingress.allowing_rules[0].direction is Direction.INGRESS
+    assert [str(r) for r in verdict.egress.allowing_policy_rules] == ["prod/api-out egress[0]"]
+    assert [str(r) for r in verdict.ingress.allowing_policy_rules] == ["prod/db ingress[1]"]
+    assert verdict.ingress.allowing_policy_rules[0].direction is Direction.INGRESS
     text = verdict.explain()
     assert "ALLOWED" in text
     assert "prod/db ingress[1]" in text
@@ -54,15 +55,18 @@ def test_an_allowed_verdict_names_the_rules_on_each_side(prod: Cluster) -> None:
 
 def test_a_denied_verdict_names_the_isolating_policies(prod: Cluster) -> None:
     verdict = prod.engine.check(prod["prod/web"], prod["prod/db"], 5432)
-    assert (verdict.allowed, verdict.reason) == (False, Reason.NO_RULE)
+    assert (verdict.allowed, verdict.reason) == (False, Reason.NO_POLICY_RULE)
     assert verdict.egress is not None and verdict.ingress is not None
     assert [p.qualified_name for p in verdict.egress.isolating_policies] == ["prod/default-deny"]
     assert [p.qualified_name for p in verdict.ingress.isolating_policies] == [
         "prod/default-deny",
         "prod/db",
     ]
-    assert verdict.ingress.allowing_rules == ()
-    assert verdict.to_dict()["ingress"]["isolating_policies"] == ["prod/default-deny", "prod/db"]
+    assert verdict.ingress.allowing_policy_rules == ()
+    assert dig(verdict.to_dict(), "ingress", "isolating_policies") == [
+        "prod/default-deny",
+        "prod/db",
+    ]
 
 
 def test_a_port_may_be_given_by_name(prod: Cluster) -> None:

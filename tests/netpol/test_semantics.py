@@ -458,10 +458,10 @@ DENY_PROD = netpol("prod", "deny-all", "  podSelector: {}\n  policyTypes: [Ingre
     [
         # From a hostNetwork pod: its own node is always allowed in.
         (DENY_PROD, "kube-system/agent", "prod/cache", 6379, True, Reason.OWN_NODE),
-        (DENY_PROD, "kube-system/agent", "prod/queue", 5672, False, Reason.NO_RULE),
+        (DENY_PROD, "kube-system/agent", "prod/queue", 5672, False, Reason.NO_POLICY_RULE),
         # To its own node a pod may always go, whatever its egress policies say.
         (DENY_PROD, "prod/cache", "kube-system/agent", 9100, True, Reason.OWN_NODE),
-        (DENY_PROD, "prod/queue", "kube-system/agent", 9100, False, Reason.NO_RULE),
+        (DENY_PROD, "prod/queue", "kube-system/agent", 9100, False, Reason.NO_POLICY_RULE),
         # From another node, only an ipBlock holding the node address admits it.
         (
             netpol(
@@ -473,7 +473,7 @@ DENY_PROD = netpol("prod", "deny-all", "  podSelector: {}\n  policyTypes: [Ingre
             "prod/queue",
             5672,
             True,
-            Reason.RULES,
+            Reason.POLICY_RULES,
         ),
         (
             netpol(
@@ -485,7 +485,7 @@ DENY_PROD = netpol("prod", "deny-all", "  podSelector: {}\n  policyTypes: [Ingre
             "prod/queue",
             5672,
             False,
-            Reason.NO_RULE,
+            Reason.NO_POLICY_RULE,
         ),
         # To a hostNetwork pod: its ingress is not policed; selectors do not match it.
         (
@@ -511,7 +511,7 @@ DENY_PROD = netpol("prod", "deny-all", "  podSelector: {}\n  policyTypes: [Ingre
             "kube-system/agent",
             9100,
             False,
-            Reason.NO_RULE,
+            Reason.NO_POLICY_RULE,
         ),
         (
             netpol(
@@ -524,7 +524,7 @@ DENY_PROD = netpol("prod", "deny-all", "  podSelector: {}\n  policyTypes: [Ingre
             "kube-system/agent",
             9100,
             True,
-            Reason.RULES,
+            Reason.POLICY_RULES,
         ),
     ],
 )

@@ -13,9 +13,9 @@ import dataclasses
 import pytest
 
 from kaudit.model import ObjectRef, PolicyPort, Protocol
-from kaudit.netpol import Action, PolicyEngine, Reason, RuleRef, Tier, compile_policies
+from kaudit.netpol import Action, PolicyEngine, PolicyRuleRef, Reason, Tier, compile_policies
 from kaudit.netpol.bits import bits_of
-from kaudit.netpol.compile import CompiledPolicies, CompiledRule, TierSide
+from kaudit.netpol.compile import CompiledPolicies, CompiledPolicyRule, TierSide
 from kaudit.netpol.verdict import NETWORK_POLICY_TIER, Direction
 from tests.netpol.helpers import cluster, pod_doc
 from tests.netpol.test_semantics import netpol
@@ -44,14 +44,14 @@ def test_network_policy_is_the_one_allow_only_tier() -> None:
     (tier,) = compiled.tiers
     assert (tier.name, tier.allow_only) == (NETWORK_POLICY_TIER, True)
     assert compiled.network_policy is tier
-    assert {rule.action for rule in compiled.rules} == {Action.ALLOW}
+    assert {policy_rule.action for policy_rule in compiled.policy_rules} == {Action.ALLOW}
     web = compiled.classes.class_of["shop/web"].index
     client = compiled.classes.class_of["shop/client"].index
     assert tier.ingress.isolated == 1 << web  # only web is selected, for ingress only
     assert tier.egress.isolated == 0
     assert tier.ingress.policies[web] == (1,) and tier.ingress.policies[client] == ()
-    assert [compiled.rules[r].ref for r in tier.ingress.rules[web]] == [
-        RuleRef(ObjectRef("NetworkPolicy", "shop", "web"), Direction.INGRESS, 0)
+    assert [compiled.policy_rules[r].ref for r in tier.ingress.policy_rules[web]] == [
+        PolicyRuleRef(ObjectRef("NetworkPolicy", "shop", "web"), Direction.INGRESS, 0)
     ]
 
 
@@ -70,11 +70,11 @@ def test_every_rule_names_the_network_policy_tier() -> None:
     pods = {p.key: p for p in engine.pods}
     verdict = engine.check(pods["shop/client"], pods["shop/web"], 80)
     assert verdict.ingress is not None
-    (rule,) = verdict.ingress.allowing_rules
-    assert rule.tier == NETWORK_POLICY_TIER
+    (policy_rule,) = verdict.ingress.allowing_policy_rules
+    assert policy_rule.tier == NETWORK_POLICY_TIER
     # Today's text and JSON do not mention the tier.
-    assert rule.to_dict() == {"policy": "shop/web", "direction": "Ingress", "rule": 0}
-    assert str(rule) == "shop/web ingress[0]"
+    assert policy_rule.to_dict() == {"policy": "shop/web", "direction": "Ingress", "rule": 0}
+    assert str(policy_rule) == "shop/web ingress[0]"
 
 
 def with_admin_tier(compiled: CompiledPolicies, isolate_client: bool) -> CompiledPolicies:
@@ -84,13 +84,15 @@ def with_admin_tier(compiled: CompiledPolicies, isolate_client: bool) -> Compile
     client = classes.class_of["shop/client"].index
     web = classes.class_of["shop/web"].index
     db = classes.class_of["shop/db"].index
-    first_id = len(compiled.rules)
+    first_id = len(compiled.policy_rules)
     admin_index = len(compiled.policy_refs)
 
-    def rule(index: int, action: Action, peer: int, ports: tuple[PolicyPort, ...]) -> CompiledRule:
-        return CompiledRule(
+    def policy_rule(
+        index: int, action: Action, peer: int, ports: tuple[PolicyPort, ...]
+    ) -> CompiledPolicyRule:
+        return CompiledPolicyRule(
             id=first_id + index,
-            ref=RuleRef(ADMIN, Direction.EGRESS, index, "Admin"),
+            ref=PolicyRuleRef(ADMIN, Direction.EGRESS, index, "Admin"),
             policy_index=admin_index,
             direction=Direction.EGRESS,
             action=action,
@@ -102,10 +104,10 @@ def with_admin_tier(compiled: CompiledPolicies, isolate_client: bool) -> Compile
         )
 
     tcp = Protocol.TCP
-    rules = (
-        rule(0, Action.DENY, web, (PolicyPort(tcp, 80, None),)),
-        rule(1, Action.PASS, web, ()),
-        rule(2, Action.ALLOW, db, (PolicyPort(tcp, 5432, None),)),
+    policy_rules = (
+        policy_rule(0, Action.DENY, web, (PolicyPort(tcp, 80, None),)),
+        policy_rule(1, Action.PASS, web, ()),
+        policy_rule(2, Action.ALLOW, db, (PolicyPort(tcp, 5432, None),)),
     )
     nothing: tuple[tuple[int, ...], ...] = tuple(() for _ in classes.classes)
 
@@ -114,9 +116,9 @@ def with_admin_tier(compiled: CompiledPolicies, isolate_client: bool) -> Compile
 
     admin = Tier(
         name="Admin",
-        ingress=TierSide(rules=nothing, policies=nothing, isolated=0),
+        ingress=TierSide(policy_rules=nothing, policies=nothing, isolated=0),
         egress=TierSide(
-            rules=for_client(tuple(r.id for r in rules)),
+            policy_rules=for_client(tuple(r.id for r in policy_rules)),
             policies=for_client((admin_index,)) if isolate_client else nothing,
             isolated=bits_of([client]) if isolate_client else 0,
         ),
@@ -125,7 +127,7 @@ def with_admin_tier(compiled: CompiledPolicies, isolate_client: bool) -> Compile
     return dataclasses.replace(
         compiled,
         policy_refs=(*compiled.policy_refs, ADMIN),
-        rules=compiled.rules + rules,
+        policy_rules=compiled.policy_rules + policy_rules,
         tiers=(admin, *compiled.tiers),
     )
 
@@ -133,9 +135,9 @@ def with_admin_tier(compiled: CompiledPolicies, isolate_client: bool) -> Compile
 @pytest.mark.parametrize(
     ("dst", "port", "allowed", "reason", "tier"),
     [
-        ("shop/web", 80, False, Reason.DENIED_BY_RULE, "Admin"),  # the deny comes first
+        ("shop/web", 80, False, Reason.DENIED_BY_POLICY_RULE, "Admin"),  # the deny comes first
         ("shop/web", 8080, True, Reason.NOT_ISOLATED, None),  # passed on to NetworkPolicy
-        ("shop/db", 5432, True, Reason.RULES, "Admin"),
+        ("shop/db", 5432, True, Reason.POLICY_RULES, "Admin"),
         ("shop/db", 5433, True, Reason.NOT_ISOLATED, None),  # no match: falls through
     ],
 )
@@ -149,7 +151,7 @@ def test_an_ordered_tier_before_network_policy(
     assert verdict.allowed is allowed
     assert verdict.egress is not None
     assert verdict.egress.reason is reason
-    deciding = verdict.egress.allowing_rules or verdict.egress.denying_rules
+    deciding = verdict.egress.allowing_policy_rules or verdict.egress.denying_policy_rules
     assert [r.tier for r in deciding] == ([tier] if tier else [])
 
 
@@ -159,7 +161,7 @@ def test_an_isolating_tier_denies_what_none_of_its_rules_match() -> None:
     pods = {p.key: p for p in engine.pods}
     denied = engine.check(pods["shop/client"], pods["shop/db"], 5433)
     assert denied.egress is not None
-    assert (denied.allowed, denied.egress.reason) == (False, Reason.NO_RULE)
+    assert (denied.allowed, denied.egress.reason) == (False, Reason.NO_POLICY_RULE)
     assert denied.egress.isolating_policies == (ADMIN,)
     assert engine.isolation(pods["shop/client"]).egress_policies == (ADMIN,)
     # A pass still hands over to NetworkPolicy, whatever the tier's isolation.

@@ -6,6 +6,7 @@ import datetime as dt
 from types import MappingProxyType
 
 from kaudit.findings import Finding, Severity, frozen_evidence
+from kaudit.jsontypes import JsonObject
 from kaudit.model import ClusterFacts, CollectionWarning, Kind, ObjectRef, Origin
 from kaudit.netpol.summary import IsolationCounts, PairCount, ReachabilitySummary
 from kaudit.report.model import NamespaceSummary, Report, SuppressedFinding
@@ -34,7 +35,7 @@ def finding(
     name: str,
     message: str,
     *,
-    evidence: dict[str, object] | None = None,
+    evidence: JsonObject | None = None,
     remediation: str = "",
     file: str | None = None,
     line: int | None = None,

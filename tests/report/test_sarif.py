@@ -14,7 +14,7 @@ import pytest
 from kaudit.findings import Severity
 from kaudit.report.model import Report
 from kaudit.report.render import Format, render
-from kaudit.report.sarif import artifact_uri, report_to_sarif
+from kaudit.report.sarif import artifact_uri
 from kaudit.rules.registry import all_rules
 
 
@@ -27,6 +27,11 @@ def sarif_schema() -> dict[str, Any]:
     return schema
 
 
+def sarif_log(report: Report) -> Any:
+    """The SARIF log as code scanning reads it: parsed from the rendered text."""
+    return json.loads(render(report, Format.SARIF))
+
+
 def validate(log: Any) -> None:
     jsonschema.Draft4Validator(sarif_schema()).validate(log)
 
@@ -36,14 +41,14 @@ def test_validates_against_the_sarif_schema(sample_report: Report) -> None:
 
 
 def test_an_invalid_log_is_rejected(sample_report: Report) -> None:
-    log = report_to_sarif(sample_report)
+    log = sarif_log(sample_report)
     log["runs"][0]["results"][0]["level"] = "critical"
     with pytest.raises(jsonschema.ValidationError):
         validate(log)
 
 
 def test_one_descriptor_per_rule(sample_report: Report) -> None:
-    driver = report_to_sarif(sample_report)["runs"][0]["tool"]["driver"]
+    driver = sarif_log(sample_report)["runs"][0]["tool"]["driver"]
     ids = [d["id"] for d in driver["rules"]]
     assert len(ids) == len(set(ids))
     catalogue = all_rules()
@@ -58,7 +63,7 @@ def test_one_descriptor_per_rule(sample_report: Report) -> None:
 
 
 def test_results_point_at_their_descriptor(sample_report: Report) -> None:
-    run = report_to_sarif(sample_report)["runs"][0]
+    run = sarif_log(sample_report)["runs"][0]
     for result in run["results"]:
         assert run["tool"]["driver"]["rules"][result["ruleIndex"]]["id"] == result["ruleId"]
 
@@ -76,12 +81,12 @@ def test_results_point_at_their_descriptor(sample_report: Report) -> None:
 def test_levels(sample_report: Report, severity: Severity, level: str) -> None:
     one = dataclasses.replace(sample_report.findings[0], severity=severity)
     report = dataclasses.replace(sample_report, findings=(one,), suppressed=())
-    (result,) = report_to_sarif(report)["runs"][0]["results"]
+    (result,) = sarif_log(report)["runs"][0]["results"]
     assert result["level"] == level
 
 
 def test_manifest_findings_have_file_and_line(sample_report: Report) -> None:
-    results = report_to_sarif(sample_report)["runs"][0]["results"]
+    results = sarif_log(sample_report)["runs"][0]["results"]
     by_object = {r["locations"][0]["logicalLocations"][0]["fullyQualifiedName"]: r for r in results}
     policy = by_object["NetworkPolicy/data/postgres-allow-api"]["locations"][0]
     assert policy["physicalLocation"] == {
@@ -93,14 +98,14 @@ def test_manifest_findings_have_file_and_line(sample_report: Report) -> None:
 
 
 def test_suppressed_findings_carry_their_justification(sample_report: Report) -> None:
-    results = report_to_sarif(sample_report)["runs"][0]["results"]
+    results = sarif_log(sample_report)["runs"][0]["results"]
     suppressed = [r for r in results if "suppressions" in r]
     assert len(suppressed) == 1
     assert suppressed[0]["suppressions"][0]["justification"].startswith("annotation kaudit.io")
 
 
 def test_collection_warnings_become_notifications(sample_report: Report) -> None:
-    invocation = report_to_sarif(sample_report)["runs"][0]["invocations"][0]
+    invocation = sarif_log(sample_report)["runs"][0]["invocations"][0]
     texts = [n["message"]["text"] for n in invocation["toolExecutionNotifications"]]
     assert texts == [
         "ingressclasses: not found in the manifests",

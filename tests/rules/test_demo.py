@@ -13,6 +13,7 @@ from kaudit.collect.manifests import load_manifests
 from kaudit.findings import Finding, Severity
 from kaudit.kube import SYSTEM_NAMESPACES
 from kaudit.report.model import Report
+from tests.jsondig import dig, dig_list
 
 DEMO = Path(__file__).resolve().parents[2] / "kaudit" / "demo"
 
@@ -86,7 +87,8 @@ def test_insecure_demo_diagnoses_each_broken_selector(insecure: Report) -> None:
     assert diagnosis["Service/shop/api"] == (["typo"], {"app": "api-server"})
     assert diagnosis["Service/shop/cart"] == (["case-mismatch"], {"app": "cart"})
     assert diagnosis["Service/payments/payments"][0] == ["stale-value"]
-    assert "version" not in diagnosis["Service/payments/payments"][1]
+    corrected = diagnosis["Service/payments/payments"][1]
+    assert isinstance(corrected, dict) and "version" not in corrected
 
 
 def test_insecure_demo_internet_facing_loadbalancer_is_critical(insecure: Report) -> None:
@@ -125,12 +127,12 @@ def test_hardened_demo_leaves_only_narrow_datastore_access(hardened: Report) -> 
     assert set(datastore) == {"StatefulSet/data/postgres", "Deployment/data/redis"}
     for finding in datastore.values():
         assert finding.severity == Severity.LOW, finding.resource
-        assert [p["wholeNamespaces"] for p in finding.evidence["ports"]] == [[]]
-    assert datastore["StatefulSet/data/postgres"].evidence["ports"][0]["workloads"] == [
+        assert [dig(p, "wholeNamespaces") for p in dig_list(finding.evidence, "ports")] == [[]]
+    assert dig(datastore["StatefulSet/data/postgres"].evidence, "ports", 0, "workloads") == [
         "Deployment/shop/api-server",
         "Deployment/shop/worker",
     ]
-    assert datastore["Deployment/data/redis"].evidence["ports"][0]["workloads"] == [
+    assert dig(datastore["Deployment/data/redis"].evidence, "ports", 0, "workloads") == [
         "Deployment/shop/api-server",
         "Deployment/shop/cart",
         "Deployment/shop/worker",

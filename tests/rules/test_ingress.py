@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from kaudit.findings import Severity
+from tests.jsondig import dig
 from tests.rules.fixtures import deployment
 from tests.rules.helpers import fired_on, only, run, snapshot_of
 
@@ -175,7 +176,7 @@ def test_ingress_backend_port_mismatch(port: str, reason: str | None) -> None:
     else:
         assert [str(f.resource) for f in findings] == ["Ingress/shop/i"]
         assert reason in findings[0].message
-        assert findings[0].evidence["backends"][0]["servicePorts"] == [
+        assert dig(findings[0].evidence, "backends", 0, "servicePorts") == [
             {"port": 80, "name": "http", "targetPort": 8080}
         ]
         assert "Service web has port 80 (name http)" in findings[0].remediation

@@ -1,38 +1,47 @@
-"""The selector diagnosis: verdicts per entry, ranking, and the corrected selector."""
+"""The selector diagnosis: closeness per entry, ranking, and the corrected selector."""
 
 from __future__ import annotations
 
 import pytest
 
 from kaudit.model import Pod
-from kaudit.rules.labeldiff import Verdict, closest_label_sets, compare_entry, similar
+from kaudit.rules.labeldiff import LabelCloseness, closest_label_sets, compare_entry, similar
 
 ENTRY_CASES = [
-    ("app", "web", {"app": "web"}, Verdict.MATCH, "app", "web"),
-    ("app", "Web", {"app": "web"}, Verdict.CASE_MISMATCH, "app", "web"),
-    ("App", "web", {"app": "web"}, Verdict.CASE_MISMATCH, "app", "web"),
-    ("app", "api", {"app": "api-server"}, Verdict.TYPO, "app", "api-server"),
-    ("app", "frontnd", {"app": "frontend"}, Verdict.TYPO, "app", "frontend"),
-    ("ap", "web", {"app": "web"}, Verdict.TYPO, "app", "web"),
-    ("version", "v1", {"version": "v2"}, Verdict.STALE_VALUE, "version", "v2"),
-    ("release", "2024-01", {"release": "2024-02"}, Verdict.STALE_VALUE, "release", "2024-02"),
-    ("tier", "1.4.0", {"tier": "1.5.0"}, Verdict.STALE_VALUE, "tier", "1.5.0"),
-    ("app", "billing", {"app": "web"}, Verdict.OTHER_VALUE, "app", "web"),
-    ("team", "red", {"app": "web"}, Verdict.MISSING_LABEL, None, None),
+    ("app", "web", {"app": "web"}, LabelCloseness.MATCH, "app", "web"),
+    ("app", "Web", {"app": "web"}, LabelCloseness.CASE_MISMATCH, "app", "web"),
+    ("App", "web", {"app": "web"}, LabelCloseness.CASE_MISMATCH, "app", "web"),
+    ("app", "api", {"app": "api-server"}, LabelCloseness.TYPO, "app", "api-server"),
+    ("app", "frontnd", {"app": "frontend"}, LabelCloseness.TYPO, "app", "frontend"),
+    ("ap", "web", {"app": "web"}, LabelCloseness.TYPO, "app", "web"),
+    ("version", "v1", {"version": "v2"}, LabelCloseness.STALE_VALUE, "version", "v2"),
+    (
+        "release",
+        "2024-01",
+        {"release": "2024-02"},
+        LabelCloseness.STALE_VALUE,
+        "release",
+        "2024-02",
+    ),
+    ("tier", "1.4.0", {"tier": "1.5.0"}, LabelCloseness.STALE_VALUE, "tier", "1.5.0"),
+    ("app", "billing", {"app": "web"}, LabelCloseness.OTHER_VALUE, "app", "web"),
+    ("team", "red", {"app": "web"}, LabelCloseness.MISSING_LABEL, None, None),
 ]
 
 
-@pytest.mark.parametrize(("key", "value", "labels", "verdict", "pod_key", "pod_value"), ENTRY_CASES)
+@pytest.mark.parametrize(
+    ("key", "value", "labels", "closeness", "pod_key", "pod_value"), ENTRY_CASES
+)
 def test_compare_entry(
     key: str,
     value: str,
     labels: dict[str, str],
-    verdict: Verdict,
+    closeness: LabelCloseness,
     pod_key: str | None,
     pod_value: str | None,
 ) -> None:
     diff = compare_entry(key, value, labels)
-    assert (diff.verdict, diff.pod_key, diff.pod_value) == (verdict, pod_key, pod_value)
+    assert (diff.closeness, diff.pod_key, diff.pod_value) == (closeness, pod_key, pod_value)
 
 
 @pytest.mark.parametrize(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from kaudit.findings import Severity
+from tests.jsondig import dig
 from tests.rules.fixtures import DENY_ALL, KUBE_SYSTEM, deployment, namespace, policy
 from tests.rules.helpers import fired_on, only, run, snapshot_of
 
@@ -152,7 +153,7 @@ def test_pod_metadata_reachable(policies: list[str], expected: list[str]) -> Non
 def test_pod_metadata_reachable_without_egress_policy_proposes_one() -> None:
     finding = only("pod-metadata-reachable", namespace("shop"), deployment("web", "shop"))
     assert finding.severity is Severity.HIGH
-    assert finding.evidence["reachable"][0] == {
+    assert dig(finding.evidence, "reachable", 0) == {
         "address": "169.254.169.254",
         "port": 80,
         "reason": "not-isolated",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from kaudit.findings import Severity
+from tests.jsondig import dig
 from tests.rules.fixtures import (
     DENY_ALL,
     DENY_EGRESS,
@@ -307,10 +308,10 @@ def test_policy_peer_or_confusion_explains_and_shows_the_anded_peer() -> None:
         policy("p", "data", OR_PEERS),
     ]
     finding = only("policy-peer-or-confusion", *documents)
-    rule = finding.evidence["rules"][0]
-    assert rule["namespacesAdmittedWhole"] == ["shop"]
-    assert rule["podsAdmittedWhole"] == 2
-    assert rule["andedPeers"] == [
+    policy_rule = dig(finding.evidence, "rules", 0)
+    assert dig(policy_rule, "namespacesAdmittedWhole") == ["shop"]
+    assert dig(policy_rule, "podsAdmittedWhole") == 2
+    assert dig(policy_rule, "andedPeers") == [
         {
             "namespaceSelector": {"matchLabels": {"team": "shop"}},
             "podSelector": {"matchLabels": {"app": "api"}},
@@ -450,7 +451,7 @@ def test_policy_selects_no_pods_names_the_closest_pods() -> None:
     ]
     finding = only("policy-selects-no-pods", *documents)
     assert "app=carts looks like a typo of the pods' app=cart" in finding.message
-    assert finding.evidence["closestPods"][0]["workloads"] == ["Deployment/cart"]
+    assert dig(finding.evidence, "closestPods", 0, "workloads") == ["Deployment/cart"]
 
 
 # --- cni-without-policy-enforcement --------------------------------------------------------

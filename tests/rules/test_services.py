@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from kaudit.findings import Severity
+from tests.jsondig import dig, dig_list
 from tests.rules.helpers import fired_on, only, run, snapshot_of
 
 WEB_DEPLOYMENT = """
@@ -81,9 +82,9 @@ def test_service_no_endpoints_diagnoses_the_cause_and_corrects_the_selector(
     finding = only("service-no-endpoints", WEB_DEPLOYMENT, service("broken", selector))
     assert finding.evidence["diagnosis"] == diagnosis
     assert finding.evidence["correctedSelector"] == corrected
-    closest = finding.evidence["closestPods"][0]
-    assert closest["workloads"] == ["Deployment/api-server"]
-    assert closest["labels"] == {"app": "api-server", "tier": "backend", "version": "v3"}
+    closest = dig(finding.evidence, "closestPods", 0)
+    assert dig(closest, "workloads") == ["Deployment/api-server"]
+    assert dig(closest, "labels") == {"app": "api-server", "tier": "backend", "version": "v3"}
     for key, value in corrected.items():
         assert f"{key}: {value}" in finding.remediation
 
@@ -114,7 +115,7 @@ def test_service_no_endpoints_points_at_pods_in_another_namespace() -> None:
 def test_service_no_endpoints_ranks_the_closest_label_sets() -> None:
     other = WEB_DEPLOYMENT.replace("api-server", "worker").replace("tier: backend", "tier: batch")
     finding = only("service-no-endpoints", WEB_DEPLOYMENT, other, service("broken", "{app: api}"))
-    workloads = [c["workloads"] for c in finding.evidence["closestPods"]]
+    workloads = [dig(c, "workloads") for c in dig_list(finding.evidence, "closestPods")]
     assert workloads == [["Deployment/api-server"]]  # worker shares no entry: left out
 
 
