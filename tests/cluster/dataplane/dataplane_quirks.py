@@ -19,7 +19,7 @@ class Quirk:
     reason: str
     shows_in: Callable[[list[dict[str, Any]]], bool]
     # The answers it explains: (packets, API) on one cell.
-    explains: tuple[bool, bool]
+    explains: tuple[tuple[bool, bool], ...]
 
 
 def _rules(policies: list[dict[str, Any]]) -> Iterator[tuple[str, dict[str, Any]]]:
@@ -33,6 +33,14 @@ def _rules(policies: list[dict[str, Any]]) -> Iterator[tuple[str, dict[str, Any]
 def _named_port_to_ip_block(policies: list[dict[str, Any]]) -> bool:
     return any(
         any("ipBlock" in peer for peer in rule.get(peers_key) or [])
+        and any(isinstance(p.get("port"), str) for p in rule.get("ports") or [])
+        for peers_key, rule in _rules(policies)
+    )
+
+
+def _named_port_without_peers(policies: list[dict[str, Any]]) -> bool:
+    return any(
+        not rule.get(peers_key)
         and any(isinstance(p.get("port"), str) for p in rule.get("ports") or [])
         for peers_key, rule in _rules(policies)
     )
@@ -53,7 +61,7 @@ QUIRKS = (
         "ipBlock (it resolves names through the pods its selectors match, and an "
         "ipBlock matches no pod): traffic the API allows to that port is dropped",
         _named_port_to_ip_block,
-        explains=(False, True),
+        explains=((False, True),),
     ),
     Quirk(
         "egress-rule-admits-ingress",
@@ -63,7 +71,17 @@ QUIRKS = (
         "lets the source out also lets the packet into the destination, where the "
         "API still needs an ingress rule admitting it (seen with random clusters)",
         _policy_with_ingress_and_egress_rules,
-        explains=(True, False),
+        explains=((True, False),),
+    ),
+    Quirk(
+        "named-port-without-peers",
+        "for a rule with a named port and no peers (every source or destination), "
+        "kube-router resolves the name once, on pods of the policy's namespace, and "
+        "applies that number to every pod: a pod elsewhere whose same-named port has "
+        "another number is denied, and a pod without the name is allowed on that "
+        "number, where the API resolves the name on each destination pod",
+        _named_port_without_peers,
+        explains=((False, True), (True, False)),
     ),
 )
 
