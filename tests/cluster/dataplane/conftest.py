@@ -20,9 +20,26 @@ from hack.dataplane.api import Kube
 from hack.dataplane.build import BuildError, build, find_kube_router
 from hack.dataplane.plane import Dataplane, DataplaneError
 
+SKIP_KEY = pytest.StashKey[str]()
+
+
+@pytest.hookimpl(trylast=True)  # after -m has deselected: only the tier's own items
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """On a machine that cannot run the tier, its tests are set aside with one line
+    (printed at the end) instead of one skip per test."""
+    tier = [item for item in items if item.get_closest_marker("dataplane")]
+    if not tier:
+        return
+    reason = host.unsupported_reason()
+    if reason is None:
+        return
+    config.stash[SKIP_KEY] = reason
+    config.hook.pytest_deselected(items=tier)
+    items[:] = [item for item in items if not item.get_closest_marker("dataplane")]
+
 
 @pytest.fixture(scope="session")
-def dataplane(cluster: Any, request: pytest.FixtureRequest) -> Iterator[Dataplane]:
+def dataplane(request: pytest.FixtureRequest) -> Iterator[Dataplane]:
     reason = host.unsupported_reason()
     if reason:
         pytest.skip(f"dataplane: {reason}")
@@ -33,6 +50,9 @@ def dataplane(cluster: Any, request: pytest.FixtureRequest) -> Iterator[Dataplan
             build()
         except BuildError as error:
             pytest.fail(f"dataplane: {error}", pytrace=False)
+    # Requested only now: a machine that cannot run the dataplane starts no control
+    # plane for it.
+    cluster = request.getfixturevalue("cluster")
     kube = Kube(cluster.kubeconfig, cluster.kubectl_binary)
     try:
         plane = Dataplane.up(kube)
@@ -61,6 +81,11 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
 def pytest_unconfigure(config: pytest.Config) -> None:
     """The summary line, last: after pytest's own counts."""
     tally = config.stash.get(TALLY_KEY, None)
+    skipped = config.stash.get(SKIP_KEY, None)
     reporter = config.pluginmanager.get_plugin("terminalreporter")
-    if tally is not None and reporter is not None:
+    if reporter is None:
+        return
+    if tally is not None:
         reporter.write_line(tally.line())
+    elif skipped is not None:
+        reporter.write_line(f"dataplane: not run: {skipped}")

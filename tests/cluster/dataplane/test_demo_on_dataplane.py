@@ -19,7 +19,8 @@ from dataplane_kit import Tally, check_matrix, manifest
 
 from hack.dataplane.plane import Dataplane
 
-pytestmark = pytest.mark.dataplane
+# `cluster` too: the control plane is requested inside the `dataplane` fixture.
+pytestmark = [pytest.mark.dataplane, pytest.mark.cluster]
 
 DEMO = Path(__file__).resolve().parents[3] / "kaudit" / "demo" / "insecure"
 WORKLOADS = ("Deployment", "StatefulSet", "DaemonSet", "ReplicaSet")

@@ -26,7 +26,8 @@ from hack.dataplane.plane import Dataplane
 from tests.netpol.e2e_model import ALL, NAMESPACES, PODS, cluster_objects, pod_ip
 from tests.netpol.test_e2e_truth_tables import CASES, Case
 
-pytestmark = pytest.mark.dataplane
+# `cluster` too: the control plane is requested inside the `dataplane` fixture.
+pytestmark = [pytest.mark.dataplane, pytest.mark.cluster]
 
 CASE_LABEL = "kaudit-dataplane/case"
 

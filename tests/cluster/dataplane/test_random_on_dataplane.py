@@ -21,7 +21,8 @@ from hypothesis import strategies as st
 
 from hack.dataplane.plane import Dataplane
 
-pytestmark = pytest.mark.dataplane
+# `cluster` too: the control plane is requested inside the `dataplane` fixture.
+pytestmark = [pytest.mark.dataplane, pytest.mark.cluster]
 
 NAMESPACES = ("dp-r1", "dp-r2")
 PODS = ("p0", "p1", "p2")

@@ -22,7 +22,8 @@ from hack.dataplane import host
 from hack.dataplane.plane import Dataplane
 from tests.netpol.test_semantics import BASE, CASES
 
-pytestmark = pytest.mark.dataplane
+# `cluster` too: the control plane is requested inside the `dataplane` fixture.
+pytestmark = [pytest.mark.dataplane, pytest.mark.cluster]
 
 CASE_LABEL = "kaudit-dataplane/case"
 BASE_DOCS = [doc for doc in yaml.safe_load_all(BASE) if doc]
