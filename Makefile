@@ -88,3 +88,4 @@ clean:
 
 -include hack/cluster.mk
 -include hack/kind.mk
+-include hack/dataplane.mk
