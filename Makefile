@@ -51,7 +51,7 @@ debian-deps:
 	fi
 
 ## Everything: install, Debian packages, control-plane binaries (built once, cached), all tests
-test: install debian-deps cluster-build
+test: install debian-deps cluster-build dataplane-deps dataplane-build
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 ## Only the tests that need no control plane

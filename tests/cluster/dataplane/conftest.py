@@ -13,12 +13,12 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from dataplane_kit import TALLY_KEY, Tally
 
 from hack.dataplane import host
 from hack.dataplane.api import Kube
 from hack.dataplane.build import BuildError, build, find_kube_router
 from hack.dataplane.plane import Dataplane, DataplaneError
+from tests.cluster.dataplane.dataplane_kit import TALLY_KEY, Tally
 
 SKIP_KEY = pytest.StashKey[str]()
 

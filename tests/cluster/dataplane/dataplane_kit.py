@@ -12,11 +12,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from dataplane_quirks import quirks_in
 from typer.testing import CliRunner
 
 from hack.dataplane.plane import Dataplane
 from kaudit.cli import app
+from tests.cluster.dataplane.dataplane_quirks import quirks_in
 
 Table = dict[str, dict[str, bool]]
 

@@ -15,9 +15,9 @@ from typing import Any
 
 import pytest
 import yaml
-from dataplane_kit import Tally, check_matrix, manifest
 
 from hack.dataplane.plane import Dataplane
+from tests.cluster.dataplane.dataplane_kit import Tally, check_matrix, manifest
 
 # `cluster` too: the control plane is requested inside the `dataplane` fixture.
 pytestmark = [pytest.mark.dataplane, pytest.mark.cluster]

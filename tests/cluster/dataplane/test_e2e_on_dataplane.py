@@ -19,10 +19,10 @@ from typing import Any
 
 import pytest
 import yaml
-from dataplane_kit import Tally, check_matrix, manifest, reach_live
 
 from hack.dataplane import host
 from hack.dataplane.plane import Dataplane
+from tests.cluster.dataplane.dataplane_kit import Tally, check_matrix, manifest, reach_live
 from tests.netpol.e2e_model import ALL, NAMESPACES, PODS, cluster_objects, pod_ip
 from tests.netpol.test_e2e_truth_tables import CASES, Case
 

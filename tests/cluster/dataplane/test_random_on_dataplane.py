@@ -11,15 +11,15 @@ from __future__ import annotations
 
 import ipaddress
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 import pytest
-from dataplane_kit import Tally, check_matrix, manifest
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 from hack.dataplane.plane import Dataplane
+from tests.cluster.dataplane.dataplane_kit import Tally, check_matrix, manifest
 
 # `cluster` too: the control plane is requested inside the `dataplane` fixture.
 pytestmark = [pytest.mark.dataplane, pytest.mark.cluster]
@@ -35,11 +35,11 @@ RANDOM_LABEL = "kaudit-dataplane/random"
 EXAMPLES = int(os.environ.get("KAUDIT_DATAPLANE_EXAMPLES", "6"))
 
 
-def _labels(keys: dict[str, tuple[str, ...]]) -> st.SearchStrategy[dict[str, str]]:
+def _labels(keys: Mapping[str, tuple[str, ...]]) -> st.SearchStrategy[dict[str, str]]:
     return st.fixed_dictionaries({}, optional={k: st.sampled_from(v) for k, v in keys.items()})
 
 
-def _selector(keys: dict[str, tuple[str, ...]]) -> st.SearchStrategy[dict[str, Any]]:
+def _selector(keys: Mapping[str, tuple[str, ...]]) -> st.SearchStrategy[dict[str, Any]]:
     key = st.sampled_from(sorted(keys))
     expression = st.one_of(
         st.builds(

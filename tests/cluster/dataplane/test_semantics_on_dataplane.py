@@ -16,10 +16,10 @@ from typing import Any
 
 import pytest
 import yaml
-from dataplane_kit import Tally, check_pairs, manifest
 
 from hack.dataplane import host
 from hack.dataplane.plane import Dataplane
+from tests.cluster.dataplane.dataplane_kit import Tally, check_pairs, manifest
 from tests.netpol.test_semantics import BASE, CASES
 
 # `cluster` too: the control plane is requested inside the `dataplane` fixture.
