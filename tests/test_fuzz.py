@@ -49,7 +49,7 @@ def demo_documents() -> list[dict[str, Any]]:
 DOCUMENTS = demo_documents()
 
 # Values an attacker, or a careless chart, puts where kaudit expects something else.
-HOSTILE_VALUES = st.sampled_from(
+HOSTILE_VALUES: st.SearchStrategy[Any] = st.sampled_from(
     [
         None,
         True,
