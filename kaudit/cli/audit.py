@@ -18,6 +18,7 @@ from kaudit.cli.options import (
     Progress,
     QuietOpt,
     TimeoutOpt,
+    TotalTimeoutOpt,
     build_source,
     parse_fail_on,
     parse_severity,
@@ -74,6 +75,7 @@ def audit_command(
         ),
     ] = False,
     request_timeout: TimeoutOpt = 30.0,
+    total_timeout: TotalTimeoutOpt = 300.0,
     page_size: PageSizeOpt = 500,
     quiet: QuietOpt = False,
     keep_previous: Annotated[
@@ -122,6 +124,7 @@ def audit_command(
         exclude_namespace,
         request_timeout,
         page_size,
+        total_timeout,
     )
     cm_target = sinks.parse_configmap_target(configmap, source) if configmap else None
     cm_formats = sinks.parse_configmap_formats(configmap_format)
