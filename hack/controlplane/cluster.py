@@ -35,6 +35,7 @@ from hack.controlplane.processes import (
 )
 from hack.controlplane.settings import (
     ALL_BINARIES,
+    AUDIT_POLICY_PATH,
     BIN_DIR,
     ETCD_DATA_DIR,
     FAKE_NODES,
@@ -86,6 +87,7 @@ def _prepare(binaries: dict[str, Path], step_timeout: float) -> Startup:
     for directory in (ETCD_DATA_DIR, PKI_DIR, LOG_DIR, PID_DIR, BIN_DIR):
         directory.mkdir(parents=True, exist_ok=True)
     (BIN_DIR / "kubectl").symlink_to(binaries["kubectl"])
+    shutil.copyfile(bootstrap.MANIFESTS / "audit-policy.yaml", AUDIT_POLICY_PATH)
     tokens = {role: secrets.token_hex(16) for role, *_ in components.TOKEN_USERS}
     (PKI_DIR / "tokens.csv").write_text(components.token_file_text(tokens))
     ports = {name: free_port() for name in components.PORT_NAMES}
@@ -110,11 +112,13 @@ def _start_etcd(startup: Startup) -> None:
 
 def _start_apiserver(startup: Startup) -> Api:
     """kube-apiserver up and ready; every kubeconfig written. Returns the admin client."""
-    startup.launch(
-        components.kube_apiserver(
-            startup.binaries["kube-apiserver"], startup.ports, startup.pki, PKI_DIR / "tokens.csv"
-        )
+    launch = components.kube_apiserver(
+        startup.binaries["kube-apiserver"], startup.ports, startup.pki, PKI_DIR / "tokens.csv"
     )
+    startup.launch(launch)
+    # Kept for `restart_apiserver`, which the fault tests use.
+    startup.state["apiserver_argv"] = launch.argv
+    write_state(startup.state)
     ca_pem = startup.pki.ca_cert.read_bytes()
     admin = Api(startup.server, ca_pem, startup.tokens["admin"])
     startup.wait("kube-apiserver /readyz", lambda: admin.exists("/readyz"), 90)
