@@ -255,7 +255,11 @@ def collect_live(source: Source, *, retry_budget: float = DEFAULT_RETRY_BUDGET) 
     credential and context problems raise `ClusterError` (exit code 3); a kind we
     may not list becomes a `CollectionWarning` naming the kind and what it leaves
     unchecked. 429 and 5xx answers are retried for up to `retry_budget` seconds
-    per request.
+    per request. `source.request_timeout` bounds each whole request and
+    `source.timeout` the whole collection (DeadlineExceeded, a ClusterError).
+    With `source.namespaces`, what an identity limited to them cannot read
+    cluster-wide is one informational warning, not a missing kind, unless a
+    check needs it.
     """
     excluded = tuple(dict.fromkeys(source.exclude_namespaces))
     include = tuple(ns for ns in dict.fromkeys(source.namespaces) if ns not in excluded)
@@ -316,13 +320,31 @@ def collect_live(source: Source, *, retry_budget: float = DEFAULT_RETRY_BUDGET) 
 
     warnings: list[CollectionWarning] = []
     by_kind: dict[Kind, list[Any]] = {}
+    unseen: list[str] = []  # cluster-wide objects an identity with namespaced Roles cannot see
     for resource in resources:
         result = results[resource.kind]
-        if isinstance(result, Forbidden):
-            warnings.append(_missing_kind_warning(resource, result, scope))
-            by_kind[resource.kind] = []
-        else:
-            by_kind[resource.kind] = result
+        by_kind[resource.kind] = [] if isinstance(result, Forbidden) else result
+        if not isinstance(result, Forbidden):
+            continue
+        if (
+            resource.kind is Kind.INGRESS_CLASSES
+            and include
+            and result.status == 403
+            and results[Kind.INGRESSES] == []
+        ):
+            # IngressClasses are consulted only for Ingresses, and there is none here.
+            unseen.append("IngressClasses (no Ingress here needs them)")
+            continue
+        warnings.append(_missing_kind_warning(resource, result, scope))
+    if want_kube_system_pods and extra_system_pods is None and daemonset_names is None:
+        unseen.append(f"{_KUBE_SYSTEM}'s DaemonSets and Pods (the CNI is unknown)")
+    if include and unseen:
+        warnings.append(
+            CollectionWarning(
+                f"this identity may read only {', '.join(include)}: "
+                f"cannot read {' or '.join(unseen)} cluster-wide (forbidden)"
+            )
+        )
 
     pods: list[Pod] = by_kind[Kind.PODS]
     slices: list[EndpointSlice] = by_kind[Kind.ENDPOINT_SLICES]
