@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from hack.controlplane.api import is_live
 from hack.controlplane.processes import (
     pid_alive,
+    port_is_open,
     read_state,
     reap,
     recorded_pids,
@@ -50,11 +51,21 @@ def kill_apiserver() -> None:
     pid = apiserver_pid()
     with contextlib.suppress(ProcessLookupError):
         os.killpg(pid, signal.SIGKILL)  # its own session: pgid == pid
+    # A Go process's main thread turns zombie while its other threads still hold the
+    # listening socket: wait for the port too, or the restart cannot bind it.
+    port = _apiserver_port()
     deadline = time.monotonic() + 10
-    while pid_alive(pid, APISERVER) and time.monotonic() < deadline:
+    while time.monotonic() < deadline and (pid_alive(pid, APISERVER) or port_is_open(port)):
         reap(pid)
         time.sleep(0.05)
     log(f"kube-apiserver killed (pid {pid})")
+
+
+def _apiserver_port() -> int:
+    ports = (read_state() or {}).get("ports")
+    if not isinstance(ports, dict) or APISERVER not in ports:
+        raise ControlPlaneError("state.json has no kube-apiserver port: run `up` again")
+    return int(ports[APISERVER])
 
 
 def start_apiserver(timeout: float = 90) -> None:

@@ -244,3 +244,9 @@ def test_cli_malformed_page_is_one_line_and_exit_3(flaky_server: Path) -> None:
     assert proc.stderr.strip().count("\n") == 0, proc.stderr
     assert "Ingresses" in proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+def test_a_namespace_that_does_not_match_the_schema_is_exit_3(flaky_server: Path) -> None:
+    FlakyApiServer.bodies["/api/v1/namespaces/shop"] = b'{"metadata": ["not", "a", "mapping"]}'
+    with pytest.raises(ClusterError, match=r"^cannot read Namespace shop from .*does not match"):
+        collect_live(Source(kubeconfig=str(flaky_server), namespaces=("shop",)))
