@@ -12,7 +12,7 @@ import functools
 import inspect
 from collections import Counter
 from collections.abc import Iterable
-from typing import Any, cast
+from typing import cast
 
 from kaudit.config import AuditConfig
 from kaudit.findings import Finding, sort_findings
@@ -111,7 +111,7 @@ class _ReadRecorder:
         self._snapshot = snapshot
         self._read = read
 
-    def __getattr__(self, name: str) -> Any:
+    def __getattr__(self, name: str) -> object:
         kind = _FIELD_KINDS.get(name)
         if kind is not None:
             self._read.add(kind)

@@ -35,6 +35,7 @@ from hack.controlplane.processes import (
 )
 from hack.controlplane.settings import (
     ALL_BINARIES,
+    AUDIT_LOG_PATH,
     AUDIT_POLICY_PATH,
     BIN_DIR,
     ETCD_DATA_DIR,
@@ -95,6 +96,7 @@ def _prepare(binaries: dict[str, Path], step_timeout: float) -> Startup:
     startup.state = {
         "ports": ports,
         "server": startup.server,
+        "audit_log": str(AUDIT_LOG_PATH),
         "pids": {},
         "versions": reported_versions(binaries),
         "binaries": {name: str(path) for name, path in binaries.items()},
@@ -235,6 +237,7 @@ def status() -> int:
     live = is_live()
     print(f"api server: {state.get('server')} {'ready' if live else 'NOT ready'}")
     print(f"kubeconfig: {KUBECONFIG_PATH}")
+    print(f"audit log:  {AUDIT_LOG_PATH}")
     versions = state.get("versions", {})
     if isinstance(versions, dict):
         print("versions: " + ", ".join(f"{k} {v}" for k, v in versions.items()))
