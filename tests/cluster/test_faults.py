@@ -105,7 +105,7 @@ def test_a_paused_api_server_ends_at_the_deadline(cluster: Cluster, many_service
     assert stderr.strip().count("\n") == 0, stderr
     assert "within --timeout 6s" in stderr
     assert stdout == ""  # no report, not a partial one
-    assert waited < 7
+    assert waited < 6 + 3  # the deadline, and the interpreter's exit
     cluster.wait_for("the API server to answer again", controlplane.is_live, timeout=30)
 
 
@@ -192,30 +192,35 @@ def test_throttled_by_priority_and_fairness_the_audit_retries_and_completes(
     """Several audits at once as one throttled identity: real 429s, retried, complete."""
     namespace = many_services
     user = f"system:serviceaccount:{namespace}:throttled"
-    log = AuditLog.start()
-    started = time.monotonic()
     args = ("audit", "--kubeconfig", str(throttled_kubeconfig), "--page-size", "1")
-    runs = [
-        start_cli(*args, "--format", "json", "--fail-on", "never", "--quiet")
-        for _ in range(CONCURRENT_AUDITS)
-    ]
-    try:
-        outputs = [run.communicate(timeout=150) for run in runs]
-    finally:
-        for run in runs:
-            run.kill()
-    elapsed = time.monotonic() - started
-    events = log.events(user)
-    for run, (stdout, stderr) in zip(runs, outputs, strict=True):
-        assert run.returncode == ExitCode.OK, stderr
-        report = json.loads(stdout)
-        assert report["complete"] is True
-        (summary,) = [n for n in report["namespaces"] if n["name"] == namespace]
-        assert summary["services"] == SERVICES
-    rejected = [e for e in events if e.code == 429]
+    rejected: list[AuditEvent] = []
+    # Whether requests overlap beyond the seats depends on the machine's load: a
+    # round without any 429 proves nothing, so another one runs (at most three).
+    for _ in range(3):
+        log = AuditLog.start()
+        started = time.monotonic()
+        runs = [
+            start_cli(*args, "--format", "json", "--fail-on", "never", "--quiet")
+            for _ in range(CONCURRENT_AUDITS)
+        ]
+        try:
+            outputs = [run.communicate(timeout=150) for run in runs]
+        finally:
+            for run in runs:
+                run.kill()
+        assert time.monotonic() - started < 150
+        events = log.events(user)
+        for run, (stdout, stderr) in zip(runs, outputs, strict=True):
+            assert run.returncode == ExitCode.OK, stderr
+            report = json.loads(stdout)
+            assert report["complete"] is True
+            (summary,) = [n for n in report["namespaces"] if n["name"] == namespace]
+            assert summary["services"] == SERVICES
+        check_request_set(events)
+        rejected += [e for e in events if e.code == 429]
+        if rejected:
+            break
     assert rejected, "no request was throttled: the priority level did not bite"
-    check_request_set(events)
-    assert elapsed < 150
 
 
 # --- namespaced Roles only -------------------------------------------------------------------

@@ -291,15 +291,18 @@ class AuditLog:
             )
         return cls(path)
 
-    def events(self, user: str | None = None, settle: float = 0.5) -> list[AuditEvent]:
-        """The events since `start` (of `user`), once the log has stopped growing."""
-        size = -1
-        while size != self.path.stat().st_size:
-            size = self.path.stat().st_size
-            time.sleep(settle)
+    def events(self, user: str | None = None, settle: float = 0.3) -> list[AuditEvent]:
+        """The events since `start` (of `user`).
+
+        The log is written in blocking mode, before a request completes; `settle`
+        is a margin for the last write. The rest of the cluster keeps logging, so
+        waiting for the log to stop growing would not end.
+        """
+        time.sleep(settle)
         with self.path.open("rb") as log:
             log.seek(self.offset)
-            lines = log.read(size - self.offset).splitlines()
+            chunk = log.read()
+        lines = chunk[: chunk.rfind(b"\n") + 1].splitlines()
         events = [AuditEvent.from_json(json.loads(line)) for line in lines if line.strip()]
         return [e for e in events if user is None or e.user == user]
 
