@@ -8,12 +8,15 @@ report = audit(load_snapshot(Source(manifests=("deploy/",))))
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import inspect
 from collections import Counter
 from collections.abc import Iterable
+from typing import cast
 
 from kaudit.config import AuditConfig
 from kaudit.findings import Finding, sort_findings
-from kaudit.model import Snapshot
+from kaudit.model import Kind, Snapshot
 from kaudit.report.model import NamespaceSummary, Report
 from kaudit.rules.context import AuditContext
 from kaudit.rules.registry import Rule, all_rules
@@ -32,9 +35,10 @@ def audit(
 ) -> Report:
     """Run every rule (or `rules`) over `snapshot` and assemble the report.
 
-    A rule that needs a kind the source could not collect is not run (it would
-    report absences that are only gaps in the data); the report lists it under
-    `incomplete_rules` with the missing kinds.
+    A rule that reads a kind the source could not collect reports nothing (it
+    would report absences that are only gaps in the data); the report lists it
+    under `incomplete_rules` with the missing kinds it reads: the kinds it
+    declares, and, when some kind is missing, the kinds it was seen reading.
     """
     config = config or AuditConfig()
     ctx = AuditContext(snapshot, config)
@@ -43,10 +47,16 @@ def audit(
     incomplete: dict[str, tuple[str, ...]] = {}
     for rule in rules if rules is not None else all_rules():
         lacking = rule.needs & missing
-        if lacking:
-            incomplete[rule.name] = tuple(sorted(str(kind) for kind in lacking))
+        if not lacking and not missing:
+            findings.extend(rule.run(ctx))
             continue
-        findings.extend(rule.run(ctx))
+        if not lacking:
+            found, read = run_tracing_reads(rule, snapshot, config)
+            lacking = read & missing
+            if not lacking:
+                findings.extend(found)
+                continue
+        incomplete[rule.name] = tuple(sorted(str(kind) for kind in lacking))
     kept, suppressed = split_suppressed(sort_findings(findings), snapshot, config)
     system = frozenset(
         ns.name
@@ -64,6 +74,54 @@ def audit(
         reachability=ctx.engine.summary() if reachability and snapshot.pods else None,
         system_namespaces=system,
     )
+
+
+def run_tracing_reads(
+    rule: Rule, snapshot: Snapshot, config: AuditConfig
+) -> tuple[list[Finding], frozenset[Kind]]:
+    """The rule's findings, and every kind it read from the snapshot, directly or
+    through the context's indexes and the policy engine (built afresh for it)."""
+    read: set[Kind] = set()
+    recorder = cast(Snapshot, _ReadRecorder(snapshot, read))
+    return rule.run(AuditContext(recorder, config)), frozenset(read)
+
+
+# The Snapshot field that holds each kind.
+_FIELD_KINDS = {
+    "namespaces": Kind.NAMESPACES,
+    "pods": Kind.PODS,
+    "services": Kind.SERVICES,
+    "endpoint_slices": Kind.ENDPOINT_SLICES,
+    "network_policies": Kind.NETWORK_POLICIES,
+    "ingresses": Kind.INGRESSES,
+    "ingress_classes": Kind.INGRESS_CLASSES,
+}
+
+
+class _ReadRecorder:
+    """Stands in for a Snapshot and records which kinds are read from it.
+
+    Declared needs drift from what a rule reads (a selector rule reading namespace
+    labels, a Service rule reading endpoint slices): recording the reads lists
+    every rule a missing kind leaves incomplete. Methods and properties of
+    Snapshot run against the recorder, so their reads are recorded too.
+    """
+
+    def __init__(self, snapshot: Snapshot, read: set[Kind]) -> None:
+        self._snapshot = snapshot
+        self._read = read
+
+    def __getattr__(self, name: str) -> object:
+        kind = _FIELD_KINDS.get(name)
+        if kind is not None:
+            self._read.add(kind)
+            return getattr(self._snapshot, name)
+        member = inspect.getattr_static(Snapshot, name, None)
+        if isinstance(member, property) and member.fget is not None:
+            return member.fget(self)
+        if inspect.isfunction(member):
+            return functools.partial(member, self)
+        return getattr(self._snapshot, name)
 
 
 def namespace_summaries(

@@ -8,7 +8,8 @@ test fixtures and the live benchmark call `up()`, `down()` and `is_live()` direc
 Modules: settings (versions, network layout, paths), binaries (lookup, cache,
 build), pki (CA, serving certificate, service-account keys), processes (start,
 pids, stop, logs), components (flags and health checks), bootstrap (the objects
-in manifests/), api (HTTPS client, kubeconfigs), cluster (up/down/status), cli.
+in manifests/), api (HTTPS client, kubeconfigs), cluster (up/down/status), faults
+(pause, kill and restart the API server, for the fault tests), cli.
 """
 
 from hack.controlplane.api import is_live
@@ -20,9 +21,16 @@ from hack.controlplane.binaries import (
     find_binary,
 )
 from hack.controlplane.cluster import down, status, up
+from hack.controlplane.faults import (
+    apiserver_paused,
+    kill_apiserver,
+    restart_apiserver,
+    start_apiserver,
+)
 from hack.controlplane.processes import free_port
 from hack.controlplane.settings import (
     ALL_BINARIES,
+    AUDIT_LOG_PATH,
     DNS_SERVICE_IP,
     ETCD_VERSION,
     FAKE_NODES,
@@ -37,6 +45,7 @@ from hack.controlplane.settings import (
 
 __all__ = [
     "ALL_BINARIES",
+    "AUDIT_LOG_PATH",
     "DNS_SERVICE_IP",
     "ETCD_VERSION",
     "FAKE_NODES",
@@ -47,6 +56,7 @@ __all__ = [
     "SERVICE_CIDR",
     "STATE_DIR",
     "ControlPlaneError",
+    "apiserver_paused",
     "binaries_available",
     "binary_path",
     "binary_version",
@@ -55,6 +65,9 @@ __all__ = [
     "find_binary",
     "free_port",
     "is_live",
+    "kill_apiserver",
+    "restart_apiserver",
+    "start_apiserver",
     "status",
     "up",
 ]

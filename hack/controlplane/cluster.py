@@ -35,6 +35,8 @@ from hack.controlplane.processes import (
 )
 from hack.controlplane.settings import (
     ALL_BINARIES,
+    AUDIT_LOG_PATH,
+    AUDIT_POLICY_PATH,
     BIN_DIR,
     ETCD_DATA_DIR,
     FAKE_NODES,
@@ -86,6 +88,7 @@ def _prepare(binaries: dict[str, Path], step_timeout: float) -> Startup:
     for directory in (ETCD_DATA_DIR, PKI_DIR, LOG_DIR, PID_DIR, BIN_DIR):
         directory.mkdir(parents=True, exist_ok=True)
     (BIN_DIR / "kubectl").symlink_to(binaries["kubectl"])
+    shutil.copyfile(bootstrap.MANIFESTS / "audit-policy.yaml", AUDIT_POLICY_PATH)
     tokens = {role: secrets.token_hex(16) for role, *_ in components.TOKEN_USERS}
     (PKI_DIR / "tokens.csv").write_text(components.token_file_text(tokens))
     ports = {name: free_port() for name in components.PORT_NAMES}
@@ -93,6 +96,7 @@ def _prepare(binaries: dict[str, Path], step_timeout: float) -> Startup:
     startup.state = {
         "ports": ports,
         "server": startup.server,
+        "audit_log": str(AUDIT_LOG_PATH),
         "pids": {},
         "versions": reported_versions(binaries),
         "binaries": {name: str(path) for name, path in binaries.items()},
@@ -110,11 +114,13 @@ def _start_etcd(startup: Startup) -> None:
 
 def _start_apiserver(startup: Startup) -> Api:
     """kube-apiserver up and ready; every kubeconfig written. Returns the admin client."""
-    startup.launch(
-        components.kube_apiserver(
-            startup.binaries["kube-apiserver"], startup.ports, startup.pki, PKI_DIR / "tokens.csv"
-        )
+    launch = components.kube_apiserver(
+        startup.binaries["kube-apiserver"], startup.ports, startup.pki, PKI_DIR / "tokens.csv"
     )
+    startup.launch(launch)
+    # Kept for `restart_apiserver`, which the fault tests use.
+    startup.state["apiserver_argv"] = launch.argv
+    write_state(startup.state)
     ca_pem = startup.pki.ca_cert.read_bytes()
     admin = Api(startup.server, ca_pem, startup.tokens["admin"])
     startup.wait("kube-apiserver /readyz", lambda: admin.exists("/readyz"), 90)
@@ -231,6 +237,7 @@ def status() -> int:
     live = is_live()
     print(f"api server: {state.get('server')} {'ready' if live else 'NOT ready'}")
     print(f"kubeconfig: {KUBECONFIG_PATH}")
+    print(f"audit log:  {AUDIT_LOG_PATH}")
     versions = state.get("versions", {})
     if isinstance(versions, dict):
         print("versions: " + ", ".join(f"{k} {v}" for k, v in versions.items()))

@@ -13,6 +13,8 @@ from pathlib import Path
 from hack.controlplane.bootstrap import load_manifest
 from hack.controlplane.pki import PkiFiles
 from hack.controlplane.settings import (
+    AUDIT_LOG_PATH,
+    AUDIT_POLICY_PATH,
     ETCD_DATA_DIR,
     POD_CIDR,
     SERVICE_CIDR,
@@ -132,6 +134,14 @@ def kube_apiserver(binary: Path, ports: dict[str, int], pki: PkiFiles, token_fil
             # Tests create privileged and hostNetwork pods on purpose.
             "--allow-privileged=true",
             "--profiling=false",
+            # Every request in the audit log, written before the request completes
+            # (blocking mode), so a test can read what a client did as soon as it exits.
+            f"--audit-policy-file={AUDIT_POLICY_PATH}",
+            f"--audit-log-path={AUDIT_LOG_PATH}",
+            "--audit-log-format=json",
+            "--audit-log-mode=blocking",
+            "--audit-log-maxsize=200",  # MB, then rotated
+            "--audit-log-maxbackup=1",
             "--v=1",
         ],
     )

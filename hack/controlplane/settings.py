@@ -45,6 +45,9 @@ LOG_DIR = STATE_DIR / "logs"
 PID_DIR = STATE_DIR / "pids"
 BIN_DIR = STATE_DIR / "bin"
 ETCD_DATA_DIR = STATE_DIR / "etcd"
+# kube-apiserver's audit log: one JSON event per request (see manifests/audit-policy.yaml).
+AUDIT_LOG_PATH = LOG_DIR / "audit.log"
+AUDIT_POLICY_PATH = STATE_DIR / "audit-policy.yaml"
 
 
 class ControlPlaneError(RuntimeError):

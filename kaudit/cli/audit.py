@@ -18,6 +18,7 @@ from kaudit.cli.options import (
     Progress,
     QuietOpt,
     TimeoutOpt,
+    TotalTimeoutOpt,
     build_source,
     parse_fail_on,
     parse_severity,
@@ -27,6 +28,7 @@ from kaudit.errors import ExitCode
 from kaudit.findings import Severity
 from kaudit.report.model import Report
 from kaudit.report.output import parse_outputs, write_output
+from kaudit.report.textsafe import terminal_text
 
 
 def audit_command(
@@ -74,6 +76,7 @@ def audit_command(
         ),
     ] = False,
     request_timeout: TimeoutOpt = 30.0,
+    total_timeout: TotalTimeoutOpt = 300.0,
     page_size: PageSizeOpt = 500,
     quiet: QuietOpt = False,
     keep_previous: Annotated[
@@ -122,6 +125,7 @@ def audit_command(
         exclude_namespace,
         request_timeout,
         page_size,
+        total_timeout,
     )
     cm_target = sinks.parse_configmap_target(configmap, source) if configmap else None
     cm_formats = sinks.parse_configmap_formats(configmap_format)
@@ -138,7 +142,7 @@ def audit_command(
     if cm_target is not None:
         sinks.write_configmap(source, cm_target, report, cm_formats, shown)
     for warning in report.warnings:
-        typer.echo(f"kaudit: warning: {warning.message}", err=True)
+        typer.echo(f"kaudit: warning: {terminal_text(warning.message)}", err=True)
     raise typer.Exit(audit_exit_code(report, threshold, allow_incomplete))
 
 

@@ -12,6 +12,7 @@ from typing import Annotated
 import typer
 
 from kaudit.collect import Source
+from kaudit.collect.source import DEFAULT_TIMEOUT
 from kaudit.errors import InputError
 from kaudit.findings import Severity
 
@@ -53,7 +54,20 @@ ExcludeOpt = Annotated[
     ),
 ]
 TimeoutOpt = Annotated[
-    float, typer.Option("--request-timeout", min=1.0, help="Seconds to wait for each API request.")
+    float,
+    typer.Option(
+        "--request-timeout",
+        min=1.0,
+        help="Seconds for each API request, from connecting to the last byte of the answer.",
+    ),
+]
+TotalTimeoutOpt = Annotated[
+    float,
+    typer.Option(
+        "--timeout",
+        min=1.0,
+        help="Seconds for reading the whole cluster, retries included; exit 3 when they pass.",
+    ),
 ]
 PageSizeOpt = Annotated[
     int, typer.Option("--page-size", min=1, max=10000, help="Objects per API list page.")
@@ -70,6 +84,7 @@ def build_source(
     exclude: list[str] | None,
     timeout: float,
     page_size: int,
+    total_timeout: float = DEFAULT_TIMEOUT,
 ) -> Source:
     """The `Source` the source options describe."""
     return Source(
@@ -81,6 +96,7 @@ def build_source(
         exclude_namespaces=tuple(exclude or ()),
         request_timeout=timeout,
         page_size=page_size,
+        timeout=total_timeout,
     )
 
 

@@ -12,6 +12,9 @@ from kaudit.errors import InputError
 _DNS1123_LABEL = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?")
 _DNS1123_LABEL_MAX = 63
 
+DEFAULT_REQUEST_TIMEOUT = 30.0  # seconds for one API request (--request-timeout)
+DEFAULT_TIMEOUT = 300.0  # seconds for a whole live collection (--timeout)
+
 
 def validate_namespace_names(names: tuple[str, ...], flag: str) -> None:
     """Raise InputError (naming `flag`) unless every name is a valid namespace name."""
@@ -33,7 +36,8 @@ class Source:
     in_cluster: bool = False
     namespaces: tuple[str, ...] = ()
     exclude_namespaces: tuple[str, ...] = ()
-    request_timeout: float = 30.0
+    request_timeout: float = DEFAULT_REQUEST_TIMEOUT
+    timeout: float = DEFAULT_TIMEOUT  # the whole collection, retries included
     page_size: int = 500
 
     def __post_init__(self) -> None:

@@ -6,7 +6,7 @@ import ipaddress
 from typing import Any
 
 from hack import controlplane
-from tests.plugins.clusterkit import Cluster
+from tests.plugins.clusterkit import AuditLog, Cluster
 
 WORKLOADS = """
 apiVersion: apps/v1
@@ -147,3 +147,15 @@ spec:
     proc = cluster.kubectl("apply", "-n", namespace, "-f", "-", stdin=privileged, check=False)
     assert proc.returncode != 0
     assert "violates PodSecurity" in proc.stderr
+
+
+def test_the_audit_log_records_every_request(cluster: Cluster, namespace: str) -> None:
+    log = AuditLog.start()
+    cluster.kubectl("get", "configmaps", "-n", namespace)
+    cluster.kubectl("get", "--raw", "/version")
+    events = log.events("kaudit-admin")
+    assert any(
+        (e.verb, e.resource, e.namespace, e.code) == ("list", "configmaps", namespace, 200)
+        for e in events
+    )
+    assert any((e.verb, e.uri, e.resource) == ("get", "/version", None) for e in events)

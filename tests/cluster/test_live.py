@@ -7,6 +7,7 @@ import json
 import os
 import subprocess
 import sys
+import urllib.parse
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -17,12 +18,13 @@ import yaml
 from hack import controlplane
 from kaudit.audit import audit
 from kaudit.collect import Source, load_snapshot
-from kaudit.collect.live.client import RawClient
 from kaudit.errors import ClusterError, ExitCode
 from kaudit.findings import Finding
 from kaudit.model import Kind, Snapshot
+from tests.cluster.request_set import check_request_set
 from tests.plugins.clusterkit import (
     REPO_ROOT,
+    AuditLog,
     Cluster,
     delete_namespaces,
     kubectl,
@@ -32,6 +34,7 @@ from tests.plugins.clusterkit import (
 )
 
 DEMO = REPO_ROOT / "kaudit" / "demo" / "insecure"
+ADMIN = "kaudit-admin"  # the harness kubeconfig's user
 
 
 def live(cluster: Cluster, **changes: Any) -> Snapshot:
@@ -286,9 +289,11 @@ def test_restricted_identity_cli_warns_and_exits_incomplete(
 # --- pagination and namespace filters ------------------------------------------------------
 
 
-def test_pagination_reads_every_page(
-    cluster: Cluster, namespace: str, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def query_of(uri: str) -> dict[str, str]:
+    return dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(uri).query))
+
+
+def test_pagination_reads_every_page(cluster: Cluster, namespace: str) -> None:
     count = 23
     services = "\n---\n".join(
         f"apiVersion: v1\nkind: Service\nmetadata: {{name: svc-{i}}}\n"
@@ -297,54 +302,42 @@ def test_pagination_reads_every_page(
     )
     cluster.apply(services, namespace)
 
-    # Count the real requests (a spy, not a mock: every call goes to the server).
-    requests: list[tuple[str, dict[str, str]]] = []
-    original_get = RawClient.get_bytes
-
-    def counting_get(self: Any, path: str, query: Any = None) -> Any:
-        requests.append((path, dict(query or {})))
-        return original_get(self, path, query)
-
-    monkeypatch.setattr(RawClient, "get_bytes", counting_get)
+    # The requests as the API server saw them, from its audit log.
+    log = AuditLog.start()
     snapshot = live(cluster, namespaces=(namespace,), page_size=5)
+    events = log.events(ADMIN)
 
     assert sorted(s.name for s in snapshot.services) == sorted(f"svc-{i}" for i in range(count))
-    service_pages = [q for p, q in requests if p == f"/api/v1/namespaces/{namespace}/services"]
+    service_pages = [
+        query_of(e.uri) for e in events if e.resource == "services" and e.namespace == namespace
+    ]
     assert len(service_pages) == 5  # 23 objects in pages of 5
     assert all(q["limit"] == "5" for q in service_pages)
     assert sum(1 for q in service_pages if "continue" in q) == 4
-    assert not any("secrets" in p for p, _ in requests)
+    check_request_set(events, namespaces=(namespace,))
 
 
-def test_namespace_filters_apply_at_the_api(
-    cluster: Cluster, namespace: str, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_namespace_filters_apply_at_the_api(cluster: Cluster, namespace: str) -> None:
     cluster.apply(MISMATCH, namespace)
-    requests: list[tuple[str, dict[str, str]]] = []
-    original_get = RawClient.get_bytes
-
-    def counting_get(self: Any, path: str, query: Any = None) -> Any:
-        requests.append((path, dict(query or {})))
-        return original_get(self, path, query)
-
-    monkeypatch.setattr(RawClient, "get_bytes", counting_get)
+    log = AuditLog.start()
 
     only = live(cluster, namespaces=(namespace,))
     assert {n.name for n in only.namespaces} == {namespace}
     assert {s.namespace for s in only.services} == {namespace}
-    pod_paths = {p for p, _ in requests if p.endswith("/pods")}
+    events = log.events(ADMIN)
     # The namespace's list, plus kube-system's for the CNI (not part of the snapshot).
-    assert pod_paths == {
-        f"/api/v1/namespaces/{namespace}/pods",
-        "/api/v1/namespaces/kube-system/pods",
+    assert {(e.verb, e.namespace) for e in events if e.resource == "pods"} == {
+        ("list", namespace),
+        ("list", "kube-system"),
     }
 
-    requests.clear()
+    log = AuditLog.start()
     without = live(cluster, exclude_namespaces=(namespace, "kube-system"))
     assert namespace not in {s.namespace for s in without.services}
     assert "kube-system" not in {n.name for n in without.namespaces}
-    service_query = next(q for p, q in requests if p == "/api/v1/services")
-    assert service_query["fieldSelector"] == (
+    (service_list,) = [e for e in log.events(ADMIN) if e.resource == "services"]
+    assert service_list.namespace is None  # one cluster-wide list, filtered at the server
+    assert query_of(service_list.uri)["fieldSelector"] == (
         f"metadata.namespace!={namespace},metadata.namespace!=kube-system"
     )
 

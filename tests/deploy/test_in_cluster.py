@@ -27,8 +27,17 @@ import yaml
 
 from kaudit.deploy import DeployOptions, Sink, render_manifests, render_yaml
 from kaudit.errors import ExitCode
+from tests.cluster.request_set import EVERY_KIND, check_request_set, kinds_listed
 from tests.jsondig import dig
-from tests.plugins.clusterkit import REPO_ROOT, Cluster, apply, kubectl, kubectl_json, wait_for
+from tests.plugins.clusterkit import (
+    REPO_ROOT,
+    AuditLog,
+    Cluster,
+    apply,
+    kubectl,
+    kubectl_json,
+    wait_for,
+)
 
 pytestmark = pytest.mark.cluster
 
@@ -177,6 +186,11 @@ def sa_kubeconfig(cluster: Cluster, token: str, tmp_path_factory: pytest.TempPat
     return path
 
 
+def service_account_user(deployment: Deployment) -> str:
+    """The user name the API server gives the deployed ServiceAccount's requests."""
+    return f"system:serviceaccount:{deployment.namespace}:kaudit"
+
+
 def kaudit_pod(deployment: Deployment, name: str) -> dict[str, Any]:
     """A bare Pod with the CronJob's pod template: what every scheduled run creates."""
     template = deployment.pod_template
@@ -299,6 +313,7 @@ def test_service_account_audits_the_demo_completely_and_its_namespace_is_clean(
     running_kaudit_pod: str,
 ) -> None:
     ns = deployment.namespace
+    log = AuditLog.start()
     proc = run_cli(
         "audit",
         "--kubeconfig",
@@ -323,6 +338,11 @@ def test_service_account_audits_the_demo_completely_and_its_namespace_is_clean(
     assert report["warnings"] == []
     assert report["incompleteRules"] == {}
     assert report["cluster"]["cniChecked"] is True
+
+    # The API server's audit log: only the documented reads, and the one ConfigMap write.
+    events = log.events(service_account_user(deployment))
+    check_request_set(events, configmap=(ns, deployment.options.configmap_name))
+    assert kinds_listed(events) == EVERY_KIND
 
     # The demo was audited: its planted problems are found.
     found_in = {f["resource"]["namespace"] for f in report["findings"]}
@@ -570,10 +590,14 @@ def test_in_cluster_path_with_token_and_ca_files(
     # What the CronJob runs, with the ConfigMap named as in-cluster users may: no namespace.
     args = list(deployment.pod_template["spec"]["containers"][0]["args"])
     args[args.index("--configmap") + 1] = deployment.options.configmap_name
+    log = AuditLog.start()
     proc = run_cli(*args, env=env)
     assert proc.returncode == ExitCode.OK, proc.stderr
     assert proc.stderr == ""
     assert "SEVERITY" in proc.stdout  # the table for the Job's log
+    events = log.events(service_account_user(deployment))
+    check_request_set(events, configmap=(deployment.namespace, deployment.options.configmap_name))
+    assert kinds_listed(events) == EVERY_KIND
     stored = configmap_data(deployment)
     assert stored["metadata"]["resourceVersion"] != before
     report = json.loads(stored["data"]["report.json"])

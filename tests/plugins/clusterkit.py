@@ -234,3 +234,92 @@ def slices_settled(namespaces: list[str]) -> bool:
             if len(endpoints) != len(selected):
                 return False
     return True
+
+
+# --- the API server's audit log ------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AuditEvent:
+    """One request as kube-apiserver's audit log records it (Metadata level)."""
+
+    user: str
+    user_agent: str
+    verb: str
+    uri: str
+    code: int | None
+    api_group: str | None = None
+    resource: str | None = None
+    subresource: str | None = None
+    namespace: str | None = None
+    name: str | None = None
+
+    @classmethod
+    def from_json(cls, event: dict[str, Any]) -> AuditEvent:
+        ref = event.get("objectRef") or {}
+        return cls(
+            user=str(event.get("user", {}).get("username", "")),
+            user_agent=str(event.get("userAgent", "")),
+            verb=str(event.get("verb", "")),
+            uri=str(event.get("requestURI", "")),
+            code=(event.get("responseStatus") or {}).get("code"),
+            api_group=ref.get("apiGroup"),
+            resource=ref.get("resource"),
+            subresource=ref.get("subresource"),
+            namespace=ref.get("namespace"),
+            name=ref.get("name"),
+        )
+
+
+class AuditLog:
+    """The requests the API server logs from now on (see hack/controlplane audit-policy.yaml)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.offset = path.stat().st_size
+
+    @classmethod
+    def start(cls) -> AuditLog:
+        """Mark the log's end; skip the test when the cluster keeps no audit log."""
+        import pytest
+
+        path = controlplane.AUDIT_LOG_PATH
+        if os.environ.get("KAUDIT_TEST_KUBECONFIG") or not path.exists():
+            pytest.skip(
+                "the cluster keeps no audit log: needs the harness's control plane, "
+                "started by this version of hack/controlplane"
+            )
+        return cls(path)
+
+    def events(self, user: str | None = None, settle: float = 0.3) -> list[AuditEvent]:
+        """The events since `start` (of `user`).
+
+        The log is written in blocking mode, before a request completes; `settle`
+        is a margin for the last write. The rest of the cluster keeps logging, so
+        waiting for the log to stop growing would not end.
+        """
+        time.sleep(settle)
+        with self.path.open("rb") as log:
+            log.seek(self.offset)
+            chunk = log.read()
+        lines = chunk[: chunk.rfind(b"\n") + 1].splitlines()
+        events = [AuditEvent.from_json(json.loads(line)) for line in lines if line.strip()]
+        return [e for e in events if user is None or e.user == user]
+
+    def wait_for(
+        self, description: str, match: Callable[[AuditEvent], bool], timeout: float = 30
+    ) -> None:
+        """Until an event since `start` matches (polled every 20 ms, for the fault tests)."""
+        deadline = time.monotonic() + timeout
+        offset = self.offset
+        while time.monotonic() < deadline:
+            with self.path.open("rb") as log:
+                log.seek(offset)
+                chunk = log.read()
+            complete = chunk[: chunk.rfind(b"\n") + 1]
+            offset += len(complete)
+            for line in complete.splitlines():
+                if line.strip() and match(AuditEvent.from_json(json.loads(line))):
+                    return
+            time.sleep(0.02)
+        raise AssertionError(f"timed out after {timeout:.0f}s waiting for {description}")

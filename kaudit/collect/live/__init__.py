@@ -6,13 +6,13 @@ raw GETs and decoded from JSON straight into the wire schema, then the model: th
 client's generated model classes are several times slower on big lists, and raw
 lists keep the input identical to what `kubectl get -o json` shows.
 
-Modules, down the order they import each other: `client` (raw GETs, retries, the
-Secrets guard), `credentials` (kubeconfig or service account), `decoding` (list
+Modules, down the order they import each other: `client` (raw GETs, whole-request
+timeouts and the collection's deadline, retries, the Secrets guard), `credentials` (kubeconfig or service account), `decoding` (list
 pages into kaudit.model.wire), `paging` (every page of a list, prefetched) and
 `collector` (`collect_live`: what to list, in which scope, and the Snapshot).
 """
 
-from kaudit.collect.live.client import DEFAULT_RETRY_BUDGET, api_path
+from kaudit.collect.live.client import DEFAULT_RETRY_BUDGET, DeadlineExceeded, api_path
 from kaudit.collect.live.collector import CNI_DAEMONSETS_PATH, LISTED_RESOURCES, collect_live
 from kaudit.collect.live.credentials import (
     SERVICEACCOUNT_DIR,
@@ -27,6 +27,7 @@ __all__ = [
     "LISTED_RESOURCES",
     "SERVICEACCOUNT_DIR",
     "SERVICEACCOUNT_DIR_ENV",
+    "DeadlineExceeded",
     "api_path",
     "client_configuration",
     "collect_live",

@@ -21,10 +21,12 @@ from typing import Any, TypeVar
 
 import msgspec
 
+from kaudit.collect.source import DEFAULT_TIMEOUT
 from kaudit.errors import ClusterError, InputError
 
 DEFAULT_RETRY_BUDGET = 30.0  # seconds, per request, spent retrying 429/5xx
 MAX_WORKERS = 8  # concurrent list requests of one collection
+_READ_CHUNK = 1 << 16
 
 T = TypeVar("T")
 
@@ -43,15 +45,31 @@ class Expired(Exception):
     """410 Gone: the continue token outlived etcd's compaction; the list restarts."""
 
 
+class DeadlineExceeded(ClusterError):
+    """The collection's total deadline (--timeout) passed."""
+
+    def __init__(self, server: str, total: float) -> None:
+        super().__init__(
+            f"no complete answer from {server} within --timeout {total:g}s: "
+            "the API server is too slow or not answering"
+        )
+
+
 @dataclass
 class RawClient:
     """Raw JSON GETs through the kubernetes client's configured urllib3 pool."""
 
     configuration: Any  # kubernetes.client.Configuration
     pool: Any  # urllib3.PoolManager (or ProxyManager) with the kubeconfig's TLS settings
-    timeout: float
+    timeout: float  # seconds for one whole request (--request-timeout)
     retry_budget: float
+    # time.monotonic() at which the whole collection gives up (--timeout), and that total.
+    deadline: float | None = None
+    total_timeout: float = DEFAULT_TIMEOUT
     requests_made: int = 0
+    # Set once the server has answered: from then on a refused connection is a
+    # restarting server, worth retrying; before, it is the wrong address.
+    answered: bool = False
     # Page requests run here while the listing threads decode (one collection's pool).
     prefetch: ThreadPoolExecutor | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -85,51 +103,86 @@ class RawClient:
                 f"{self.server}{path} did not answer with JSON (is this a Kubernetes API server?)"
             ) from None
 
+    def start_deadline(self, total: float) -> None:
+        """Give the whole collection `total` seconds from now."""
+        self.total_timeout = total
+        self.deadline = time.monotonic() + total
+
+    def remaining(self) -> float:
+        """Seconds left before the deadline; DeadlineExceeded once it has passed."""
+        if self.deadline is None:
+            return float("inf")
+        left = self.deadline - time.monotonic()
+        if left <= 0:
+            raise DeadlineExceeded(self.server, self.total_timeout)
+        return left
+
     def get_bytes(self, path: str, query: Mapping[str, str] | None = None) -> bytes:
-        """GET `path` and return the body, retrying 429/5xx within the budget."""
+        """GET `path` and return the body, retrying 429/5xx within the budget.
+
+        One request, from connecting to the last byte of the body, takes at most
+        --request-timeout, and never ends after the collection's deadline.
+        """
         refuse_secrets(path)
         import urllib3
 
         url = self.server.rstrip("/") + path
         if query:
             url += "?" + urllib.parse.urlencode(query)
-        deadline = time.monotonic() + self.retry_budget
+        retry_deadline = time.monotonic() + self.retry_budget
         attempt = 0
         while True:
             attempt += 1
             with self._lock:
                 self.requests_made += 1
+            limit = min(self.timeout, self.remaining())
+            ends = time.monotonic() + limit
             try:
                 response = self.pool.request(
                     "GET",
                     url,
                     headers=self._headers(),
-                    timeout=urllib3.Timeout(connect=self.timeout, read=self.timeout),
+                    timeout=urllib3.Timeout(connect=limit, read=limit),
                     retries=False,
-                    preload_content=True,
+                    preload_content=False,
                 )
+                try:
+                    data = _read_body(response, ends)
+                except BaseException:
+                    response.close()  # unread bytes are left: the connection is not reused
+                    raise
+                finally:
+                    response.release_conn()
             except urllib3.exceptions.HTTPError as error:
-                # A dropped connection is worth another try; a timeout is not: the
-                # user's --request-timeout bounds each request.
-                retryable = isinstance(error, urllib3.exceptions.ProtocolError)
-                if retryable and self._sleep_before_retry(attempt, deadline, None):
+                if limit < self.timeout and time.monotonic() >= ends:
+                    raise DeadlineExceeded(self.server, self.total_timeout) from None
+                # A dropped connection is worth another try, and so is a refused one
+                # once the server has answered (it is restarting). A timeout is not:
+                # --request-timeout bounds each request. (NewConnectionError
+                # subclasses ConnectTimeoutError: test it first.)
+                refused = isinstance(error, urllib3.exceptions.NewConnectionError)
+                retryable = isinstance(error, urllib3.exceptions.ProtocolError) or (
+                    refused and self.answered
+                )
+                if retryable and self._sleep_before_retry(attempt, retry_deadline, None):
                     continue
                 raise ClusterError(self._describe_connection_error(error)) from None
+            self.answered = True
             status = int(response.status)
             if 200 <= status < 300:
-                return bytes(response.data)
+                return data
             if status in RETRY_STATUSES and self._sleep_before_retry(
-                attempt, deadline, response.headers.get("Retry-After")
+                attempt, retry_deadline, response.headers.get("Retry-After")
             ):
                 continue
-            self._raise_for_status(status, path, response.data)
+            self._raise_for_status(status, path, data)
 
     def _sleep_before_retry(self, attempt: int, deadline: float, retry_after: str | None) -> bool:
         """Exponential backoff with jitter (or the server's Retry-After), inside the budget."""
         delay = min(5.0, 0.2 * 2 ** (attempt - 1)) * random.uniform(0.8, 1.2)
         if retry_after and retry_after.isdigit():
             delay = min(float(retry_after), 10.0)
-        if time.monotonic() + delay > deadline:
+        if time.monotonic() + delay > min(deadline, self.deadline or deadline):
             return False
         time.sleep(delay)
         return True
@@ -163,6 +216,29 @@ class RawClient:
         if isinstance(error, urllib3.exceptions.ReadTimeoutError):
             return f"{self.server} did not answer within {self.timeout:g}s (--request-timeout)"
         return f"cannot reach {self.server}: {reason}"
+
+
+def _read_body(response: Any, ends: float) -> bytes:
+    """The whole body, by the chunk, within `ends` (time.monotonic()).
+
+    urllib3's read timeout applies to each socket read: a server sending one byte
+    a second never trips it. Each read here waits at most what is left of the
+    request's time, and the time is checked after each chunk.
+    """
+    import urllib3
+
+    chunks: list[bytes] = []
+    while True:
+        left = ends - time.monotonic()
+        if left <= 0:
+            raise urllib3.exceptions.ReadTimeoutError(None, "", "read timed out")  # type: ignore[arg-type]
+        sock = getattr(response.connection, "sock", None)
+        if sock is not None:
+            sock.settimeout(left)
+        chunk = response.read1(_READ_CHUNK)
+        if not chunk:
+            return b"".join(chunks)
+        chunks.append(chunk)
 
 
 def refuse_secrets(path: str) -> None:

@@ -19,6 +19,7 @@ from kaudit.collect.cni import detect_cni
 from kaudit.collect.live.client import (
     DEFAULT_RETRY_BUDGET,
     MAX_WORKERS,
+    DeadlineExceeded,
     Forbidden,
     RawClient,
     api_path,
@@ -27,7 +28,7 @@ from kaudit.collect.live.credentials import connect
 from kaudit.collect.live.decoding import ListDecoder
 from kaudit.collect.live.paging import list_all
 from kaudit.collect.source import Source
-from kaudit.errors import InputError
+from kaudit.errors import ClusterError, InputError
 from kaudit.model import (
     ClusterFacts,
     CollectionWarning,
@@ -61,7 +62,7 @@ class Resource(Generic[W, T]):
 
     @property
     def decoder(self) -> ListDecoder[W]:
-        return ListDecoder(self.item_type)
+        return ListDecoder(self.item_type, self.title)
 
 
 _NETWORKING = "/apis/networking.k8s.io/v1"
@@ -188,7 +189,14 @@ def _get_namespaces(client: RawClient, resource: Resource[W, Any], names: Sequen
     for name in names:
         path = api_path("api", "v1", "namespaces", name)
         try:
-            found.append(wire.from_mapping(client.get(path), resource.item_type))
+            answer = client.get(path)
+            try:
+                found.append(wire.from_mapping(answer, resource.item_type))
+            except (ValueError, TypeError, InputError) as error:
+                raise ClusterError(
+                    f"cannot read Namespace {name} from {client.server}: "
+                    f"the answer does not match its schema: {_one_line(str(error))}"
+                ) from None
         except Forbidden as error:
             if error.status == 404:
                 continue  # reported by the caller as a missing namespace
@@ -247,7 +255,11 @@ def collect_live(source: Source, *, retry_budget: float = DEFAULT_RETRY_BUDGET) 
     credential and context problems raise `ClusterError` (exit code 3); a kind we
     may not list becomes a `CollectionWarning` naming the kind and what it leaves
     unchecked. 429 and 5xx answers are retried for up to `retry_budget` seconds
-    per request.
+    per request. `source.request_timeout` bounds each whole request and
+    `source.timeout` the whole collection (DeadlineExceeded, a ClusterError).
+    With `source.namespaces`, what an identity limited to them cannot read
+    cluster-wide is one informational warning, not a missing kind, unless a
+    check needs it.
     """
     excluded = tuple(dict.fromkeys(source.exclude_namespaces))
     include = tuple(ns for ns in dict.fromkeys(source.namespaces) if ns not in excluded)
@@ -259,6 +271,7 @@ def collect_live(source: Source, *, retry_budget: float = DEFAULT_RETRY_BUDGET) 
         source.context, source.kubeconfig, source.in_cluster, source.request_timeout, retry_budget
     )
     client = connection.client
+    client.start_deadline(source.timeout)
 
     # The CNI is recognised by what runs in kube-system, even when it is filtered out.
     want_kube_system_pods = (
@@ -288,16 +301,16 @@ def collect_live(source: Source, *, retry_budget: float = DEFAULT_RETRY_BUDGET) 
             )
             # An unreachable server or a rejected credential fails every request:
             # report it once, from /version.
-            version = version_probe.result()
-            if not slices_probe.result():
+            version = _result(version_probe, client)
+            if not _result(slices_probe, client):
                 resources = [
                     _LEGACY_ENDPOINTS if r.kind is Kind.ENDPOINT_SLICES else r for r in resources
                 ]
             endpoints = next(r for r in resources if r.kind is Kind.ENDPOINT_SLICES)
             futures[Kind.ENDPOINT_SLICES] = fetch(endpoints)
-            results = {kind: future.result() for kind, future in futures.items()}
-            daemonset_names = daemonsets.result()
-            extra_system_pods = system_pods.result() if system_pods else None
+            results = {kind: _result(future, client) for kind, future in futures.items()}
+            daemonset_names = _result(daemonsets, client)
+            extra_system_pods = _result(system_pods, client) if system_pods else None
     finally:
         client.prefetch = None
         # Every result is in (or an error is on its way up): the idle threads end on
@@ -307,13 +320,31 @@ def collect_live(source: Source, *, retry_budget: float = DEFAULT_RETRY_BUDGET) 
 
     warnings: list[CollectionWarning] = []
     by_kind: dict[Kind, list[Any]] = {}
+    unseen: list[str] = []  # cluster-wide objects an identity with namespaced Roles cannot see
     for resource in resources:
         result = results[resource.kind]
-        if isinstance(result, Forbidden):
-            warnings.append(_missing_kind_warning(resource, result, scope))
-            by_kind[resource.kind] = []
-        else:
-            by_kind[resource.kind] = result
+        by_kind[resource.kind] = [] if isinstance(result, Forbidden) else result
+        if not isinstance(result, Forbidden):
+            continue
+        if (
+            resource.kind is Kind.INGRESS_CLASSES
+            and include
+            and result.status == 403
+            and results[Kind.INGRESSES] == []
+        ):
+            # IngressClasses are consulted only for Ingresses, and there is none here.
+            unseen.append("IngressClasses (no Ingress here needs them)")
+            continue
+        warnings.append(_missing_kind_warning(resource, result, scope))
+    if want_kube_system_pods and extra_system_pods is None and daemonset_names is None:
+        unseen.append(f"{_KUBE_SYSTEM}'s DaemonSets and Pods (the CNI is unknown)")
+    if include and unseen:
+        warnings.append(
+            CollectionWarning(
+                f"this identity may read only {', '.join(include)}: "
+                f"cannot read {' or '.join(unseen)} cluster-wide (forbidden)"
+            )
+        )
 
     pods: list[Pod] = by_kind[Kind.PODS]
     slices: list[EndpointSlice] = by_kind[Kind.ENDPOINT_SLICES]
@@ -368,6 +399,18 @@ def collect_live(source: Source, *, retry_budget: float = DEFAULT_RETRY_BUDGET) 
     )
 
 
+def _result(future: Future[T], client: RawClient) -> T:
+    """The future's result, waiting no longer than the collection's deadline.
+
+    Every request stops at the deadline too; this also bounds the time spent
+    decoding and anything blocked in between.
+    """
+    try:
+        return future.result(timeout=client.remaining())
+    except TimeoutError:
+        raise DeadlineExceeded(client.server, client.total_timeout) from None
+
+
 def _missing_kind_warning(
     resource: Resource[Any, Any], error: Forbidden, scope: _Scope
 ) -> CollectionWarning:
@@ -392,7 +435,7 @@ def _cni_daemonset_names(client: RawClient, page_size: int) -> list[str] | None:
             CNI_DAEMONSETS_PATH,
             page_size,
             {},
-            ListDecoder(wire.Named),
+            ListDecoder(wire.Named, "DaemonSets"),
             _name_of,
         )
     except Forbidden:
@@ -410,7 +453,7 @@ def _kube_system_pods(client: RawClient, page_size: int) -> list[Pod] | None:
             api_path("api", "v1", "namespaces", _KUBE_SYSTEM, "pods"),
             page_size,
             {},
-            ListDecoder(wire.Pod),
+            ListDecoder(wire.Pod, "Pods"),
             Pod.from_wire,
         )
     except Forbidden:
@@ -426,3 +469,7 @@ def _detect_cni(
     cni = detect_cni([*(pods or []), *(extra_system_pods or [])], daemonset_names or [])
     checked = pods is not None or extra_system_pods is not None or daemonset_names is not None
     return cni, checked
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())[:300]

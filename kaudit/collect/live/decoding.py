@@ -24,8 +24,9 @@ W = TypeVar("W")
 class ListDecoder(Generic[W]):
     """Decodes one kind's list pages (JSON bytes) into `wire.ObjectList`s of `item_type`."""
 
-    def __init__(self, item_type: type[W]) -> None:
+    def __init__(self, item_type: type[W], title: str | None = None) -> None:
         self.item_type = item_type
+        self.title = title or item_type.__name__  # for messages: "Pods"
         # The parametrised list type, built at run time (one per kind).
         self._list_type: Any = wire.ObjectList[item_type]  # type: ignore[valid-type]
         self._decoder = _json_decoder(self._list_type)

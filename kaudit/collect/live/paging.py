@@ -16,9 +16,11 @@ from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, TypeVar
 
+import msgspec
+
 from kaudit.collect.live.client import Expired, RawClient
 from kaudit.collect.live.decoding import ListDecoder
-from kaudit.errors import ClusterError
+from kaudit.errors import ClusterError, InputError
 from kaudit.model import wire
 
 T = TypeVar("T")
@@ -78,6 +80,19 @@ def _list_pipelined(
             result["continue"] = token
         return result
 
+    def decode(body: bytes) -> wire.ObjectList[W]:
+        try:
+            return decoder.decode(body)
+        except msgspec.ValidationError as error:
+            raise _schema_error(client, path, decoder, error) from None
+
+    def build_all(page: wire.ObjectList[W]) -> Iterator[T]:
+        for item in page.items or ():
+            try:
+                yield build(item)
+            except (ValueError, TypeError, InputError) as error:
+                raise _schema_error(client, path, decoder, error) from None
+
     built: list[T] = []
     with contextlib.ExitStack() as stack:
         prefetch = client.prefetch or stack.enter_context(
@@ -87,20 +102,31 @@ def _list_pipelined(
         stack.callback(fetcher.stop)  # on any exit, so the fetcher never waits forever
         fetcher.future = prefetch.submit(fetcher.run)
         for body, peeked in fetcher.pages():
-            page = client.decode(path, body, decoder.decode)
+            page = client.decode(path, body, decode)
             del body
-            built.extend(build(item) for item in page.items or ())
+            built.extend(build_all(page))
             token = _continue_token(page)
             if token != peeked:
                 # The token was not where we looked: go on page by page, no prefetch.
                 fetcher.stop()
                 while token:
                     body = client.get_bytes(path, params(token))
-                    page = client.decode(path, body, decoder.decode)
-                    built.extend(build(item) for item in page.items or ())
+                    page = client.decode(path, body, decode)
+                    built.extend(build_all(page))
                     token = _continue_token(page)
                 break
     return built
+
+
+def _schema_error(
+    client: RawClient, path: str, decoder: ListDecoder[Any], error: Exception
+) -> ClusterError:
+    """A list page the API server would never send: one line naming the kind."""
+    detail = " ".join(str(error).split())[:300]
+    return ClusterError(
+        f"cannot read {decoder.title} from {client.server}{path}: "
+        f"the answer does not match the {decoder.title} list schema: {detail}"
+    )
 
 
 class _PageFetcher:
