@@ -27,6 +27,15 @@ class AuditContext:
 
         return PolicyEngine(self.snapshot)
 
+    @property
+    def any_other_pod(self) -> Pod:
+        """The engine's stand-in for a pod without labels in a namespace not in the input."""
+        from kaudit.netpol.classes import OUTSIDER_NAME, OUTSIDER_NAMESPACE
+
+        pod = self.engine.pod(f"{OUTSIDER_NAMESPACE}/{OUTSIDER_NAME}")
+        assert pod is not None, "the engine always holds its stand-in"
+        return pod
+
     @cached_property
     def pods_by_namespace(self) -> dict[str, list[Pod]]:
         index: dict[str, list[Pod]] = defaultdict(list)

@@ -5,8 +5,10 @@ Both audit rules ask the engine; nothing here interprets a policy.
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 
 from kaudit.findings import Severity
 from kaudit.jsontypes import JsonArray, json_array
@@ -14,6 +16,7 @@ from kaudit.kube import NAMESPACE_NAME_LABEL
 from kaudit.model import Kind, ObjectRef, Pod, Protocol, Service
 from kaudit.netpol import NamespaceReach
 from kaudit.rules.common import (
+    IDENTITY_KEYS,
     K8S_NETPOL,
     MAX_LISTED,
     dns_target,
@@ -51,6 +54,28 @@ DATASTORE_PORTS: Mapping[int, str] = {
     7687: "Neo4j Bolt",
     8529: "ArangoDB",
     28015: "RethinkDB",
+}
+
+
+# Label values (of the identity keys) that name a datastore, with its name and usual port.
+DATASTORE_LABELS: Mapping[str, tuple[str, int]] = {
+    "postgres": ("PostgreSQL", 5432),
+    "postgresql": ("PostgreSQL", 5432),
+    "mysql": ("MySQL/MariaDB", 3306),
+    "mariadb": ("MySQL/MariaDB", 3306),
+    "redis": ("Redis", 6379),
+    "mongo": ("MongoDB", 27017),
+    "mongodb": ("MongoDB", 27017),
+    "elasticsearch": ("Elasticsearch/OpenSearch", 9200),
+    "opensearch": ("Elasticsearch/OpenSearch", 9200),
+    "memcached": ("Memcached", 11211),
+    "cassandra": ("Cassandra", 9042),
+    "etcd": ("etcd", 2379),
+    "couchdb": ("CouchDB", 5984),
+    "influxdb": ("InfluxDB", 8086),
+    "clickhouse": ("ClickHouse HTTP", 8123),
+    "cockroachdb": ("CockroachDB", 26257),
+    "neo4j": ("Neo4j Bolt", 7687),
 }
 
 
@@ -117,13 +142,23 @@ def lateral_movement_open(ctx: AuditContext) -> Iterator[Hit]:
                 total += row[namespace].total
         workloads = workload_names(group)
         inbound = allowed / total if total else 0.0
+        if total:
+            today = (
+                f"today {inbound:.0%} of pod pairs from other namespaces into {namespace} "
+                "are allowed"
+            )
+        else:
+            # Nothing to count: the reach is what a pod of any other namespace would have.
+            today = (
+                "no pod of another namespace is in the input: any pod of a namespace added "
+                "later could connect"
+            )
         yield Hit(
             ctx.snapshot.namespace(namespace).ref,
             f"In namespace {namespace}, {len(group)} of {plural(in_namespace, 'pod')} "
             f"({', '.join(workloads[:5])}{' and more' if len(workloads) > 5 else ''}) "
             f"{verb(len(group), 'accepts', 'accept')} connections from every other namespace "
-            f"on every port (today {inbound:.0%} of pod pairs from other namespaces into "
-            f"{namespace} are allowed). Cluster-wide, {cluster_fraction:.0%} of pods are open "
+            f"on every port ({today}). Cluster-wide, {cluster_fraction:.0%} of pods are open "
             f"like this.",
             {
                 "openPods": len(group),
@@ -143,6 +178,16 @@ def lateral_movement_open(ctx: AuditContext) -> Iterator[Hit]:
 
 
 # --- KA502 ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class _ExposedPort:
+    """A datastore port that pods of other namespaces may open."""
+
+    port: int
+    store: str
+    reach: list[NamespaceReach]  # the namespaces of the input whose pods may
+    any_namespace: bool  # a pod of a namespace not in the input may too
 
 
 def first_workloads(reach: Iterable[NamespaceReach], limit: int) -> list[str]:
@@ -165,8 +210,23 @@ def some(names: Sequence[str], shown: int = 4) -> str:
     return f"{head} and {len(names) - shown} more" if len(names) > shown else head
 
 
-def _datastore_ports(pod: Pod, services: Iterable[Service]) -> list[int]:
-    """Datastore ports the pod serves: declared container ports, or numeric Service targets."""
+def _labelled_datastore(pod: Pod) -> tuple[str, int] | None:
+    """The datastore the pod's identity labels name ("redis-cart", "mysql"), if any."""
+    for key in IDENTITY_KEYS:
+        value = pod.labels.get(key, "").lower()
+        for word in re.split(r"[^a-z0-9]+", value):
+            if word in DATASTORE_LABELS:
+                return DATASTORE_LABELS[word]
+    return None
+
+
+def _datastore_ports(pod: Pod, services: Iterable[Service]) -> dict[int, str]:
+    """Datastore ports the pod serves, with the datastore's name.
+
+    Well-known ports among the declared container ports and numeric Service targets;
+    for a pod whose labels name a datastore, its declared TCP ports (or, if it declares
+    none, the datastore's usual port).
+    """
     ports = {cp.container_port for cp in pod.ports if cp.protocol == Protocol.TCP}
     for service in services:
         if service.selects(pod):
@@ -174,7 +234,12 @@ def _datastore_ports(pod: Pod, services: Iterable[Service]) -> list[int]:
                 target = sp.effective_target
                 if sp.protocol == Protocol.TCP and isinstance(target, int):
                     ports.add(target)
-    return sorted(p for p in ports if p in DATASTORE_PORTS)
+    found = {p: DATASTORE_PORTS[p] for p in sorted(ports) if p in DATASTORE_PORTS}
+    labelled = _labelled_datastore(pod)
+    if not found and labelled is not None:
+        name, usual = labelled
+        found = dict.fromkeys(sorted(ports or {usual}), name)
+    return found
 
 
 @rule(
@@ -209,14 +274,17 @@ def datastore_reachable_cross_namespace(ctx: AuditContext) -> Iterator[Hit]:
     services_by_namespace: dict[str, list[Service]] = {}
     for service in ctx.snapshot.services:
         services_by_namespace.setdefault(service.namespace, []).append(service)
-    exposed: dict[ObjectRef, tuple[list[Pod], list[tuple[int, list[NamespaceReach]]]]] = {}
+    newcomer = ctx.any_other_pod
+    exposed: dict[ObjectRef, tuple[list[Pod], list[_ExposedPort]]] = {}
     for (ref, _), pods in sorted(_same_template(policed).items(), key=lambda item: item[0][0]):
         ports = _datastore_ports(pods[0], services_by_namespace.get(ref.namespace, []))
         found = []
-        for port in ports:
+        for port, store in ports.items():
             reach = ctx.engine.cross_namespace_reach(pods[0], port, Protocol.TCP)
-            if reach:
-                found.append((port, reach))
+            # A pod of a namespace not in the input yet: what lateral-movement-open counts too.
+            admits_newcomers = ctx.engine.check(newcomer, pods[0], port, Protocol.TCP).allowed
+            if reach or admits_newcomers:
+                found.append(_ExposedPort(port, store, reach, admits_newcomers))
         if found:
             members_so_far, first_found = exposed.get(ref, ([], found))
             exposed[ref] = (members_so_far + pods, first_found)
@@ -227,11 +295,12 @@ def datastore_reachable_cross_namespace(ctx: AuditContext) -> Iterator[Hit]:
         details = []
         port_evidence: JsonArray = []
         wide = unisolated
-        for port, reach in findings:
+        for exposed_port in findings:
+            port, reach = exposed_port.port, exposed_port.reach
             namespaces = [r.namespace for r in reach]
             # A whole namespace (of more than one workload) admitted means no pod selection.
             whole = [r.namespace for r in reach if r.whole and len(per_namespace[r.namespace]) > 1]
-            wide = wide or bool(whole) or len(namespaces) >= 3
+            wide = wide or bool(whole) or len(namespaces) >= 3 or exposed_port.any_namespace
             workloads = first_workloads(reach, MAX_LISTED + 1)
             if whole:
                 who = f"every workload of {some(whole)}"
@@ -240,14 +309,20 @@ def datastore_reachable_cross_namespace(ctx: AuditContext) -> Iterator[Hit]:
             else:
                 who = some(workloads)
             reachers = sum(r.pods for r in reach)
-            details.append(
-                f"{port} ({DATASTORE_PORTS[port]}) from {plural(reachers, 'pod')} in "
-                f"{some(namespaces)} ({who})"
-            )
+            sources = []
+            if reach:
+                sources.append(f"{plural(reachers, 'pod')} in {some(namespaces)} ({who})")
+            if exposed_port.any_namespace:
+                sources.append(
+                    "any pod of a namespace not in the input"
+                    if not reach
+                    else "any namespace added later"
+                )
+            details.append(f"{port} ({exposed_port.store}) from " + " and ".join(sources))
             port_evidence.append(
                 {
                     "port": port,
-                    "service": DATASTORE_PORTS[port],
+                    "service": exposed_port.store,
                     "reachers": reachers,
                     "namespaces": json_array(listed(namespaces)),
                     "wholeNamespaces": json_array(listed(whole)),
@@ -255,6 +330,7 @@ def datastore_reachable_cross_namespace(ctx: AuditContext) -> Iterator[Hit]:
                         workloads[:MAX_LISTED]
                         + (["... and more"] if len(workloads) > MAX_LISTED else [])
                     ),
+                    "anyOtherNamespace": exposed_port.any_namespace,
                 }
             )
         severity = Severity.HIGH if wide else Severity.LOW
@@ -265,7 +341,7 @@ def datastore_reachable_cross_namespace(ctx: AuditContext) -> Iterator[Hit]:
                 "whole namespaces are admitted" if wide else "only specific workloads are admitted"
             )
         )
-        first_port = findings[0][0]
+        first_port = findings[0].port
         yield Hit(
             ref,
             f"{ref.kind} {ref.namespace}/{ref.name} serves datastore ports reachable from other "

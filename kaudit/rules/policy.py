@@ -81,8 +81,14 @@ def namespace_without_networkpolicy(ctx: AuditContext) -> Iterator[Hit]:
 
 
 def _unisolated(ctx: AuditContext, direction: str) -> Iterator[tuple[str, list[Pod]]]:
-    """Per namespace, the policy-governed pods the engine says are not isolated."""
+    """Per namespace with policies, the policy-governed pods the engine says are not isolated.
+
+    A namespace without any policy is namespace-without-networkpolicy's finding alone:
+    one fact, one finding.
+    """
     for namespace in namespaces_with_pods(ctx):
+        if not ctx.policies_by_namespace.get(namespace):
+            continue
         open_pods = []
         for pod in application_pods(ctx, namespace):
             isolation = ctx.engine.isolation(pod)
@@ -118,14 +124,8 @@ def _coverage_message(
         scope = "its only pod" if len(governed) == 1 else f"all {len(governed)} pods"
     else:
         scope = f"{len(open_pods)} of {plural(len(governed), 'pod')}"
-    policies = ctx.policies_by_namespace.get(namespace, [])
     many = len(open_pods) > 1
-    why = (
-        "the namespace has no NetworkPolicy"
-        if not policies
-        else f"no policy selects {'them' if many else 'it'} with policyTypes "
-        f"{direction.capitalize()}"
-    )
+    why = f"no policy selects {'them' if many else 'it'} with policyTypes {direction.capitalize()}"
     effect = (
         f"any pod of the cluster may connect to {'them' if many else 'it'} on any port"
         if direction == "ingress"
@@ -148,6 +148,8 @@ def _coverage_message(
         A pod accepts connections from everywhere until some NetworkPolicy selects it
         with policyTypes Ingress. Without a namespace-wide default deny, every new
         workload starts open, and so do pods whose labels no allow-policy matches.
+        Reported for namespaces that have policies; a namespace without any is
+        namespace-without-networkpolicy's finding.
     """,
     remediation="""
         Add a default-deny ingress policy (empty podSelector, policyTypes [Ingress],
@@ -178,6 +180,8 @@ def namespace_without_default_deny_ingress(ctx: AuditContext) -> Iterator[Hit]:
         A pod may connect anywhere until some NetworkPolicy selects it with policyTypes
         Egress: other namespaces, the cloud metadata endpoint, the internet. Open
         egress is what lets a compromised pod move laterally and exfiltrate data.
+        Reported for namespaces that have policies; a namespace without any is
+        namespace-without-networkpolicy's finding.
     """,
     remediation="""
         Add a default-deny egress policy to the namespace together with an egress

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from kaudit.findings import Severity
+from tests.jsondig import dig
 from tests.rules.fixtures import DENY_ALL, DENY_INGRESS, deployment, namespace, policy
 from tests.rules.helpers import fired_on, only, run, snapshot_of
 
@@ -128,6 +129,7 @@ def test_datastore_evidence_names_the_clients() -> None:
             "namespaces": ["shop"],
             "wholeNamespaces": [],
             "workloads": ["Deployment/shop/api"],
+            "anyOtherNamespace": False,
         }
     ]
     assert "only specific workloads are admitted" in finding.message
@@ -161,3 +163,48 @@ def test_non_datastore_ports_are_left_alone() -> None:
         )
         == []
     )
+
+
+# One namespace in the input: reach from namespaces added later is reported, and worded so.
+LONE_STORES = [
+    (
+        "port declared",
+        deployment("cart", "boutique", ports="[{containerPort: 6379}]"),
+        "6379 (Redis)",
+    ),
+    ("named by its labels", deployment("redis-cart", "boutique", ports="[]"), "6379 (Redis)"),
+    (
+        "labels and an odd port",
+        deployment("mysql", "bookinfo", ports="[{containerPort: 3307}]"),
+        "3307 (MySQL/MariaDB)",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("store", "port_text"), [c[1:] for c in LONE_STORES], ids=[c[0] for c in LONE_STORES]
+)
+def test_datastore_open_to_namespaces_not_in_the_input(store: str, port_text: str) -> None:
+    finding = only("datastore-reachable-cross-namespace", store)
+    assert finding.severity is Severity.HIGH
+    assert f"{port_text} from any pod of a namespace not in the input" in finding.message
+    assert dig(finding.evidence, "ports", 0, "anyOtherNamespace") is True
+    assert dig(finding.evidence, "ports", 0, "reachers") == 0
+
+
+def test_lone_datastore_admitting_its_own_namespace_only_is_not_reported() -> None:
+    store = deployment("redis-cart", "boutique", ports="[{containerPort: 6379}]")
+    own = policy("d", "boutique", SAME_NAMESPACE.replace("app: db", "app: redis-cart"))
+    assert fired_on("datastore-reachable-cross-namespace", store, own) == []
+
+
+def test_labels_that_name_no_datastore_are_left_alone() -> None:
+    # "cartography" holds "cart", not a datastore word; its port is not a datastore's.
+    assert fired_on("datastore-reachable-cross-namespace", deployment("cartography", "x")) == []
+
+
+def test_lateral_movement_open_words_hypothetical_reach_as_such() -> None:
+    finding = only("lateral-movement-open", namespace("boutique"), deployment("web", "boutique"))
+    assert "today" not in finding.message
+    assert "no pod of another namespace is in the input" in finding.message
+    assert finding.evidence["inboundPairsTotal"] == 0

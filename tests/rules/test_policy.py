@@ -64,7 +64,8 @@ def test_namespace_without_networkpolicy_remediation_is_a_default_deny_pair_with
 ONLY_WEB = "podSelector: {matchLabels: {app: web}}\npolicyTypes: [Ingress, Egress]"
 
 ISOLATION_CASES = [
-    ("no policy", [], ["Namespace/shop"], ["Namespace/shop"]),
+    # One fact, one finding: a namespace without any policy is namespace-without-networkpolicy's.
+    ("no policy", [], [], []),
     ("deny all", [policy("d", "shop", DENY_ALL)], [], []),
     ("deny ingress only", [policy("d", "shop", DENY_INGRESS)], [], ["Namespace/shop"]),
     ("deny egress only", [policy("d", "shop", DENY_EGRESS)], ["Namespace/shop"], []),
