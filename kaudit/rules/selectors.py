@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 
 from kaudit.findings import Severity
 from kaudit.jsontypes import JsonArray, JsonObject, json_array
@@ -11,7 +12,7 @@ from kaudit.model import Kind, LabelSelector, NetworkPolicy, PolicyPeer, PolicyP
 from kaudit.rules.common import K8S_NETPOL, application_pods, label_text, plural
 from kaudit.rules.context import AuditContext
 from kaudit.rules.definition import Hit, Rule, rule
-from kaudit.rules.labeldiff import closest_label_sets, selector_fits, summarize
+from kaudit.rules.labeldiff import Candidate, closest_label_sets, selector_fits, summarize
 from kaudit.rules.remediation import manifest, peer_raw, port_raw, selector_raw, to_yaml
 
 # --- rendering policy parts as text ---------------------------------------------------------
@@ -368,8 +369,157 @@ def policy_selects_no_pods(ctx: AuditContext) -> Iterator[Hit]:
         yield Hit(policy.ref, message, evidence, remediation=remediation, origin=policy.origin)
 
 
+# --- KA110 ---------------------------------------------------------------------------------
+
+
+def _peer_namespaces(
+    ctx: AuditContext, policy: NetworkPolicy, peer: PolicyPeer
+) -> list[str] | None:
+    """The namespaces a peer's pods are looked for in; None when they may lie outside
+    the input (a namespaceSelector that matches no namespace of manifests)."""
+    if peer.namespace_selector is None:
+        return [policy.namespace]
+    found = _namespaces_matching(ctx, peer.namespace_selector)
+    if not found and ctx.snapshot.facts.source != "live":
+        return None
+    return found
+
+
+@dataclass(frozen=True, slots=True)
+class _DeadPeer:
+    direction: str
+    index: int
+    peer: PolicyPeer
+    namespaces: list[str]
+    candidates: list[Candidate]
+
+
+def _dead_peers(ctx: AuditContext, policy: NetworkPolicy) -> Iterator[_DeadPeer]:
+    """The from/to peers of the policy's effective rules that select no pod."""
+    for direction, _, index, policy_rule in _policy_rules(policy):
+        if not (policy.affects_ingress if direction == "ingress" else policy.affects_egress):
+            continue  # rules of a direction not in policyTypes do nothing anyway
+        # A pod-only peer beside a namespace-only one is policy-peer-or-confusion's finding.
+        confused = any(_namespace_only(p) for p in policy_rule.peers)
+        for peer in policy_rule.peers:
+            if peer.ip_block is not None or (confused and _pod_only(peer)):
+                continue
+            namespaces = _peer_namespaces(ctx, policy, peer)
+            if namespaces is None:
+                continue
+            pods = [p for ns in namespaces for p in ctx.pods_by_namespace.get(ns, [])]
+            if namespaces and not pods:
+                continue  # namespaces whose pods are not in the input: nothing to judge
+            selector = peer.pod_selector
+            if pods and (selector is None or any(selector.matches(p.labels) for p in pods)):
+                continue
+            candidates = (
+                closest_label_sets(selector.match_labels, pods)
+                if selector is not None and selector.match_labels
+                else []
+            )
+            yield _DeadPeer(direction, index, peer, namespaces, candidates)
+
+
+def _fixed_peers_remediation(
+    policy: NetworkPolicy, fixes: dict[tuple[str, int], dict[PolicyPeer, PolicyPeer]]
+) -> str:
+    """The policy's affected rules with their dead peers replaced by the corrected ones."""
+    sections: dict[str, JsonArray] = {}
+    for direction, key, index, policy_rule in _policy_rules(policy):
+        replaced = fixes.get((direction, index))
+        if replaced is None:
+            continue
+        fixed: JsonObject = {
+            key: [peer_raw(replaced.get(peer, peer)) for peer in policy_rule.peers]
+        }
+        if policy_rule.ports:
+            fixed["ports"] = [port_raw(p) for p in policy_rule.ports]
+        sections.setdefault(direction, []).append(fixed)
+    return (
+        "Select the peer pods by their actual labels (shown for the affected rules; keep "
+        "the policy's other rules as they are):\n\n"
+        + to_yaml(manifest("NetworkPolicy", policy.name, policy.namespace, sections))
+    )
+
+
+@rule(
+    id="KA110",
+    name="policy-peer-selects-nothing",
+    title="NetworkPolicy from/to peer matches no pod",
+    severity=Severity.MEDIUM,
+    category="policy",
+    rationale="""
+        A from/to peer whose podSelector (and namespaceSelector) match no pod admits
+        nobody: the clients the rule was written for are refused, or the destinations
+        it was meant to open stay closed, and nothing warns. The cause is usually a
+        label typo (name=cart where the pods say name=carts) or a label that changed.
+        Namespaces outside the input are not judged: their pods may exist elsewhere.
+    """,
+    remediation="""
+        Make the peer's selectors match the labels of the pods it is meant for
+        (`kubectl get pods -A --show-labels`), or remove the peer if they are gone.
+    """,
+    references=(K8S_NETPOL + "#behavior-of-to-and-from-selectors",),
+    needs=(Kind.PODS, Kind.NETWORK_POLICIES, Kind.NAMESPACES),
+)
+def policy_peer_selects_nothing(ctx: AuditContext) -> Iterator[Hit]:
+    for policy in ctx.snapshot.network_policies:
+        dead = list(_dead_peers(ctx, policy))
+        if not dead:
+            continue
+        sentences = []
+        evidence_peers: JsonArray = []
+        fixes: dict[tuple[str, int], dict[PolicyPeer, PolicyPeer]] = {}
+        for item in dead:
+            where = f"{item.direction}[{item.index}]"
+            what = peer_text(item.peer, policy.namespace)
+            sentence = f"{where} names {what}, which matches no pod"
+            if not item.namespaces:
+                sentence = f"{where} names {what}, and no namespace matches"
+            entry: JsonObject = {
+                "direction": item.direction,
+                "rule": item.index,
+                "peer": peer_raw(item.peer),
+                "namespaces": json_array(item.namespaces),
+                "closestPods": [c.as_json() for c in item.candidates],
+            }
+            if item.candidates:
+                best = item.candidates[0]
+                entry["diagnosis"] = json_array(sorted({str(e.closeness) for e in best.problems}))
+                if best.problems:
+                    sentence += f" (the {summarize(best)})"
+                selector = item.peer.pod_selector or LabelSelector()
+                if selector_fits(best.corrected, best.pods) and not selector.match_expressions:
+                    fixed = LabelSelector(best.corrected)
+                    entry["correctedPodSelector"] = selector_raw(fixed)
+                    fixes.setdefault((item.direction, item.index), {})[item.peer] = PolicyPeer(
+                        fixed, item.peer.namespace_selector
+                    )
+            sentences.append(sentence)
+            evidence_peers.append(entry)
+        effect = {
+            "ingress": "the clients it names are refused",
+            "egress": "the destinations it names stay closed",
+        }
+        effects = sorted({effect[item.direction] for item in dead})
+        remediation = _fixed_peers_remediation(policy, fixes) if fixes else None
+        yield Hit(
+            policy.ref,
+            f"NetworkPolicy {policy.namespace}/{policy.name}: "
+            + "; ".join(sentences)
+            + ", so "
+            + " and ".join(effects)
+            + ".",
+            {"peers": evidence_peers},
+            remediation=remediation,
+            origin=policy.origin,
+        )
+
+
 RULES: tuple[Rule, ...] = (
     policy_peer_or_confusion,
     policy_allows_all_namespaces,
     policy_selects_no_pods,
+    policy_peer_selects_nothing,
 )

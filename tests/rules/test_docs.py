@@ -20,6 +20,7 @@ CATALOGUE = {
     "KA107": "policy-allows-all-namespaces",
     "KA108": "policy-selects-no-pods",
     "KA109": "cni-without-policy-enforcement",
+    "KA110": "policy-peer-selects-nothing",
     "KA201": "service-no-endpoints",
     "KA202": "service-no-ready-endpoints",
     "KA203": "service-target-port-mismatch",
