@@ -11,6 +11,7 @@ from collections.abc import Iterator
 
 from kaudit.findings import Severity
 from kaudit.jsontypes import JsonObject, json_array
+from kaudit.kube import LEGACY_ISOLATION_ANNOTATION
 from kaudit.model import Kind, Pod
 from kaudit.rules.common import (
     K8S_NETPOL,
@@ -249,9 +250,68 @@ def ingress_only_policies(ctx: AuditContext) -> Iterator[Hit]:
         )
 
 
+# --- KA111 ---------------------------------------------------------------------------------
+
+
+@rule(
+    id="KA111",
+    name="namespace-legacy-isolation-annotation",
+    title="Namespace relies on the obsolete network-policy isolation annotation",
+    severity=Severity.MEDIUM,
+    category="policy",
+    rationale=f"""
+        Before NetworkPolicy became networking.k8s.io/v1 (Kubernetes 1.7), a namespace
+        was isolated by the annotation {LEGACY_ISOLATION_ANNOTATION} (for example
+        ingress isolation DefaultDeny). The annotation has had no effect since: a
+        namespace carrying it is not isolated by it, though it reads as if it were.
+        Only NetworkPolicies that select the pods isolate them.
+    """,
+    remediation=f"""
+        Add a default-deny NetworkPolicy to the namespace (empty podSelector) and remove
+        the {LEGACY_ISOLATION_ANNOTATION} annotation.
+    """,
+    references=(K8S_NETPOL + "#default-policies",),
+    needs=(Kind.NAMESPACES, Kind.PODS, Kind.NETWORK_POLICIES),
+)
+def namespace_legacy_isolation_annotation(ctx: AuditContext) -> Iterator[Hit]:
+    for namespace in sorted(ctx.snapshot.namespaces, key=lambda n: n.name):
+        value = namespace.annotations.get(LEGACY_ISOLATION_ANNOTATION)
+        if value is None:
+            continue
+        pods = application_pods(ctx, namespace.name)
+        open_pods = [p for p in pods if not ctx.engine.isolation(p).ingress_isolated]
+        if open_pods:
+            effect = (
+                f"{len(open_pods)} of {plural(len(pods), 'pod')} "
+                f"({', '.join(workload_names(open_pods)[:5])}) "
+                f"{verb(len(open_pods), 'accepts', 'accept')} connections from any pod"
+            )
+        elif pods:
+            effect = "its pods are isolated by NetworkPolicies, not by the annotation"
+        else:
+            effect = "pods created there will accept connections from any pod"
+        yield Hit(
+            namespace.ref,
+            f"Namespace {namespace.name} carries the obsolete annotation "
+            f"{LEGACY_ISOLATION_ANNOTATION}, which has no effect: {effect}.",
+            {
+                "annotation": LEGACY_ISOLATION_ANNOTATION,
+                "value": value,
+                "podCount": len(pods),
+                "unisolatedPods": len(open_pods),
+                "workloads": json_array(workload_names(open_pods)),
+            },
+            remediation="Isolate the namespace with a NetworkPolicy, then remove the "
+            "annotation:\n\n" + to_yaml(default_deny_ingress(namespace.name)),
+            severity=Severity.MEDIUM if open_pods or not pods else Severity.LOW,
+            origin=namespace.origin,
+        )
+
+
 RULES: tuple[Rule, ...] = (
     namespace_without_networkpolicy,
     namespace_without_default_deny_ingress,
     namespace_without_default_deny_egress,
     ingress_only_policies,
+    namespace_legacy_isolation_annotation,
 )

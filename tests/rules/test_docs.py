@@ -21,6 +21,7 @@ CATALOGUE = {
     "KA108": "policy-selects-no-pods",
     "KA109": "cni-without-policy-enforcement",
     "KA110": "policy-peer-selects-nothing",
+    "KA111": "namespace-legacy-isolation-annotation",
     "KA201": "service-no-endpoints",
     "KA202": "service-no-ready-endpoints",
     "KA203": "service-target-port-mismatch",

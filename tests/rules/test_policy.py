@@ -500,3 +500,54 @@ def test_cni_without_policy_enforcement(
     assert [(str(f.resource), f.severity) for f in findings] == (
         [(resource, severity)] if resource else []
     )
+
+
+# --- namespace-legacy-isolation-annotation -------------------------------------------------
+
+LEGACY = (
+    "{name: shop, annotations: "
+    '{net.beta.kubernetes.io/network-policy: \'{"ingress": {"isolation": "DefaultDeny"}}\'}}'
+)
+
+
+def annotated_shop(metadata: str = LEGACY) -> list[str]:
+    return [
+        f"apiVersion: v1\nkind: Namespace\nmetadata: {metadata}",
+        deployment("web", "shop"),
+        deployment("api", "shop"),
+    ]
+
+
+LEGACY_CASES = [
+    ("annotation, no policy", annotated_shop(), Severity.MEDIUM),
+    (
+        "annotation, pods isolated by a policy",
+        [*annotated_shop(), policy("d", "shop", DENY_INGRESS)],
+        Severity.LOW,
+    ),
+    ("another annotation", annotated_shop("{name: shop, annotations: {team: a}}"), None),
+    ("no annotation", SHOP, None),
+]
+
+
+@pytest.mark.parametrize(
+    ("documents", "severity"), [c[1:] for c in LEGACY_CASES], ids=[c[0] for c in LEGACY_CASES]
+)
+def test_namespace_legacy_isolation_annotation(
+    documents: list[str], severity: Severity | None
+) -> None:
+    findings = run("namespace-legacy-isolation-annotation", snapshot_of(*documents))
+    assert [(str(f.resource), f.severity) for f in findings] == (
+        [("Namespace/shop", severity)] if severity is not None else []
+    )
+
+
+def test_legacy_annotation_says_it_has_no_effect() -> None:
+    finding = only("namespace-legacy-isolation-annotation", *annotated_shop())
+    assert finding.message == (
+        "Namespace shop carries the obsolete annotation net.beta.kubernetes.io/network-policy, "
+        "which has no effect: 2 of 2 pods (Deployment/api, Deployment/web) accept connections "
+        "from any pod."
+    )
+    assert finding.evidence["value"] == '{"ingress": {"isolation": "DefaultDeny"}}'
+    assert "name: default-deny-ingress" in finding.remediation
