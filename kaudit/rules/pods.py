@@ -253,7 +253,9 @@ def _policy_rule_raw(policy_rule: PolicyRule) -> JsonObject:
         100.100.100.200 on Alibaba) hands out the node's credentials and bootstrap
         secrets. A compromised pod that can reach it can often act as the node in the
         cloud account. Only NetworkPolicy egress rules (or the cloud's metadata
-        hardening, such as IMDSv2 with a hop limit of 1) stop it.
+        hardening, such as IMDSv2 with a hop limit of 1) stop it. hostNetwork pods are
+        reported too, at medium severity: NetworkPolicy does not apply to them, so the
+        node's own rules decide whether they reach it.
     """,
     remediation="""
         Give the pods an egress policy whose ipBlock excludes the metadata addresses
@@ -272,9 +274,11 @@ def pod_metadata_reachable(ctx: AuditContext) -> Iterator[Hit]:
     pods = []
     # A pod's egress depends only on its namespace and labels: ask once per label set.
     answers: dict[tuple[str, frozenset[tuple[str, str]]], list[tuple[str, int, Verdict]]] = {}
+    host_pods = []
     for pod in _live_pods(ctx):
         if pod.host_network:
-            continue  # outside NetworkPolicy: pod-host-network reports it
+            host_pods.append(pod)  # outside NetworkPolicy: reported apart, below
+            continue
         key = (pod.namespace, frozenset(pod.labels.items()))
         if key not in answers:
             answers[key] = [a for a in ctx.engine.metadata_access(pod) if a[2].allowed]
@@ -324,6 +328,37 @@ def pod_metadata_reachable(ctx: AuditContext) -> Iterator[Hit]:
                 "allowingRules": [r.to_dict() for r in allowing],
             },
             remediation=remediation,
+            origin=group[0].origin,
+        )
+    yield from _host_network_metadata(ctx, host_pods)
+
+
+def _host_network_metadata(ctx: AuditContext, host_pods: list[Pod]) -> Iterator[Hit]:
+    """hostNetwork pods reach the metadata endpoint as the node does: no NetworkPolicy
+    applies to them, so only the node's own rules decide."""
+    for ref, group in group_by_workload(host_pods).items():
+        endpoints = [a for a in ctx.engine.metadata_access(group[0]) if a[2].allowed]
+        if not any(address in PRIMARY_METADATA_ADDRESSES for address, _, _ in endpoints):
+            continue
+        addresses = [f"{address}:{port}" for address, port, _ in endpoints]
+        yield Hit(
+            ref,
+            f"{ref.kind} {ref.namespace}/{ref.name} ({plural(len(group), 'pod')}) uses the "
+            f"node's network, where NetworkPolicy does not apply: whether it reaches the cloud "
+            f"metadata endpoint {', '.join(addresses)} is for the node's own rules to decide "
+            f"(its firewall, the cloud's metadata settings).",
+            {
+                **members(group),
+                "hostNetwork": True,
+                "reachable": [
+                    {"address": a, "port": p, "reason": str(v.reason)} for a, p, v in endpoints
+                ],
+            },
+            remediation="NetworkPolicy cannot help here. Block the metadata addresses for "
+            "this workload on the node (a host firewall rule), give the node's cloud identity "
+            "only what the node needs, and drop hostNetwork if the workload can do without "
+            "it. An IMDSv2 hop limit of 1 does not stop processes in the node's network.",
+            severity=Severity.MEDIUM,
             origin=group[0].origin,
         )
 

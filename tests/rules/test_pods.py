@@ -128,12 +128,14 @@ egress:
   - to: [{namespaceSelector: {}}]
 """
 
+# The hostNetwork DaemonSet is reported whatever the policies say: the node's rules decide.
+AGENT = "DaemonSet/shop/agent"
 METADATA_CASES = [
-    ("open egress", [], ["Deployment/shop/web"]),
-    ("default deny", [DENY_ALL], []),
-    ("everything but the metadata address", [ALL_BUT_METADATA], []),
-    ("0.0.0.0/0 on port 80", [EVERYTHING], ["Deployment/shop/web"]),
-    ("in-cluster only", [ONLY_INTERNAL], []),
+    ("open egress", [], [AGENT, "Deployment/shop/web"]),
+    ("default deny", [DENY_ALL], [AGENT]),
+    ("everything but the metadata address", [ALL_BUT_METADATA], [AGENT]),
+    ("0.0.0.0/0 on port 80", [EVERYTHING], [AGENT, "Deployment/shop/web"]),
+    ("in-cluster only", [ONLY_INTERNAL], [AGENT]),
 ]
 
 
@@ -179,6 +181,19 @@ def test_pod_metadata_reachable_patches_the_allowing_rule() -> None:
         "    - ipBlock:\n        cidr: 0.0.0.0/0\n        except:\n        - 169.254.169.254/32\n"
     ) in finding.remediation
     assert "name: out" in finding.remediation
+
+
+def test_host_network_pods_reach_metadata_as_the_node_does() -> None:
+    agent = deployment("agent", "shop", extra_spec="hostNetwork: true", kind="DaemonSet")
+    finding = only(
+        "pod-metadata-reachable", namespace("shop"), agent, policy("d", "shop", DENY_ALL)
+    )
+    assert finding.severity is Severity.MEDIUM
+    assert finding.evidence["hostNetwork"] is True
+    assert dig(finding.evidence, "reachable", 0, "reason") == "host-network"
+    assert "where NetworkPolicy does not apply" in finding.message
+    assert "for the node's own rules to decide" in finding.message
+    assert "NetworkPolicy cannot help here" in finding.remediation
 
 
 # --- pod-default-ndots ---------------------------------------------------------------------
