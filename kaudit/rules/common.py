@@ -9,7 +9,7 @@ from collections.abc import Iterable, Mapping, Sequence
 
 from kaudit.jsontypes import JsonArray, JsonObject, json_array
 from kaudit.kube import DNS_NAMESPACE, DNS_POD_LABELS
-from kaudit.model import NetworkPolicy, ObjectRef, Pod, Service, ServicePort
+from kaudit.model import NetworkPolicy, ObjectRef, Pod, PolicyPeer, Service, ServicePort
 from kaudit.rules.context import AuditContext
 
 # Evidence lists longer than this are cut, with the full count kept beside them.
@@ -113,6 +113,15 @@ def application_pods(ctx: AuditContext, namespace: str) -> list[Pod]:
 
 def namespaces_with_pods(ctx: AuditContext) -> list[str]:
     return sorted(ns for ns in ctx.pods_by_namespace if application_pods(ctx, ns))
+
+
+def peer_outside_input(ctx: AuditContext, peer: PolicyPeer) -> bool:
+    """A peer whose namespaceSelector matches no namespace of manifests: its pods may live
+    in a namespace the input does not hold, so nothing is concluded about them."""
+    if peer.namespace_selector is None or ctx.snapshot.facts.source == "live":
+        return False
+    selector = peer.namespace_selector
+    return not any(selector.matches(ns.labels) for ns in ctx.snapshot.namespaces)
 
 
 def dns_target(ctx: AuditContext) -> tuple[str, dict[str, str]]:

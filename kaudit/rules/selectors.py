@@ -9,7 +9,13 @@ from kaudit.findings import Severity
 from kaudit.jsontypes import JsonArray, JsonObject, json_array
 from kaudit.kube import NAMESPACE_NAME_LABEL
 from kaudit.model import Kind, LabelSelector, NetworkPolicy, PolicyPeer, PolicyPort, PolicyRule
-from kaudit.rules.common import K8S_NETPOL, application_pods, label_text, plural
+from kaudit.rules.common import (
+    K8S_NETPOL,
+    application_pods,
+    label_text,
+    peer_outside_input,
+    plural,
+)
 from kaudit.rules.context import AuditContext
 from kaudit.rules.definition import Hit, Rule, rule
 from kaudit.rules.labeldiff import Candidate, closest_label_sets, selector_fits, summarize
@@ -376,13 +382,12 @@ def _peer_namespaces(
     ctx: AuditContext, policy: NetworkPolicy, peer: PolicyPeer
 ) -> list[str] | None:
     """The namespaces a peer's pods are looked for in; None when they may lie outside
-    the input (a namespaceSelector that matches no namespace of manifests)."""
+    the input."""
     if peer.namespace_selector is None:
         return [policy.namespace]
-    found = _namespaces_matching(ctx, peer.namespace_selector)
-    if not found and ctx.snapshot.facts.source != "live":
+    if peer_outside_input(ctx, peer):
         return None
-    return found
+    return _namespaces_matching(ctx, peer.namespace_selector)
 
 
 @dataclass(frozen=True, slots=True)

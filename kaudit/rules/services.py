@@ -1,4 +1,5 @@
-"""Service rules: selectors that select nothing, endpoints that are not ready, broken target ports."""
+"""Service rules: selectors that select nothing, endpoints that are not ready, broken target
+ports, and Services that ingress policies leave dead."""
 
 from __future__ import annotations
 
@@ -6,11 +7,15 @@ from collections.abc import Iterator, Sequence
 
 from kaudit.findings import Severity
 from kaudit.jsontypes import JsonArray, JsonObject, json_array
-from kaudit.model import Kind, Pod, Service, ServicePort
+from kaudit.model import Kind, ObjectRef, Pod, Service, ServicePort
 from kaudit.rules.common import (
+    K8S_NETPOL,
     K8S_SERVICE_DOCS,
     MAX_LISTED,
+    group_by_workload,
     label_text,
+    members,
+    peer_outside_input,
     plural,
     service_port_text,
     service_ports_evidence,
@@ -335,8 +340,157 @@ def _target_port_fix(service: Service, broken: Sequence[ServicePort], pods: Sequ
     )
 
 
+# --- KA208 ---------------------------------------------------------------------------------
+
+
+def _target_number(pod: Pod, port: ServicePort) -> int | None:
+    target = port.effective_target
+    if isinstance(target, int):
+        return target
+    return pod.named_port(target, port.protocol)
+
+
+def _policies_not_judged(ctx: AuditContext) -> frozenset[ObjectRef]:
+    """Policies whose pods are not judged dead: those with ingress peers the input cannot
+    hold (outside addresses, pods of namespaces not in the input), and those that deny all
+    ingress to chosen pods on purpose (a podSelector, Ingress, and no ingress rule)."""
+    return frozenset(
+        policy.ref
+        for policy in ctx.snapshot.network_policies
+        if any(
+            peer.ip_block is not None or peer_outside_input(ctx, peer)
+            for policy_rule in policy.ingress
+            for peer in policy_rule.peers
+        )
+        or (policy.affects_ingress and not policy.ingress and not policy.pod_selector.is_empty)
+    )
+
+
+def _ingress_admits(
+    ctx: AuditContext, source: Pod, pod: Pod, number: int, port: ServicePort
+) -> bool:
+    """The pod's ingress side of the engine's verdict, whatever the source's egress says."""
+    verdict = ctx.engine.check(source, pod, number, port.protocol)
+    return verdict.ingress is not None and verdict.ingress.allowed
+
+
+def _admits_no_source(
+    ctx: AuditContext, pod: Pod, number: int, port: ServicePort, beyond: frozenset[ObjectRef]
+) -> bool:
+    """The engine says no pod, of the input or of a namespace not in it, passes the pod's
+    ingress policies on this port (whatever the sources' own egress says)."""
+    engine = ctx.engine
+    isolation = engine.isolation(pod)
+    if not isolation.ingress_isolated or beyond.intersection(isolation.ingress_policies):
+        return False
+    if _ingress_admits(ctx, ctx.any_other_pod, pod, number, port):
+        return False
+    if engine.reachers_of(pod, number, port.protocol):
+        return False
+    # Nobody reaches it; make sure no source is admitted and only held back by its egress.
+    return not any(
+        _ingress_admits(ctx, source, pod, number, port)
+        for source in engine.pods
+        if source.key != pod.key
+    )
+
+
+def _routes_by_service(ctx: AuditContext) -> dict[tuple[str, str], list[str]]:
+    """(namespace, Service) -> the Ingresses that send traffic to it."""
+    routes: dict[tuple[str, str], list[str]] = {}
+    for ingress in ctx.snapshot.ingresses:
+        for backend in ingress.backends:
+            if backend.service_name:
+                key = (ingress.namespace, backend.service_name)
+                if ingress.name not in routes.setdefault(key, []):
+                    routes[key].append(ingress.name)
+    return routes
+
+
+@rule(
+    id="KA208",
+    name="workload-unreachable-by-policy",
+    title="Service sends traffic to pods whose ingress policies admit nobody on that port",
+    # It breaks traffic but exposes nothing: below the exposure findings.
+    severity=Severity.MEDIUM,
+    category="service",
+    rationale="""
+        A Service (and any Ingress routing to it) is dead when the ingress
+        NetworkPolicies of its pods admit no source at all on the target port: every
+        connection is dropped, though the Service has endpoints and nothing reports an
+        error. The cause is usually a policy whose peers match nothing (a typo, or a
+        `matchLabels: null` that selects no one) or a port list that forgets the port.
+        Policies admitting outside addresses (ipBlock), or pods of namespaces not in
+        the input, are not judged (those sources may exist), nor pods that a policy
+        of their own denies all ingress on purpose (a podSelector naming them,
+        policyTypes Ingress, no ingress rule).
+    """,
+    remediation="""
+        Allow the Service's clients on the target port in an ingress policy that
+        selects the pods (check with `kaudit reach --from CLIENT --to POD --port N`),
+        or remove the Service if nothing should reach it.
+    """,
+    references=(K8S_NETPOL, K8S_SERVICE_DOCS),
+    needs=(Kind.PODS, Kind.SERVICES, Kind.NETWORK_POLICIES),
+)
+def workload_unreachable_by_policy(ctx: AuditContext) -> Iterator[Hit]:
+    routes = _routes_by_service(ctx)
+    beyond = _policies_not_judged(ctx)
+    dead: dict[ObjectRef, list[tuple[Service, ServicePort, int, list[Pod]]]] = {}
+    for service in sorted(ctx.snapshot.services, key=lambda s: (s.namespace, s.name)):
+        if not _selects_endpoints(service):
+            continue
+        pods = [p for p in ctx.pods_of(service) if not p.host_network]
+        for ref, group in group_by_workload(pods).items():
+            for port in service.ports:
+                numbers = {_target_number(p, port) for p in group}
+                if len(numbers) != 1 or None in numbers:
+                    continue  # unresolved or mixed targets: service-target-port-mismatch's
+                number = numbers.pop()
+                assert number is not None
+                # Replicas with the same labels answer alike: one engine question per set.
+                by_labels = {frozenset(p.labels.items()): p for p in group}
+                if all(_admits_no_source(ctx, p, number, port, beyond) for p in by_labels.values()):
+                    dead.setdefault(ref, []).append((service, port, number, group))
+    for ref, entries in dead.items():
+        group = entries[0][3]
+        policies = sorted(
+            {r.qualified_name for p in group for r in ctx.engine.isolation(p).ingress_policies}
+        )
+        paths = []
+        evidence_ports: JsonArray = []
+        for service, port, number, _ in entries:
+            ingresses = routes.get((service.namespace, service.name), [])
+            via = f" (and Ingress {', '.join(ingresses)})" if ingresses else ""
+            paths.append(f"Service {service.name}{via} on {port.port}->{number}/{port.protocol}")
+            evidence_ports.append(
+                {
+                    "service": service.name,
+                    "port": port.port,
+                    "targetPort": number,
+                    "protocol": str(port.protocol),
+                    "ingresses": json_array(ingresses),
+                }
+            )
+        services = sorted({service.name for service, _, _, _ in entries})
+        yield Hit(
+            ref,
+            f"{ref.kind} {ref.namespace}/{ref.name} ({plural(len(group), 'pod')}) receives "
+            f"traffic from {'; '.join(paths)}, but its ingress policies "
+            f"({', '.join(policies)}) admit no source at all on that port: "
+            f"{'the Service is' if len(services) == 1 else 'the Services are'} dead by policy.",
+            {
+                **members(group),
+                "ports": evidence_ports,
+                "ingressPolicies": json_array(policies),
+            },
+            origin=entries[0][0].origin,
+        )
+
+
 RULES: tuple[Rule, ...] = (
     service_no_endpoints,
     service_no_ready_endpoints,
     service_target_port_mismatch,
+    workload_unreachable_by_policy,
 )

@@ -29,6 +29,7 @@ CATALOGUE = {
     "KA205": "service-loadbalancer",
     "KA206": "service-externalname",
     "KA207": "service-external-ips",
+    "KA208": "workload-unreachable-by-policy",
     "KA301": "ingress-without-class",
     "KA302": "ingress-unknown-class",
     "KA303": "ingress-backend-missing-service",
