@@ -6,10 +6,21 @@ Renderers return strings; this is the one place that writes them.
 from __future__ import annotations
 
 import sys
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from types import MappingProxyType
 
 from kaudit.errors import InputError
+
+# Other names accepted for a format.
+FORMAT_ALIASES: Mapping[str, str] = MappingProxyType({"markdown": "md"})
+
+
+def canonical_format(name: str) -> str:
+    """The format's own name for `name` (lower-cased, aliases resolved)."""
+    name = name.strip().lower()
+    return FORMAT_ALIASES.get(name, name)
 
 
 @dataclass(frozen=True)
@@ -25,7 +36,7 @@ def parse_outputs(
     outputs = []
     for spec in specs or [default]:
         name, _, path = spec.partition("=")
-        name = name.strip().lower()
+        name = canonical_format(name)
         if name not in allowed:
             raise InputError(
                 f"--format: unknown format {name!r} (expected one of: {', '.join(allowed)})"

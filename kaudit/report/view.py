@@ -392,11 +392,14 @@ def remediation_blocks(text: str) -> tuple[Block, ...]:
 
 
 def _looks_like_yaml(paragraph: str) -> bool:
+    # Several documents ("---" between manifests) are one snippet too.
     try:
-        parsed = yaml.load(paragraph, Loader=_Loader)
+        documents = list(yaml.load_all(paragraph, Loader=_Loader))
     except yaml.YAMLError:
         return False
-    items = parsed if isinstance(parsed, list) else [parsed]
+    items = [
+        item for parsed in documents for item in (parsed if isinstance(parsed, list) else [parsed])
+    ]
     return bool(items) and all(
         isinstance(item, dict) and item and all(_YAML_KEY.match(str(k)) for k in item)
         for item in items

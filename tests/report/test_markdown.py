@@ -82,3 +82,29 @@ def test_min_severity(sample_report: Report) -> None:
     assert "(showing high and above)" in text
     assert "### Medium" not in text
     assert text.count("<details>") == 4
+
+
+# --- rendered by a Markdown library ---------------------------------------------------------
+
+
+def test_remediation_yaml_renders_as_fenced_yaml_blocks() -> None:
+    import yaml
+    from markdown_it import MarkdownIt
+
+    from kaudit.audit import audit
+    from kaudit.collect.manifests import load_manifests
+    from tests.report.test_golden import DEMO, PACKAGE_PARENT
+
+    report = audit(load_manifests([str(PACKAGE_PARENT / DEMO)]))
+    tokens = MarkdownIt("commonmark").parse(render(report, Format.MARKDOWN))
+    fences = [t for t in tokens if t.type == "fence"]
+    manifests = [t for t in fences if "apiVersion:" in t.content]
+    assert manifests, "no remediation manifest in a code block"
+    for fence in fences:
+        assert fence.info == "yaml", fence.content[:80]
+        assert list(yaml.safe_load_all(fence.content)), fence.content[:80]
+    # Two manifests of one remediation (default deny plus the DNS exception) stay one block.
+    assert any(f.content.count("kind: NetworkPolicy") == 2 for f in manifests)
+    # No YAML is flattened into prose.
+    prose = " ".join(t.content for t in tokens if t.type == "inline")
+    assert "apiVersion:" not in prose
