@@ -28,6 +28,7 @@ from kaudit.netpol.summary import (
     ReachCount,
 )
 from kaudit.parsing import parse_json
+from kaudit.report.kinds import unevaluated_policy_caveat
 from kaudit.report.model import NamespaceSummary, Report, SuppressedFinding
 
 # Bumped only on a breaking change (a field removed, renamed or retyped); adding a field
@@ -119,6 +120,8 @@ def _facts_to_dict(facts: ClusterFacts) -> JsonObject:
         "cniChecked": facts.cni_checked,
         "inputs": list(facts.inputs),
         "ignoredKinds": dict(sorted(facts.ignored_kinds.items())),
+        # Derived from ignoredKinds, for readers of the JSON; not read back.
+        "policyCaveat": unevaluated_policy_caveat(facts.ignored_kinds),
     }
 
 

@@ -14,6 +14,7 @@ import kaudit
 from kaudit.findings import Finding, Severity
 from kaudit.jsontypes import JsonArray, JsonObject, json_array
 from kaudit.report.jsonio import format_timestamp, to_plain
+from kaudit.report.kinds import ignored_kinds_text, unevaluated_policy_caveat
 from kaudit.report.model import Report
 from kaudit.rules.registry import Rule, all_rules
 
@@ -62,6 +63,14 @@ def report_to_sarif(report: Report) -> JsonObject:
         }
         for rule, kinds in sorted(report.incomplete_rules.items())
     )
+    ignored = ignored_kinds_text(report.facts.ignored_kinds)
+    if ignored:
+        notifications.append(
+            {"level": "note", "message": {"text": f"kinds not audited: {ignored}"}}
+        )
+    caveat = unevaluated_policy_caveat(report.facts.ignored_kinds)
+    if caveat:
+        notifications.append({"level": "warning", "message": {"text": caveat}})
     run: JsonObject = {
         "tool": {
             "driver": {

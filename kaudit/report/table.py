@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import textwrap
+
 from tabulate import tabulate
 
 from kaudit.findings import Finding, Severity
 from kaudit.model import ObjectRef
+from kaudit.report.kinds import ignored_kinds_text, unevaluated_policy_caveat
 from kaudit.report.model import Report
 from kaudit.report.textsafe import terminal_text
 
@@ -40,8 +43,23 @@ def render_table(report: Report, *, color: bool = False) -> str:
         )
     if not findings:
         blocks.append("No findings.")
+    left_out = _left_out(report)
+    if left_out:
+        blocks.append(left_out)
     blocks.append(summary_line(report, color=color))
     return "\n\n".join(blocks) + "\n"
+
+
+def _left_out(report: Report) -> str | None:
+    """The kinds present but not audited, and the caveat when some of them are policies."""
+    ignored = ignored_kinds_text(report.facts.ignored_kinds)
+    if ignored is None:
+        return None
+    lines = [f"Kinds not audited: {ignored}."]
+    caveat = unevaluated_policy_caveat(report.facts.ignored_kinds)
+    if caveat:
+        lines.append(caveat)
+    return "\n".join(textwrap.fill(terminal_text(line), WIDTH) for line in lines)
 
 
 def render_findings_table(findings: list[Finding], color: bool = False) -> str:

@@ -19,6 +19,7 @@ from kaudit.findings import Finding, Severity
 from kaudit.jsontypes import JsonValue
 from kaudit.netpol.summary import PairCount, PodClassSummary, ReachabilitySummary, ReachCount
 from kaudit.report.jsonio import format_timestamp, reachability_to_dict, to_plain
+from kaudit.report.kinds import ignored_kinds_text, unevaluated_policy_caveat
 from kaudit.report.model import NamespaceSummary, Report
 
 # libyaml's parser and emitter when PyYAML was built with it: ten times faster on big reports.
@@ -143,6 +144,7 @@ class ReportView:
     blast_radius: tuple[BlastRadius, ...]  # the widest first
     reachability_json: str | None
     min_severity: str
+    policy_caveat: str | None  # other engines' policies present but not evaluated
     severities: tuple[str, ...] = field(default=tuple(s.label for s in SEVERITIES))
 
 
@@ -191,6 +193,7 @@ def build_view(report: Report) -> ReportView:
         if report.reachability is not None
         else None,
         min_severity=report.min_severity.label,
+        policy_caveat=unevaluated_policy_caveat(report.facts.ignored_kinds),
     )
 
 
@@ -227,8 +230,8 @@ def _facts(report: Report) -> tuple[tuple[str, str], ...]:
     rows.append(("CNI", cni))
     if facts.inputs:
         rows.append(("Inputs", ", ".join(facts.inputs)))
-    if facts.ignored_kinds:
-        ignored = ", ".join(f"{kind} ({n})" for kind, n in sorted(facts.ignored_kinds.items()))
+    ignored = ignored_kinds_text(facts.ignored_kinds)
+    if ignored:
         rows.append(("Kinds not audited", ignored))
     rows.append(("Generated", _display_time(report.generated_at)))
     return tuple(rows)

@@ -110,6 +110,7 @@ def test_collection_warnings_become_notifications(sample_report: Report) -> None
     assert texts == [
         "ingressclasses: not found in the manifests",
         "rule KA230 did not run: missing ingressclasses",
+        "kinds not audited: ConfigMap (2)",
     ]
     assert invocation["endTimeUtc"] == "2026-01-15T09:30:00Z"
 

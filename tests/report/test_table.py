@@ -72,4 +72,6 @@ def test_empty_report(sample_report: Report) -> None:
     empty = dataclasses.replace(
         sample_report, findings=(), suppressed=(), warnings=(), incomplete_rules={}
     )
-    assert render(empty, Format.TABLE) == ("No findings.\n\n0 findings\n")
+    assert render(empty, Format.TABLE) == (
+        "No findings.\n\nKinds not audited: ConfigMap (2).\n\n0 findings\n"
+    )
