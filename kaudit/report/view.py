@@ -147,6 +147,18 @@ class ReportView:
     policy_caveat: str | None  # other engines' policies present but not evaluated
     severities: tuple[str, ...] = field(default=tuple(s.label for s in SEVERITIES))
 
+    @property
+    def at_least(self) -> tuple[tuple[str, int], ...]:
+        """(severity label, findings at or above it), worst first, for the minimum filter;
+        severities no finding has are left out."""
+        result = []
+        running = 0
+        for label, count in self.counts:
+            running += count
+            if count:
+                result.append((label, running))
+        return tuple(result)
+
 
 def build_view(report: Report) -> ReportView:
     findings = sorted(report.findings, key=lambda f: f.sort_key)
@@ -155,14 +167,15 @@ def build_view(report: Report) -> ReportView:
     system_sections = {s.name for s in sections if s.system}
     application = [v for v in views if v.section not in system_sections]
     counts = tuple((s.label, n) for s, n in report.counts.items())
-    urgent = [v for v in application if v.finding.severity >= Severity.HIGH]
+    ranked = sorted(application, key=lambda v: impact_key(v.finding))
+    serious = [v for v in ranked if v.finding.severity >= Severity.MEDIUM]
     return ReportView(
         report=report,
         generated_at=_display_time(report.generated_at),
         total=len(findings),
         counts=counts,
         verdict=_verdict(report),
-        worst=tuple((urgent or application[:3])[:WORST_SHOWN]),
+        worst=tuple((serious or ranked[:3])[:WORST_SHOWN]),
         facts=_facts(report),
         not_collected=tuple(w.message for w in report.warnings),
         incomplete_rules=tuple(
@@ -195,6 +208,52 @@ def build_view(report: Report) -> ReportView:
         min_severity=report.min_severity.label,
         policy_caveat=unevaluated_policy_caveat(report.facts.ignored_kinds),
     )
+
+
+# Rules whose findings are most often mistakes (a typo, a dead Service, a broken rule)
+# rather than exposure by design: among findings of equal reach they come first.
+LIKELY_BUGS = frozenset(
+    {
+        "service-no-endpoints",
+        "service-target-port-mismatch",
+        "workload-unreachable-by-policy",
+        "policy-selects-no-pods",
+        "policy-peer-selects-nothing",
+        "policy-peer-or-confusion",
+        "egress-blocks-dns",
+        "ingress-backend-missing-service",
+        "ingress-backend-port-mismatch",
+        "ingress-unknown-class",
+    }
+)
+# Evidence counts of the pods a finding is about, and lists of the namespaces it spans.
+_POD_COUNTS = ("podCount", "openPods", "unisolatedPods", "podsAdmittedWhole")
+_NAMESPACE_LISTS = ("namespaces", "namespacesAdmittedWhole", "wholeNamespaces")
+
+
+def _affected(finding: Finding) -> tuple[int, int]:
+    """(pods, namespaces) the finding's evidence says it affects; without a count, one
+    of each (a Service, a policy, an Ingress: one workload's traffic)."""
+    evidence = finding.evidence
+    pods = max(
+        (v for k in _POD_COUNTS if isinstance(v := evidence.get(k), int)),
+        default=1,
+    )
+    namespaces = max(
+        (len(v) for k in _NAMESPACE_LISTS if isinstance(v := evidence.get(k), list | tuple)),
+        default=1,
+    )
+    return pods, max(namespaces, 1)
+
+
+def impact_key(
+    finding: Finding,
+) -> tuple[int, int, int, bool, tuple[int, str, str, str, str, str]]:
+    """Sort key, most impact first: severity, then pods and namespaces affected, then
+    likely mistakes before exposure, then the usual order."""
+    pods, namespaces = _affected(finding)
+    likely_bug = finding.rule_name in LIKELY_BUGS or "diagnosis" in finding.evidence
+    return (-int(finding.severity), -pods, -namespaces, not likely_bug, finding.sort_key)
 
 
 def _display_time(moment: dt.datetime) -> str:

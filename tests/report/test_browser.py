@@ -168,16 +168,17 @@ def test_hostile_label_shows_as_text_and_never_runs(
     assert watched.errors == []
 
 
-def test_severity_filter_shows_only_that_severity(
+def test_severity_filter_is_a_minimum(
     browser: Browser, demo_report: Report, tmp_path: Path
 ) -> None:
+    # As --min-severity: "high" shows high and critical.
     watched = open_report(browser, demo_report, tmp_path)
-    expected = sum(1 for f in demo_report.findings if f.severity is Severity.HIGH)
+    expected = sum(1 for f in demo_report.findings if f.severity >= Severity.HIGH)
     assert 0 < expected < len(demo_report.findings)
     watched.page.select_option("#filter-severity", "high")
     shown = watched.visible_findings()
     assert len(shown) == expected
-    assert {f["severity"] for f in shown} == {"high"}
+    assert {f["severity"] for f in shown} == {"high", "critical"}
     assert watched.page.inner_text("#filter-count") == (
         f"Showing {expected} of {len(demo_report.findings)} findings"
     )

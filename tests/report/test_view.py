@@ -6,7 +6,8 @@ import dataclasses
 
 import pytest
 
-from kaudit.findings import Severity
+from kaudit.findings import Finding, Severity
+from kaudit.jsontypes import JsonObject
 from kaudit.netpol.summary import (
     IsolationCounts,
     PairCount,
@@ -127,7 +128,14 @@ def test_sections_worst_first_system_apart(sample_report: Report) -> None:
     assert [n.name for n in view.system_namespaces] == ["kube-system"]
     assert [f.finding.rule_id for f in view.system_findings] == ["KA101", "KA204", "KA501"]
     assert [label for label, _ in view.by_severity] == ["critical", "high", "medium", "low"]
-    assert [f.finding.rule_id for f in view.worst] == ["KA110", "KA101", "KA140", "KA204"]
+    # Ranked by impact; medium findings fill the list when fewer than ten are high or worse.
+    assert [f.finding.rule_id for f in view.worst] == [
+        "KA110",
+        "KA101",
+        "KA140",
+        "KA204",
+        "KA120",
+    ]
 
 
 def test_shared_remediation_is_shown_once(sample_report: Report) -> None:
@@ -252,3 +260,45 @@ def test_a_big_heat_map_keeps_the_most_connected_namespaces() -> None:
     assert result.namespaces == tuple(names[10:])
     assert result.left_out == 10
     assert not result.titled
+
+
+# --- worst problems: ranked by impact -------------------------------------------------------
+
+
+def _finding(rule: str, severity: str, evidence: JsonObject | None = None) -> Finding:
+    from kaudit.findings import Severity, frozen_evidence
+    from kaudit.model import ObjectRef
+
+    return Finding(
+        rule_id="KA999",
+        rule_name=rule,
+        severity=Severity[severity.upper()],
+        resource=ObjectRef("Service", "shop", rule),
+        message=rule,
+        evidence=frozen_evidence(evidence or {}),
+        remediation="",
+    )
+
+
+def test_worst_problems_rank_by_severity_then_reach_then_likely_bugs() -> None:
+    from kaudit.report.view import impact_key
+
+    findings = [
+        _finding("service-nodeport", "high"),  # exposure, one workload
+        _finding("pod-default-ndots", "info", {"podCount": 50}),
+        _finding("service-no-endpoints", "high", {"diagnosis": ["typo"]}),  # a typo
+        _finding("lateral-movement-open", "high", {"openPods": 5, "namespaces": ["a", "b"]}),
+        _finding("namespace-without-networkpolicy", "high", {"podCount": 5}),
+        _finding("policy-peer-selects-nothing", "medium"),
+        _finding("service-loadbalancer", "critical"),
+    ]
+    ranked = [f.rule_name for f in sorted(findings, key=impact_key)]
+    assert ranked == [
+        "service-loadbalancer",
+        "lateral-movement-open",  # five pods, two namespaces
+        "namespace-without-networkpolicy",  # five pods, one namespace
+        "service-no-endpoints",  # a likely bug before exposure of the same reach
+        "service-nodeport",
+        "policy-peer-selects-nothing",
+        "pod-default-ndots",
+    ]

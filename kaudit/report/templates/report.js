@@ -24,6 +24,9 @@
   var filters = byId("filters");
   // Open narrowed results only when few enough to read; thousands stay collapsed.
   var OPEN_LIMIT = 200;
+  // The severity filter is a minimum, as --min-severity is.
+  var RANK = {info: 0, low: 1, medium: 2, high: 3, critical: 4};
+  function atLeast(severity, minimum) { return RANK[severity] >= RANK[minimum]; }
 
   function apply() {
     var severity = controls.severity.value;
@@ -34,7 +37,7 @@
     var shown = 0;
     findings.forEach(function (item, index) {
       var data = item.dataset;
-      var visible = (!severity || data.severity === severity) &&
+      var visible = (!severity || atLeast(data.severity, severity)) &&
         (!rule || data.rule === rule) &&
         (!namespace || data.ns === namespace) &&
         words.every(function (word) { return searchable[index].indexOf(word) !== -1; });
