@@ -374,8 +374,35 @@ def _ingress_admits(
     return verdict.ingress is not None and verdict.ingress.allowed
 
 
+def _source_samples(ctx: AuditContext) -> list[tuple[Pod, Pod | None]]:
+    """Per namespace and label set of egress-isolated pods, two pods of the engine (the
+    second may be None).
+
+    Pods agreeing on namespace and labels pass the same ingress rules (ipBlock
+    peers, which look at addresses, are not judged), so one question answers for
+    all of them; the second pod stands in when the first is the destination itself.
+    """
+    samples: dict[tuple[str, frozenset[tuple[str, str]]], list[Pod]] = {}
+    for pod in ctx.engine.pods:
+        group = samples.setdefault((pod.namespace, frozenset(pod.labels.items())), [])
+        if len(group) < 2:
+            group.append(pod)
+    # A source free to send anywhere and admitted by the ingress rules would be a reacher:
+    # only sources whose own egress policies may hold them back need asking.
+    return [
+        (group[0], group[1] if len(group) > 1 else None)
+        for group in samples.values()
+        if ctx.engine.isolation(group[0]).egress_isolated
+    ]
+
+
 def _admits_no_source(
-    ctx: AuditContext, pod: Pod, number: int, port: ServicePort, beyond: frozenset[ObjectRef]
+    ctx: AuditContext,
+    pod: Pod,
+    number: int,
+    port: ServicePort,
+    beyond: frozenset[ObjectRef],
+    sources: list[tuple[Pod, Pod | None]],
 ) -> bool:
     """The engine says no pod, of the input or of a namespace not in it, passes the pod's
     ingress policies on this port (whatever the sources' own egress says)."""
@@ -388,11 +415,11 @@ def _admits_no_source(
     if engine.reachers_of(pod, number, port.protocol):
         return False
     # Nobody reaches it; make sure no source is admitted and only held back by its egress.
-    return not any(
-        _ingress_admits(ctx, source, pod, number, port)
-        for source in engine.pods
-        if source.key != pod.key
-    )
+    for first, second in sources:
+        source = second if first.key == pod.key else first
+        if source is not None and _ingress_admits(ctx, source, pod, number, port):
+            return False
+    return True
 
 
 def _routes_by_service(ctx: AuditContext) -> dict[tuple[str, str], list[str]]:
@@ -436,6 +463,7 @@ def _routes_by_service(ctx: AuditContext) -> dict[tuple[str, str], list[str]]:
 def workload_unreachable_by_policy(ctx: AuditContext) -> Iterator[Hit]:
     routes = _routes_by_service(ctx)
     beyond = _policies_not_judged(ctx)
+    sources = _source_samples(ctx)
     dead: dict[ObjectRef, list[tuple[Service, ServicePort, int, list[Pod]]]] = {}
     for service in sorted(ctx.snapshot.services, key=lambda s: (s.namespace, s.name)):
         if not _selects_endpoints(service):
@@ -450,7 +478,10 @@ def workload_unreachable_by_policy(ctx: AuditContext) -> Iterator[Hit]:
                 assert number is not None
                 # Replicas with the same labels answer alike: one engine question per set.
                 by_labels = {frozenset(p.labels.items()): p for p in group}
-                if all(_admits_no_source(ctx, p, number, port, beyond) for p in by_labels.values()):
+                if all(
+                    _admits_no_source(ctx, p, number, port, beyond, sources)
+                    for p in by_labels.values()
+                ):
                     dead.setdefault(ref, []).append((service, port, number, group))
     for ref, entries in dead.items():
         group = entries[0][3]
