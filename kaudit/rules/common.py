@@ -124,6 +124,39 @@ def peer_outside_input(ctx: AuditContext, peer: PolicyPeer) -> bool:
     return not any(selector.matches(ns.labels) for ns in ctx.snapshot.namespaces)
 
 
+def peer_namespaces(ctx: AuditContext, policy: NetworkPolicy, peer: PolicyPeer) -> list[str] | None:
+    """The namespaces a pod peer's pods are looked for in; None when they may lie outside
+    the input."""
+    if peer.namespace_selector is None:
+        return [policy.namespace]
+    if peer_outside_input(ctx, peer):
+        return None
+    selector = peer.namespace_selector
+    return sorted(ns.name for ns in ctx.snapshot.namespaces if selector.matches(ns.labels))
+
+
+def peer_pods(ctx: AuditContext, namespaces: Iterable[str]) -> list[Pod]:
+    return [p for ns in namespaces for p in ctx.pods_by_namespace.get(ns, [])]
+
+
+def peer_selects_no_pod(ctx: AuditContext, policy: NetworkPolicy, peer: PolicyPeer) -> bool:
+    """A pod peer (not an ipBlock) whose selectors match no pod of the input.
+
+    Not judged (False) when its pods may lie outside the input: namespaces not in the
+    input, or namespaces whose pods the input does not hold.
+    """
+    if peer.ip_block is not None:
+        return False
+    namespaces = peer_namespaces(ctx, policy, peer)
+    if namespaces is None:
+        return False
+    pods = peer_pods(ctx, namespaces)
+    if namespaces and not pods:
+        return False
+    selector = peer.pod_selector
+    return not (pods and (selector is None or any(selector.matches(p.labels) for p in pods)))
+
+
 def dns_target(ctx: AuditContext) -> tuple[str, dict[str, str]]:
     """The namespace and labels of the cluster DNS pods, for the DNS egress exception."""
     for pod in ctx.snapshot.pods:

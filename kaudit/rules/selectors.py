@@ -13,7 +13,9 @@ from kaudit.rules.common import (
     K8S_NETPOL,
     application_pods,
     label_text,
-    peer_outside_input,
+    peer_namespaces,
+    peer_pods,
+    peer_selects_no_pod,
     plural,
 )
 from kaudit.rules.context import AuditContext
@@ -378,18 +380,6 @@ def policy_selects_no_pods(ctx: AuditContext) -> Iterator[Hit]:
 # --- KA110 ---------------------------------------------------------------------------------
 
 
-def _peer_namespaces(
-    ctx: AuditContext, policy: NetworkPolicy, peer: PolicyPeer
-) -> list[str] | None:
-    """The namespaces a peer's pods are looked for in; None when they may lie outside
-    the input."""
-    if peer.namespace_selector is None:
-        return [policy.namespace]
-    if peer_outside_input(ctx, peer):
-        return None
-    return _namespaces_matching(ctx, peer.namespace_selector)
-
-
 @dataclass(frozen=True, slots=True)
 class _DeadPeer:
     direction: str
@@ -407,17 +397,11 @@ def _dead_peers(ctx: AuditContext, policy: NetworkPolicy) -> Iterator[_DeadPeer]
         # A pod-only peer beside a namespace-only one is policy-peer-or-confusion's finding.
         confused = any(_namespace_only(p) for p in policy_rule.peers)
         for peer in policy_rule.peers:
-            if peer.ip_block is not None or (confused and _pod_only(peer)):
+            if (confused and _pod_only(peer)) or not peer_selects_no_pod(ctx, policy, peer):
                 continue
-            namespaces = _peer_namespaces(ctx, policy, peer)
-            if namespaces is None:
-                continue
-            pods = [p for ns in namespaces for p in ctx.pods_by_namespace.get(ns, [])]
-            if namespaces and not pods:
-                continue  # namespaces whose pods are not in the input: nothing to judge
+            namespaces = peer_namespaces(ctx, policy, peer) or []
+            pods = peer_pods(ctx, namespaces)
             selector = peer.pod_selector
-            if pods and (selector is None or any(selector.matches(p.labels) for p in pods)):
-                continue
             candidates = (
                 closest_label_sets(selector.match_labels, pods)
                 if selector is not None and selector.match_labels

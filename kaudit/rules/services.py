@@ -16,6 +16,7 @@ from kaudit.rules.common import (
     label_text,
     members,
     peer_outside_input,
+    peer_selects_no_pod,
     plural,
     service_port_text,
     service_ports_evidence,
@@ -352,13 +353,17 @@ def _target_number(pod: Pod, port: ServicePort) -> int | None:
 
 def _policies_not_judged(ctx: AuditContext) -> frozenset[ObjectRef]:
     """Policies whose pods are not judged dead: those with ingress peers the input cannot
-    hold (outside addresses, pods of namespaces not in the input), and those that deny all
-    ingress to chosen pods on purpose (a podSelector, Ingress, and no ingress rule)."""
+    hold (outside addresses, pods of namespaces not in the input); those with an ingress
+    peer that selects no pod (policy-peer-selects-nothing names that cause: one fact, one
+    finding); and those that deny all ingress to chosen pods on purpose (a podSelector,
+    Ingress, and no ingress rule)."""
     return frozenset(
         policy.ref
         for policy in ctx.snapshot.network_policies
         if any(
-            peer.ip_block is not None or peer_outside_input(ctx, peer)
+            peer.ip_block is not None
+            or peer_outside_input(ctx, peer)
+            or (policy.affects_ingress and peer_selects_no_pod(ctx, policy, peer))
             for policy_rule in policy.ingress
             for peer in policy_rule.peers
         )
@@ -450,7 +455,8 @@ def _routes_by_service(ctx: AuditContext) -> dict[tuple[str, str], list[str]]:
         Policies admitting outside addresses (ipBlock), or pods of namespaces not in
         the input, are not judged (those sources may exist), nor pods that a policy
         of their own denies all ingress on purpose (a podSelector naming them,
-        policyTypes Ingress, no ingress rule).
+        policyTypes Ingress, no ingress rule). Where an ingress peer selects no pod,
+        policy-peer-selects-nothing reports that cause instead.
     """,
     remediation="""
         Allow the Service's clients on the target port in an ingress policy that

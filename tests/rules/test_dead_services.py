@@ -36,10 +36,11 @@ CARTS = ["Deployment/shop/carts"]
 DEAD_CASES = [
     ("no policy", [], []),
     ("default deny, nothing allowed", [DENY_INGRESS], CARTS),
+    # One fact, one finding: the typo is policy-peer-selects-nothing's (tested below).
     (
         "client by a typo",
         [carts_ingress("from: [{podSelector: {matchLabels: {name: frontend}}}]")],
-        CARTS,
+        [],
     ),
     (
         "client by its name",
@@ -116,3 +117,14 @@ spec:
         }
     ]
     assert finding.evidence["ingressPolicies"] == ["shop/deny"]
+
+
+def test_a_dead_service_caused_by_a_typo_is_reported_once_by_its_cause() -> None:
+    documents = [
+        *SHOP,
+        policy(
+            "p", "shop", carts_ingress("from: [{podSelector: {matchLabels: {name: frontend}}}]")
+        ),
+    ]
+    assert fired_on("workload-unreachable-by-policy", *documents) == []
+    assert fired_on("policy-peer-selects-nothing", *documents) == ["NetworkPolicy/shop/p"]
