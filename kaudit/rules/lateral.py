@@ -9,6 +9,7 @@ import re
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from types import MappingProxyType
 
 from kaudit.findings import Severity
 from kaudit.jsontypes import JsonArray, json_array
@@ -58,25 +59,27 @@ DATASTORE_PORTS: Mapping[int, str] = {
 
 
 # Label values (of the identity keys) that name a datastore, with its name and usual port.
-DATASTORE_LABELS: Mapping[str, tuple[str, int]] = {
-    "postgres": ("PostgreSQL", 5432),
-    "postgresql": ("PostgreSQL", 5432),
-    "mysql": ("MySQL/MariaDB", 3306),
-    "mariadb": ("MySQL/MariaDB", 3306),
-    "redis": ("Redis", 6379),
-    "mongo": ("MongoDB", 27017),
-    "mongodb": ("MongoDB", 27017),
-    "elasticsearch": ("Elasticsearch/OpenSearch", 9200),
-    "opensearch": ("Elasticsearch/OpenSearch", 9200),
-    "memcached": ("Memcached", 11211),
-    "cassandra": ("Cassandra", 9042),
-    "etcd": ("etcd", 2379),
-    "couchdb": ("CouchDB", 5984),
-    "influxdb": ("InfluxDB", 8086),
-    "clickhouse": ("ClickHouse HTTP", 8123),
-    "cockroachdb": ("CockroachDB", 26257),
-    "neo4j": ("Neo4j Bolt", 7687),
-}
+DATASTORE_LABELS: Mapping[str, tuple[str, int]] = MappingProxyType(
+    {
+        "postgres": ("PostgreSQL", 5432),
+        "postgresql": ("PostgreSQL", 5432),
+        "mysql": ("MySQL/MariaDB", 3306),
+        "mariadb": ("MySQL/MariaDB", 3306),
+        "redis": ("Redis", 6379),
+        "mongo": ("MongoDB", 27017),
+        "mongodb": ("MongoDB", 27017),
+        "elasticsearch": ("Elasticsearch/OpenSearch", 9200),
+        "opensearch": ("Elasticsearch/OpenSearch", 9200),
+        "memcached": ("Memcached", 11211),
+        "cassandra": ("Cassandra", 9042),
+        "etcd": ("etcd", 2379),
+        "couchdb": ("CouchDB", 5984),
+        "influxdb": ("InfluxDB", 8086),
+        "clickhouse": ("ClickHouse HTTP", 8123),
+        "cockroachdb": ("CockroachDB", 26257),
+        "neo4j": ("Neo4j Bolt", 7687),
+    }
+)
 
 
 def _same_template(
@@ -210,13 +213,50 @@ def some(names: Sequence[str], shown: int = 4) -> str:
     return f"{head} and {len(names) - shown} more" if len(names) > shown else head
 
 
+# Words that make a name a datastore's companion, not the datastore (postgres-exporter,
+# redis-commander, mongo-express).
+COMPANION_WORDS = frozenset(
+    {
+        "exporter",
+        "operator",
+        "backup",
+        "ui",
+        "admin",
+        "metrics",
+        "dashboard",
+        "commander",
+        "express",
+        "console",
+        "proxy",
+        "client",
+        "sentinel",
+    }
+)
+
+
+def _datastore_word(word: str) -> tuple[str, int] | None:
+    """The datastore a word names: "redis", "redis7", "mysqldb"."""
+    for candidate in (word, word.rstrip("0123456789"), word.removesuffix("db")):
+        if candidate in DATASTORE_LABELS:
+            return DATASTORE_LABELS[candidate]
+    return None
+
+
 def _labelled_datastore(pod: Pod) -> tuple[str, int] | None:
-    """The datastore the pod's identity labels name ("redis-cart", "mysql"), if any."""
-    for key in IDENTITY_KEYS:
-        value = pod.labels.get(key, "").lower()
-        for word in re.split(r"[^a-z0-9]+", value):
-            if word in DATASTORE_LABELS:
-                return DATASTORE_LABELS[word]
+    """The datastore that the pod's identity labels or container names name, if any.
+
+    The model keeps no images; the container's name usually repeats the image's.
+    """
+    names = [pod.labels.get(key, "") for key in IDENTITY_KEYS]
+    names += sorted({cp.container for cp in pod.ports if cp.container})
+    for name in names:
+        words = [w for w in re.split(r"[^a-z0-9]+", name.lower()) if w]
+        if COMPANION_WORDS.intersection(words):
+            continue
+        for word in words:
+            found = _datastore_word(word)
+            if found is not None:
+                return found
     return None
 
 
@@ -224,8 +264,8 @@ def _datastore_ports(pod: Pod, services: Iterable[Service]) -> dict[int, str]:
     """Datastore ports the pod serves, with the datastore's name.
 
     Well-known ports among the declared container ports and numeric Service targets;
-    for a pod whose labels name a datastore, its declared TCP ports (or, if it declares
-    none, the datastore's usual port).
+    for a pod whose labels or container names name a datastore, its declared TCP ports
+    (or, if it declares none, the datastore's usual port).
     """
     ports = {cp.container_port for cp in pod.ports if cp.protocol == Protocol.TCP}
     for service in services:

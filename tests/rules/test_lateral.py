@@ -198,6 +198,29 @@ def test_lone_datastore_admitting_its_own_namespace_only_is_not_reported() -> No
     assert fired_on("datastore-reachable-cross-namespace", store, own) == []
 
 
+COMPANIONS = [
+    (
+        "an exporter beside the database",
+        deployment("postgres-exporter", "x", ports="[{containerPort: 9187}]"),
+    ),
+    ("a web console", deployment("redis-commander", "x", ports="[{containerPort: 8081}]")),
+]
+
+
+@pytest.mark.parametrize("document", [c[1] for c in COMPANIONS], ids=[c[0] for c in COMPANIONS])
+def test_datastore_companions_are_not_datastores(document: str) -> None:
+    assert fired_on("datastore-reachable-cross-namespace", document) == []
+
+
+def test_datastore_named_by_its_container() -> None:
+    # Labels say "cache"; the container is called redis7 (the model keeps no image).
+    cache = deployment("cache", "x", ports="[{containerPort: 7000}]").replace(
+        "- name: main", "- name: redis7"
+    )
+    finding = only("datastore-reachable-cross-namespace", cache)
+    assert "7000 (Redis) from any pod of a namespace not in the input" in finding.message
+
+
 def test_labels_that_name_no_datastore_are_left_alone() -> None:
     # "cartography" holds "cart", not a datastore word; its port is not a datastore's.
     assert fired_on("datastore-reachable-cross-namespace", deployment("cartography", "x")) == []
