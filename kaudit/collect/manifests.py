@@ -18,6 +18,7 @@ from frozendict import frozendict
 
 from kaudit.collect.cni import detect_cni
 from kaudit.collect.documents import STDIN, Document, read_documents
+from kaudit.collect.versions import ignored_kind_name, recognised_kind, to_current
 from kaudit.errors import InputError
 from kaudit.model import (
     ClusterFacts,
@@ -111,7 +112,15 @@ class _Builder:
     ignored: Counter[str] = field(default_factory=Counter)
 
     def add(self, doc: Document) -> None:
-        kind, raw, origin = doc.kind, doc.raw, doc.origin
+        origin, api_version = doc.origin, doc.api_version
+        if not api_version:
+            # kubectl refuses such a document too; guessing its group could misread it.
+            raise InputError(f"{origin}: {doc.kind} {doc.name or '(unnamed)'} has no apiVersion")
+        kind = recognised_kind(api_version, doc.kind)
+        if kind is None:
+            self.ignored[ignored_kind_name(api_version, doc.kind)] += 1
+            return
+        raw = to_current(api_version, kind, doc.raw)
         try:
             if kind == "Namespace":
                 ns = Namespace.from_raw(raw, origin)
@@ -119,7 +128,7 @@ class _Builder:
             elif kind == "Pod":
                 self.pods.append(Pod.from_raw(raw, origin))
             elif kind in TEMPLATE_PATHS:
-                self.workloads.append(doc)
+                self.workloads.append(Document(raw, origin))
             elif kind == "Service":
                 self.services.append(Service.from_raw(raw, origin))
             elif kind == "EndpointSlice":
