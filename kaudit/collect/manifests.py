@@ -19,6 +19,7 @@ from frozendict import frozendict
 from kaudit.collect.cni import detect_cni
 from kaudit.collect.documents import STDIN, Document, read_documents
 from kaudit.collect.versions import ignored_kind_name, recognised_kind, to_current
+from kaudit.collect.workloads import pod_count, replicas
 from kaudit.errors import InputError
 from kaudit.model import (
     ClusterFacts,
@@ -110,6 +111,7 @@ class _Builder:
     ingresses: list[Ingress] = field(default_factory=list)
     ingress_classes: list[IngressClass] = field(default_factory=list)
     ignored: Counter[str] = field(default_factory=Counter)
+    nodes: set[str] = field(default_factory=set)
 
     def add(self, doc: Document) -> None:
         origin, api_version = doc.origin, doc.api_version
@@ -141,6 +143,9 @@ class _Builder:
                 self.ingresses.append(Ingress.from_raw(raw, origin))
             elif kind == "IngressClass":
                 self.ingress_classes.append(IngressClass.from_raw(raw, origin))
+            elif kind == "Node":
+                # Read only to know how many pods each DaemonSet runs.
+                self.nodes.add(doc.name)
             else:
                 self.ignored[kind] += 1
         except (KeyError, ValueError, TypeError, AttributeError) as exc:
@@ -149,7 +154,7 @@ class _Builder:
             ) from None
 
     def template_pods(self) -> list[Pod]:
-        """One pod per workload, from its template, unless real pods already stand for it."""
+        """The pods each workload's controller would run, unless real pods stand for it."""
         present = {(d.kind, _namespace_of(d.raw), d.name) for d in self.workloads}
         result = []
         for doc in self.workloads:
@@ -179,12 +184,19 @@ class _Builder:
                 pod = Pod.from_raw(
                     raw_pod, doc.origin, workload=Workload(doc.kind, doc.name), from_template=True
                 )
+                count = pod_count(doc.kind, doc.raw, max(len(self.nodes), 1))
             except (KeyError, ValueError, TypeError, AttributeError) as exc:
                 raise InputError(
                     f"{doc.origin}: invalid {doc.kind} {doc.name}: {_reason(exc)}"
                 ) from None
-            result.append(pod)
+            result.extend(replicas(doc.kind, pod, count))
         return result
+
+    def notes(self) -> tuple[str, ...]:
+        daemon_sets = sum(1 for d in self.workloads if d.kind == "DaemonSet")
+        if daemon_sets and not self.nodes:
+            return ("the input has no Node objects: each DaemonSet stands for one pod (one node)",)
+        return ()
 
     def build(self, inputs: tuple[str, ...]) -> Snapshot:
         pods = self.pods + self.template_pods()
@@ -208,6 +220,7 @@ class _Builder:
                 cni=detect_cni(pods),
                 cni_checked="kube-system" in namespaces,
                 ignored_kinds=frozendict(sorted(self.ignored.items())),
+                notes=self.notes(),
             ),
             namespaces=tuple(sorted(namespaces.values(), key=lambda n: n.name)),
             pods=tuple(pods),

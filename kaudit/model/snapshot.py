@@ -44,6 +44,8 @@ class ClusterFacts:
     cni_checked: bool = False  # False when kube-system could not be inspected
     inputs: tuple[str, ...] = ()  # manifest paths, when source == "manifests"
     ignored_kinds: Mapping[str, int] = frozendict()
+    # How the source read what it could not see, e.g. DaemonSet pods without Node objects.
+    notes: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
