@@ -18,7 +18,12 @@ from frozendict import frozendict
 
 from kaudit.collect.cni import detect_cni
 from kaudit.collect.documents import STDIN, Document, read_documents
-from kaudit.collect.versions import ignored_kind_name, recognised_kind, to_current
+from kaudit.collect.versions import (
+    CLUSTER_SCOPED_KINDS,
+    ignored_kind_name,
+    recognised_kind,
+    to_current,
+)
 from kaudit.collect.workloads import pod_count, replicas
 from kaudit.errors import InputError
 from kaudit.model import (
@@ -112,6 +117,8 @@ class _Builder:
     ingress_classes: list[IngressClass] = field(default_factory=list)
     ignored: Counter[str] = field(default_factory=Counter)
     nodes: set[str] = field(default_factory=set)
+    # `--namespace` values: objects without a namespace go into it, as with `kubectl apply -n`.
+    target_namespaces: tuple[str, ...] = ()
 
     def add(self, doc: Document) -> None:
         origin, api_version = doc.origin, doc.api_version
@@ -122,7 +129,7 @@ class _Builder:
         if kind is None:
             self.ignored[ignored_kind_name(api_version, doc.kind)] += 1
             return
-        raw = to_current(api_version, kind, doc.raw)
+        raw = self._in_target_namespace(kind, to_current(api_version, kind, doc.raw), doc)
         try:
             if kind == "Namespace":
                 ns = Namespace.from_raw(raw, origin)
@@ -152,6 +159,27 @@ class _Builder:
             raise InputError(
                 f"{origin}: invalid {kind} {doc.name or '(unnamed)'}: {_reason(exc)}"
             ) from None
+
+    def _in_target_namespace(
+        self, kind: str, raw: Mapping[str, Any], doc: Document
+    ) -> Mapping[str, Any]:
+        """`raw` placed in the one `--namespace` when it is namespaced and names none."""
+        meta = raw.get("metadata")
+        if (
+            not self.target_namespaces
+            or kind in CLUSTER_SCOPED_KINDS
+            or not isinstance(meta, Mapping)
+            or meta.get("namespace")
+        ):
+            return raw
+        if len(self.target_namespaces) > 1:
+            raise InputError(
+                f"{doc.origin}: {kind} {doc.name or '(unnamed)'} has no namespace and "
+                f"{len(self.target_namespaces)} were given with --namespace: objects without "
+                "one go into the namespace given, as with kubectl apply -n, so give a single "
+                "--namespace or set metadata.namespace"
+            )
+        return {**raw, "metadata": {**meta, "namespace": self.target_namespaces[0]}}
 
     def template_pods(self) -> list[Pod]:
         """The pods each workload's controller would run, unless real pods stand for it."""
@@ -272,12 +300,17 @@ def _resolve_target(service: Service, target: int | str, pods: list[Pod]) -> int
     return None
 
 
-def load_manifests(paths: Iterable[str]) -> Snapshot:
-    """Read every object from `paths` (files, folders, `-` for stdin) into a Snapshot."""
+def load_manifests(paths: Iterable[str], namespaces: Iterable[str] = ()) -> Snapshot:
+    """Read every object from `paths` (files, folders, `-` for stdin) into a Snapshot.
+
+    Namespaced objects without a namespace go into `namespaces` when it names one
+    (what `kubectl apply -n NAME` does); with several, such an object is an error.
+    Without any, they are in `default`.
+    """
     paths = list(paths)
     if not paths:
         raise InputError("--manifests: no path given")
-    builder = _Builder()
+    builder = _Builder(target_namespaces=tuple(dict.fromkeys(namespaces)))
     files = manifest_files(paths)
     if files.count(STDIN) > 1:
         raise InputError("--manifests: stdin (-) given more than once")
