@@ -54,6 +54,9 @@ TEMPLATE_PATHS: Mapping[str, tuple[str, ...]] = {
     "Job": ("spec", "template"),
     "CronJob": ("spec", "jobTemplate", "spec", "template"),
 }
+# Pods expanded from workload templates, at most: a bound on what a replica count in
+# hostile input can make kaudit build (a large cluster runs about this many pods).
+MAX_TEMPLATE_PODS = 150_000
 # A child whose controller is also in the input is already represented by it.
 PARENT_KINDS: Mapping[str, str] = {"ReplicaSet": "Deployment", "Job": "CronJob"}
 
@@ -184,7 +187,7 @@ class _Builder:
     def template_pods(self) -> list[Pod]:
         """The pods each workload's controller would run, unless real pods stand for it."""
         present = {(d.kind, _namespace_of(d.raw), d.name) for d in self.workloads}
-        result = []
+        result: list[Pod] = []
         for doc in self.workloads:
             if _owned_by_present_parent(doc, present):
                 continue
@@ -217,6 +220,11 @@ class _Builder:
                 raise InputError(
                     f"{doc.origin}: invalid {doc.kind} {doc.name}: {_reason(exc)}"
                 ) from None
+            if len(result) + count > MAX_TEMPLATE_PODS:
+                raise InputError(
+                    f"{doc.origin}: {doc.kind} {doc.name}: the workloads in the input would run "
+                    f"more than {MAX_TEMPLATE_PODS:,} pods, more than kaudit expands from manifests"
+                )
             result.extend(replicas(doc.kind, pod, count))
         return result
 

@@ -24,6 +24,9 @@ from frozendict import frozendict
 from kaudit.kube import POD_INDEX_LABEL, STATEFULSET_POD_NAME_LABEL
 from kaudit.model import Pod
 
+# The API server's replica counts are int32.
+_INT32_MAX = 2**31 - 1
+
 # Where each controller keeps the number of pods it runs at once (path in the object).
 _COUNT_PATHS: Mapping[str, tuple[str, ...]] = {
     "Deployment": ("spec", "replicas"),
@@ -49,7 +52,7 @@ def pod_count(kind: str, raw: Mapping[str, Any], nodes: int) -> int:
         value = value.get(key) if isinstance(value, Mapping) else None
     if value is None:
         return 1
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= _INT32_MAX:
         raise ValueError(f"{'.'.join(path)}: {value!r} is not a number of pods (0 or more)")
     return value
 

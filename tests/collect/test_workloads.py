@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from kaudit.collect import manifests
 from kaudit.collect.manifests import load_manifests
 from kaudit.errors import InputError
 from kaudit.model import Snapshot
@@ -77,10 +78,22 @@ def test_each_controller_runs_its_number_of_pods(
     assert all(p.from_template and p.owner.name == "w" for p in snap.pods)
 
 
-@pytest.mark.parametrize("value", ["'3'", "-1", "true", "1.5"])
+@pytest.mark.parametrize("value", ["'3'", "-1", "true", "1.5", "2147483648"])
 def test_a_bad_replica_count_is_refused(tmp_path: Path, value: str) -> None:
     with pytest.raises(InputError, match=r"invalid Deployment w: spec.replicas: .* number of pods"):
         load(tmp_path, workload("Deployment", f"replicas: {value},"))
+
+
+def test_replica_counts_are_bounded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    huge = workload("Deployment", "replicas: 2147483647,")
+    with pytest.raises(InputError, match=r"would run more than 150,000 pods"):
+        load(tmp_path, huge)
+    monkeypatch.setattr(manifests, "MAX_TEMPLATE_PODS", 5)
+    three = workload("Deployment", "replicas: 2,")
+    many = "---\n".join(three.replace("name: w", f"name: w{i}") for i in range(3))
+    with pytest.raises(InputError, match=r"Deployment w2: the workloads in the input would run"):
+        load(tmp_path, many)
+    assert len(load(tmp_path, "---\n".join(many.split("---\n")[:2])).pods) == 4
 
 
 def test_daemonset_without_nodes_is_noted(tmp_path: Path) -> None:
