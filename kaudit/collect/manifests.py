@@ -167,11 +167,11 @@ class _Builder:
         self, kind: str, raw: Mapping[str, Any], doc: Document
     ) -> Mapping[str, Any]:
         """`raw` placed in the one `--namespace` when it is namespaced and names none."""
-        meta = raw.get("metadata")
+        meta = raw.get("metadata") or {}
         if (
             not self.target_namespaces
             or kind in CLUSTER_SCOPED_KINDS
-            or not isinstance(meta, Mapping)
+            or not isinstance(meta, Mapping)  # the model reports the bad field
             or meta.get("namespace")
         ):
             return raw
