@@ -132,7 +132,8 @@ class _Builder:
         if kind is None:
             self.ignored[ignored_kind_name(api_version, doc.kind)] += 1
             return
-        raw = self._in_target_namespace(kind, to_current(api_version, kind, doc.raw), doc)
+        current = to_current(api_version, kind, doc.raw)
+        raw = self._in_target_namespace(kind, current, doc)
         try:
             if kind == "Namespace":
                 ns = Namespace.from_raw(raw, origin)
@@ -159,8 +160,11 @@ class _Builder:
             else:
                 self.ignored[kind] += 1
         except (KeyError, ValueError, TypeError, AttributeError) as exc:
+            # Field paths in the reason are those of the current version's shape.
+            converted = f" (read from {api_version} as its current version)"
             raise InputError(
                 f"{origin}: invalid {kind} {doc.name or '(unnamed)'}: {_reason(exc)}"
+                + (converted if current is not doc.raw else "")
             ) from None
 
     def _in_target_namespace(

@@ -146,3 +146,26 @@ def test_beta_policy_reads_like_v1(tmp_path: Path) -> None:
     current = load(tmp_path, "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\n" + body)
     assert beta.network_policies[0].ingress == current.network_policies[0].ingress
     assert beta.network_policies[0].pod_selector == current.network_policies[0].pod_selector
+
+
+@pytest.mark.parametrize(
+    ("spec", "reason"),
+    [
+        ("{backend: garbage}", "got `str` - at `$.spec.defaultBackend`"),
+        ("{rules: [{http: {paths: garbage}}]}", "got `str` - at `$.spec.rules[0].http.paths`"),
+        ("{backend: {serviceName: 5}}", "got `int` - at `$.spec.defaultBackend.service.name`"),
+    ],
+)
+def test_a_bad_beta_ingress_is_one_line_naming_the_conversion(
+    tmp_path: Path, spec: str, reason: str
+) -> None:
+    text = f"apiVersion: extensions/v1beta1\nkind: Ingress\nmetadata: {{name: i}}\nspec: {spec}\n"
+    with pytest.raises(InputError) as error:
+        load(tmp_path, text)
+    message = str(error.value)
+    assert reason in message and "\n" not in message
+    assert message.endswith("(read from extensions/v1beta1 as its current version)")
+    current = "apiVersion: networking.k8s.io/v1\nkind: Ingress\nmetadata: {name: i}\n"
+    with pytest.raises(InputError) as unconverted:
+        load(tmp_path, current + "spec: {defaultBackend: garbage}\n")
+    assert str(unconverted.value).endswith("got `str` - at `$.spec.defaultBackend`")
