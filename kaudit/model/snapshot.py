@@ -44,6 +44,8 @@ class ClusterFacts:
     cni_checked: bool = False  # False when kube-system could not be inspected
     inputs: tuple[str, ...] = ()  # manifest paths, when source == "manifests"
     ignored_kinds: Mapping[str, int] = frozendict()
+    # How the source read what it could not see, e.g. DaemonSet pods without Node objects.
+    notes: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,9 +80,17 @@ class Snapshot:
         """Keep only the given namespaces (all when `include` is empty), minus `exclude`.
 
         Cluster-scoped objects (IngressClasses) and the cluster facts always stay.
+        A namespace in `include` that nothing is in (and that is not excluded) adds
+        a warning, so that an audit of nothing does not read as a clean one.
         """
         wanted = set(include)
         unwanted = set(exclude)
+        present = {n.name for n in self.namespaces}
+        unmatched = tuple(
+            CollectionWarning(f"namespace {name!r}: nothing in the input is in this namespace")
+            for name in dict.fromkeys(include)
+            if name not in present and name not in unwanted
+        )
 
         def keep(ns: str) -> bool:
             if ns in unwanted:
@@ -96,5 +106,5 @@ class Snapshot:
             network_policies=tuple(n for n in self.network_policies if keep(n.namespace)),
             ingresses=tuple(i for i in self.ingresses if keep(i.namespace)),
             ingress_classes=self.ingress_classes,
-            warnings=self.warnings,
+            warnings=self.warnings + unmatched,
         )

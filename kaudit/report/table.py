@@ -39,9 +39,19 @@ def render_table(report: Report, *, color: bool = False) -> str:
             f"System namespaces ({len(system)}):\n" + render_findings_table(system, color)
         )
     if not findings:
-        blocks.append("No findings.")
+        blocks.append(_no_findings_text(report))
     blocks.append(summary_line(report, color=color))
     return "\n\n".join(blocks) + "\n"
+
+
+def _no_findings_text(report: Report) -> str:
+    """ "No findings." only when something was audited: an empty audit says so instead."""
+    if any(ns.pods or ns.services or ns.policies for ns in report.namespaces):
+        return "No findings."
+    why = "; ".join(terminal_text(w.message) for w in report.warnings)
+    return "Nothing audited: no pod, Service or NetworkPolicy in the namespaces read" + (
+        f" ({why})." if why else "."
+    )
 
 
 def render_findings_table(findings: list[Finding], color: bool = False) -> str:

@@ -71,6 +71,16 @@ def test_filtered_keeps_cluster_scoped_objects_facts_and_warnings() -> None:
     assert kept.warnings == original.warnings
 
 
+def test_an_included_namespace_nothing_is_in_adds_a_warning() -> None:
+    original = snapshot()
+    kept = original.filtered(include=["a", "z", "y", "b"], exclude=["b", "y"])
+    assert namespaces_of(kept) == {key: ["a"] for key in namespaces_of(kept)}
+    assert kept.warnings == (
+        *original.warnings,
+        CollectionWarning("namespace 'z': nothing in the input is in this namespace"),
+    )
+
+
 def test_no_filter_keeps_everything() -> None:
     original = snapshot()
     assert original.filtered() == original

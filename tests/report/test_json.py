@@ -106,8 +106,8 @@ def test_the_demo_audit_reads_back_into_the_same_summary() -> None:
     text = (Path(__file__).parent / "golden" / "demo.json").read_text(encoding="utf-8")
     again = report_from_json(text, "demo.json")
     assert again.reachability is not None
-    assert (again.reachability.pods, again.reachability.classes) == (13, 13)
-    assert again.reachability.namespace_matrix["shop"]["data"] == PairCount(allowed=10, total=10)
+    assert (again.reachability.pods, again.reachability.classes) == (17, 13)
+    assert again.reachability.namespace_matrix["shop"]["data"] == PairCount(allowed=14, total=14)
     assert json.loads(report_to_json(again))["reachability"] == json.loads(text)["reachability"]
 
 
