@@ -51,15 +51,13 @@ print(time.perf_counter() - start)
 """
 
 
-def write_inputs(pods: int, folder: Path) -> dict[str, Path]:
+def write_inputs(pods: int, folder: Path) -> None:
     """The same cluster as one YAML List and one JSON List."""
     listing = {"apiVersion": "v1", "kind": "List", "items": cluster(pods, "proportional")}
-    paths = {"yaml": folder / f"cluster-{pods}.yaml", "json": folder / f"cluster-{pods}.json"}
-    paths["yaml"].write_text(
+    (folder / f"cluster-{pods}.yaml").write_text(
         yaml.dump(listing, Dumper=yaml.CSafeDumper, sort_keys=False), encoding="utf-8"
     )
-    paths["json"].write_text(json.dumps(listing), encoding="utf-8")
-    return paths
+    (folder / f"cluster-{pods}.json").write_text(json.dumps(listing), encoding="utf-8")
 
 
 def run(command: list[str]) -> tuple[float, float, str]:
@@ -84,7 +82,13 @@ def kaudit(*args: str) -> list[str]:
 
 
 def measure_size(pods: int, folder: Path) -> None:
-    paths = write_inputs(pods, folder)
+    # Written by a child: a process started from this one begins with this one's peak
+    # RSS (Linux keeps ru_maxrss across fork and exec), so this one stays small.
+    subprocess.run([sys.executable, __file__, "--write", str(pods), str(folder)], check=True)
+    paths = {
+        "yaml": folder / f"cluster-{pods}.yaml",
+        "json": folder / f"cluster-{pods}.json",
+    }
     pair = ["--from", "team-0000/frontend-0-0", "--to", "team-0001/backend-4-0"]
     for fmt, path in paths.items():
         _, floor_mib, printed = run([sys.executable, "-c", FLOOR_CHILD, str(path), FLOOR[fmt]])
@@ -136,7 +140,11 @@ def main() -> None:
     parser.add_argument("--sizes", default="10000,50000")
     parser.add_argument("--engine-sizes", default="10000,50000,200000")
     parser.add_argument("--quick", action="store_true", help="2,000 pods; engine to 10,000")
+    parser.add_argument("--write", nargs=2, help=argparse.SUPPRESS)  # PODS FOLDER, in a child
     args = parser.parse_args()
+    if args.write:
+        write_inputs(int(args.write[0]), Path(args.write[1]))
+        return
     sizes = [2000] if args.quick else [int(s) for s in args.sizes.split(",") if s]
     engine_sizes = (
         [2000, 10000] if args.quick else [int(s) for s in args.engine_sizes.split(",") if s]
