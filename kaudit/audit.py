@@ -38,7 +38,7 @@ def audit(
     """
     config = config or AuditConfig()
     ctx = AuditContext(snapshot, config)
-    missing = snapshot.missing_kinds
+    missing = snapshot.missing_resources
     findings: list[Finding] = []
     incomplete: dict[str, tuple[str, ...]] = {}
     for rule in rules if rules is not None else all_rules():

@@ -14,7 +14,7 @@ from kaudit.model.policies import NetworkPolicy
 from kaudit.model.services import EndpointSlice, Service
 
 
-class Kind(enum.StrEnum):
+class Resource(enum.StrEnum):
     """The kinds kaudit collects, named as the API's plural resources."""
 
     NAMESPACES = "namespaces"
@@ -31,7 +31,7 @@ class CollectionWarning:
     """Something the source could not read; `kind` is set when a whole kind is missing."""
 
     message: str
-    kind: Kind | None = None
+    kind: Resource | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,7 +59,7 @@ class Snapshot:
     warnings: tuple[CollectionWarning, ...] = ()
 
     @property
-    def missing_kinds(self) -> frozenset[Kind]:
+    def missing_resources(self) -> frozenset[Resource]:
         return frozenset(w.kind for w in self.warnings if w.kind is not None)
 
     def namespace(self, name: str) -> Namespace:

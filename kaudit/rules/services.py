@@ -6,7 +6,7 @@ from collections.abc import Iterator, Sequence
 
 from kaudit.findings import Severity
 from kaudit.jsontypes import JsonArray, JsonObject, json_array
-from kaudit.model import Kind, Pod, Service, ServicePort
+from kaudit.model import Pod, Resource, Service, ServicePort
 from kaudit.rules.common import (
     K8S_SERVICE_DOCS,
     MAX_LISTED,
@@ -59,7 +59,7 @@ def _has_manual_endpoints(ctx: AuditContext, service: Service) -> bool:
         K8S_SERVICE_DOCS,
         "https://kubernetes.io/docs/concepts/overview/working-with-objects/labels/",
     ),
-    needs=(Kind.SERVICES, Kind.PODS),
+    needs=(Resource.SERVICES, Resource.PODS),
 )
 def service_no_endpoints(ctx: AuditContext) -> Iterator[Hit]:
     for service in ctx.snapshot.services:
@@ -166,7 +166,7 @@ def _readiness_known(ctx: AuditContext, pod: Pod) -> bool:
         K8S_SERVICE_DOCS,
         "https://kubernetes.io/docs/tasks/configure-pod-container/configure-liveness-readiness-startup-probes/",
     ),
-    needs=(Kind.SERVICES, Kind.PODS),
+    needs=(Resource.SERVICES, Resource.PODS),
 )
 def service_no_ready_endpoints(ctx: AuditContext) -> Iterator[Hit]:
     for service in ctx.snapshot.services:
@@ -235,7 +235,7 @@ def _containerservice_ports_evidence(pods: Sequence[Pod]) -> list[JsonObject]:
         change) or its number. targetPort defaults to `port` when left out.
     """,
     references=(K8S_SERVICE_DOCS + "#defining-a-service",),
-    needs=(Kind.SERVICES, Kind.PODS),
+    needs=(Resource.SERVICES, Resource.PODS),
 )
 def service_target_port_mismatch(ctx: AuditContext) -> Iterator[Hit]:
     for service in ctx.snapshot.services:

@@ -8,10 +8,10 @@ from kaudit.model import (
     EndpointSlice,
     Ingress,
     IngressClass,
-    Kind,
     Namespace,
     NetworkPolicy,
     Pod,
+    Resource,
     Service,
     Snapshot,
 )
@@ -33,7 +33,7 @@ def snapshot() -> Snapshot:
         network_policies=tuple(NetworkPolicy.from_raw(meta(f"np-{n}", n)) for n in NAMESPACES),
         ingresses=tuple(Ingress.from_raw(meta(f"ing-{n}", n)) for n in NAMESPACES),
         ingress_classes=(IngressClass.from_raw({"metadata": {"name": "nginx"}}),),
-        warnings=(CollectionWarning("no ingresses", Kind.INGRESSES), CollectionWarning("note")),
+        warnings=(CollectionWarning("no ingresses", Resource.INGRESSES), CollectionWarning("note")),
     )
 
 
@@ -78,7 +78,7 @@ def test_no_filter_keeps_everything() -> None:
 
 def test_look_ups() -> None:
     snap = snapshot()
-    assert snap.missing_kinds == {Kind.INGRESSES}
+    assert snap.missing_resources == {Resource.INGRESSES}
     assert [p.name for p in snap.pods_in("b")] == ["pod-b"]
     assert [p.name for p in snap.policies_in("c")] == ["np-c"]
     assert snap.namespace("a").labels == {"kubernetes.io/metadata.name": "a"}

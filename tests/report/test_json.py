@@ -12,7 +12,7 @@ import pytest
 
 from kaudit.errors import InputError
 from kaudit.findings import Severity
-from kaudit.model import Kind
+from kaudit.model import Resource
 from kaudit.netpol.summary import PairCount
 from kaudit.report.jsonio import (
     SCHEMA_VERSION,
@@ -41,7 +41,7 @@ def test_output_validates_against_the_shipped_schema(sample_report: Report) -> N
 
 
 def test_schema_lists_every_kind_the_collector_knows() -> None:
-    assert report_schema()["$defs"]["kind"]["enum"] == [k.value for k in Kind]
+    assert report_schema()["$defs"]["kind"]["enum"] == [k.value for k in Resource]
 
 
 def test_content(sample_report: Report) -> None:
