@@ -11,7 +11,7 @@ PYTEST_ARGS ?=
 
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: help install demo demo-hardened test test-unit lint format bench bench-engine bench-rules bench-report docs debian-deps clean
+.PHONY: help install demo demo-hardened test test-unit lint format bench bench-engine bench-rules bench-report bench-scale docs debian-deps clean
 
 help:
 	@echo "make demo     install kaudit and audit the bundled insecure demo cluster"
@@ -68,7 +68,7 @@ format: install
 	$(BIN)/ruff check --fix kaudit tests bench hack
 
 ## Benchmarks: policy engine, rules, report rendering, live collection (prints figures)
-bench: install bench-engine bench-rules bench-report bench-live
+bench: install bench-engine bench-rules bench-report bench-live bench-scale
 
 bench-engine: install
 	$(BIN)/python bench/bench_engine.py
@@ -78,6 +78,11 @@ bench-rules: install
 
 bench-report: install
 	$(BIN)/python bench/bench_report.py
+
+# Audit and reach at 10k and 50k pods against the parse floor, the engine to 200k pods
+# (about ten minutes on two cores; `bench/bench_scale.py --quick` takes seconds).
+bench-scale: install
+	$(BIN)/python bench/bench_scale.py
 
 ## Regenerate docs/rules.md from the rule metadata
 docs: install

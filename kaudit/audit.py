@@ -16,7 +16,7 @@ from typing import cast
 
 from kaudit.config import AuditConfig
 from kaudit.findings import Finding, sort_findings
-from kaudit.model import Kind, Snapshot
+from kaudit.model import Resource, Snapshot
 from kaudit.report.model import NamespaceSummary, Report
 from kaudit.rules.context import AuditContext
 from kaudit.rules.registry import Rule, all_rules
@@ -42,7 +42,7 @@ def audit(
     """
     config = config or AuditConfig()
     ctx = AuditContext(snapshot, config)
-    missing = snapshot.missing_kinds
+    missing = snapshot.missing_resources
     findings: list[Finding] = []
     incomplete: dict[str, tuple[str, ...]] = {}
     for rule in rules if rules is not None else all_rules():
@@ -78,23 +78,23 @@ def audit(
 
 def run_tracing_reads(
     rule: Rule, snapshot: Snapshot, config: AuditConfig
-) -> tuple[list[Finding], frozenset[Kind]]:
+) -> tuple[list[Finding], frozenset[Resource]]:
     """The rule's findings, and every kind it read from the snapshot, directly or
     through the context's indexes and the policy engine (built afresh for it)."""
-    read: set[Kind] = set()
+    read: set[Resource] = set()
     recorder = cast(Snapshot, _ReadRecorder(snapshot, read))
     return rule.run(AuditContext(recorder, config)), frozenset(read)
 
 
 # The Snapshot field that holds each kind.
 _FIELD_KINDS = {
-    "namespaces": Kind.NAMESPACES,
-    "pods": Kind.PODS,
-    "services": Kind.SERVICES,
-    "endpoint_slices": Kind.ENDPOINT_SLICES,
-    "network_policies": Kind.NETWORK_POLICIES,
-    "ingresses": Kind.INGRESSES,
-    "ingress_classes": Kind.INGRESS_CLASSES,
+    "namespaces": Resource.NAMESPACES,
+    "pods": Resource.PODS,
+    "services": Resource.SERVICES,
+    "endpoint_slices": Resource.ENDPOINT_SLICES,
+    "network_policies": Resource.NETWORK_POLICIES,
+    "ingresses": Resource.INGRESSES,
+    "ingress_classes": Resource.INGRESS_CLASSES,
 }
 
 
@@ -107,7 +107,7 @@ class _ReadRecorder:
     Snapshot run against the recorder, so their reads are recorded too.
     """
 
-    def __init__(self, snapshot: Snapshot, read: set[Kind]) -> None:
+    def __init__(self, snapshot: Snapshot, read: set[Resource]) -> None:
         self._snapshot = snapshot
         self._read = read
 

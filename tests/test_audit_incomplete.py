@@ -13,19 +13,19 @@ import pytest
 from kaudit.audit import audit
 from kaudit.collect.manifests import load_manifests
 from kaudit.findings import Finding
-from kaudit.model import CollectionWarning, Kind, Snapshot
+from kaudit.model import CollectionWarning, Resource, Snapshot
 from kaudit.rules.registry import all_rules
 
 DEMO = Path(__file__).resolve().parents[1] / "kaudit" / "demo" / "insecure"
 
 FIELDS = {
-    Kind.NAMESPACES: "namespaces",
-    Kind.PODS: "pods",
-    Kind.SERVICES: "services",
-    Kind.ENDPOINT_SLICES: "endpoint_slices",
-    Kind.NETWORK_POLICIES: "network_policies",
-    Kind.INGRESSES: "ingresses",
-    Kind.INGRESS_CLASSES: "ingress_classes",
+    Resource.NAMESPACES: "namespaces",
+    Resource.PODS: "pods",
+    Resource.SERVICES: "services",
+    Resource.ENDPOINT_SLICES: "endpoint_slices",
+    Resource.NETWORK_POLICIES: "network_policies",
+    Resource.INGRESSES: "ingresses",
+    Resource.INGRESS_CLASSES: "ingress_classes",
 }
 
 
@@ -34,7 +34,7 @@ def demo() -> Snapshot:
     return load_manifests([str(DEMO)])
 
 
-def without(kind: Kind) -> Snapshot:
+def without(kind: Resource) -> Snapshot:
     """The demo as a live collection that could not list `kind`."""
     warning = CollectionWarning(f"cannot list {kind} (forbidden)", kind=kind)
     changes: dict[str, Any] = {FIELDS[kind]: (), "warnings": (warning,)}
@@ -46,11 +46,11 @@ def keys(findings: tuple[Finding, ...]) -> set[tuple[str, str, str]]:
 
 
 def test_every_kind_is_covered() -> None:
-    assert set(FIELDS) == set(Kind)
+    assert set(FIELDS) == set(Resource)
 
 
-@pytest.mark.parametrize("kind", list(Kind), ids=str)
-def test_a_missing_kind_lists_the_rules_it_leaves_incomplete(kind: Kind) -> None:
+@pytest.mark.parametrize("kind", list(Resource), ids=str)
+def test_a_missing_kind_lists_the_rules_it_leaves_incomplete(kind: Resource) -> None:
     report = audit(without(kind))
     assert report.incomplete_rules, f"{kind} is missing but no rule is listed as incomplete"
     assert all(str(kind) in kinds for kinds in report.incomplete_rules.values())
@@ -59,8 +59,8 @@ def test_a_missing_kind_lists_the_rules_it_leaves_incomplete(kind: Kind) -> None
     assert not report.complete
 
 
-@pytest.mark.parametrize("kind", list(Kind), ids=str)
-def test_rules_that_do_not_read_the_missing_kind_report_as_before(kind: Kind) -> None:
+@pytest.mark.parametrize("kind", list(Resource), ids=str)
+def test_rules_that_do_not_read_the_missing_kind_report_as_before(kind: Resource) -> None:
     full = audit(demo())
     partial = audit(without(kind))
     incomplete_ids = {r.id for r in all_rules() if r.name in partial.incomplete_rules}
@@ -71,13 +71,13 @@ def test_rules_that_do_not_read_the_missing_kind_report_as_before(kind: Kind) ->
 
 
 def test_namespaces_leave_the_selector_and_policy_rules_incomplete() -> None:
-    report = audit(without(Kind.NAMESPACES))
+    report = audit(without(Resource.NAMESPACES))
     # Namespace selectors match namespace labels: the engine reads them.
     assert "namespaces" in report.incomplete_rules["namespace-without-default-deny-ingress"]
 
 
 def test_endpoint_slices_leave_the_endpoint_rules_incomplete() -> None:
-    report = audit(without(Kind.ENDPOINT_SLICES))
+    report = audit(without(Resource.ENDPOINT_SLICES))
     # Manually managed endpoints excuse a selector that matches nothing. A rule whose
     # run never reached the slices (no Service with only unready pods here) did not
     # depend on them, so its findings are complete.

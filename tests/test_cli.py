@@ -13,7 +13,7 @@ import pytest
 from kaudit import __version__, cli
 from kaudit.cli import audit_exit_code
 from kaudit.findings import Finding, Severity
-from kaudit.model import ClusterFacts, CollectionWarning, Kind, ObjectRef
+from kaudit.model import ClusterFacts, CollectionWarning, ObjectRef, Resource
 from kaudit.report.model import Report
 
 DEMO = Path(__file__).resolve().parents[1] / "kaudit" / "demo"
@@ -237,11 +237,15 @@ def test_fail_on_never_and_multiple_formats(tmp_path: Path) -> None:
         ((), False, 0),
         ((CollectionWarning("namespace 'typo' does not exist"),), False, 0),
         (
-            (CollectionWarning("cannot list NetworkPolicies (403)", Kind.NETWORK_POLICIES),),
+            (CollectionWarning("cannot list NetworkPolicies (403)", Resource.NETWORK_POLICIES),),
             False,
             4,
         ),
-        ((CollectionWarning("cannot list NetworkPolicies (403)", Kind.NETWORK_POLICIES),), True, 0),
+        (
+            (CollectionWarning("cannot list NetworkPolicies (403)", Resource.NETWORK_POLICIES),),
+            True,
+            0,
+        ),
     ],
 )
 def test_exit_code_for_incomplete_collections(
@@ -264,7 +268,7 @@ def test_findings_win_over_an_incomplete_collection() -> None:
         facts=ClusterFacts(source="live"),
         generated_at=dt.datetime(2026, 1, 1, tzinfo=dt.UTC),
         findings=(finding,),
-        warnings=(CollectionWarning("cannot list pods (403)", Kind.PODS),),
+        warnings=(CollectionWarning("cannot list pods (403)", Resource.PODS),),
     )
     assert audit_exit_code(report, Severity.HIGH, allow_incomplete=False) == 1
     assert audit_exit_code(report, Severity.CRITICAL, allow_incomplete=False) == 4

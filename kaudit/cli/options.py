@@ -45,7 +45,13 @@ InClusterOpt = Annotated[
 ]
 NamespaceOpt = Annotated[
     list[str] | None,
-    typer.Option("--namespace", "-n", help="Only this namespace. Repeatable.", show_default=False),
+    typer.Option(
+        "--namespace",
+        "-n",
+        help="Only this namespace. Repeatable. With manifests, as 'kubectl apply -n': "
+        "objects without a namespace go into it (one -n only).",
+        show_default=False,
+    ),
 ]
 ExcludeOpt = Annotated[
     list[str] | None,

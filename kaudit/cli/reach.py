@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from typing import Annotated
 
 import typer
@@ -39,10 +40,25 @@ def reach_command(
     port: Annotated[int, typer.Option("--port", min=1, max=65535, help="Destination port.")] = 80,
     protocol: Annotated[str, typer.Option("--protocol", help="TCP, UDP or SCTP.")] = "TCP",
     fmt: Annotated[str, typer.Option("--format", help="text or json.")] = "text",
+    group: Annotated[
+        str | None,
+        typer.Option(
+            "--group",
+            help="The whole matrix for the port grouped by class, workload or namespace "
+            "(streamed; scales to large clusters).",
+        ),
+    ] = None,
+    dense: Annotated[
+        bool,
+        typer.Option(
+            "--dense", help="Build the pod-by-pod matrix even above 2,000 pods (memory grows fast)."
+        ),
+    ] = False,
     request_timeout: TimeoutOpt = 30.0,
     page_size: PageSizeOpt = 500,
 ) -> None:
-    """Who may talk to whom: one pod pair, a pod and an address, or the whole matrix for a port."""
+    """Who may talk to whom: one pod pair, a pod and an address, or the whole matrix for a port
+    (pod by pod up to 2,000 pods, or grouped with --group)."""
     if fmt not in ("text", "json"):
         raise InputError(f"--format: unknown format {fmt!r} (expected text or json)")
     try:
@@ -55,6 +71,12 @@ def reach_command(
         raise InputError("--to and --to-ip cannot be combined")
     if (dst or to_ip) and not src:
         raise InputError("--to and --to-ip need --from")
+    if group is not None and (src or dst or to_ip or dense):
+        raise InputError("--group answers for the whole matrix: without --from, --to or --dense")
+    if group is not None and group not in ("class", "workload", "namespace"):
+        raise InputError(
+            f"--group: unknown grouping {group!r} (expected class, workload, namespace)"
+        )
     source = build_source(
         manifests,
         context,
@@ -69,5 +91,17 @@ def reach_command(
     from kaudit.collect import load_snapshot
 
     snapshot = load_snapshot(source)
-    text = reach_report(snapshot, src=src, dst=dst, to_ip=to_ip, port=port, protocol=proto, fmt=fmt)
+    if group is not None:
+        from kaudit.cli.reach_groups import grouped_reach
+        from kaudit.netpol.engine import PolicyEngine
+
+        pieces = grouped_reach(
+            PolicyEngine(snapshot), port=port, protocol=proto, group=group, fmt=fmt
+        )
+        for piece in pieces:
+            sys.stdout.write(piece)
+        return
+    text = reach_report(
+        snapshot, src=src, dst=dst, to_ip=to_ip, port=port, protocol=proto, fmt=fmt, dense=dense
+    )
     write_output(Output(fmt, None), text)

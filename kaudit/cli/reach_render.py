@@ -9,6 +9,10 @@ from kaudit.model import Pod, Protocol, Snapshot
 from kaudit.netpol.engine import PolicyEngine
 from kaudit.report.textsafe import terminal_lines
 
+# Above this many pods the dense pod-by-pod matrix is refused without --dense: it
+# grows with the square of the pods (hundreds of MB at a few thousand pods).
+DENSE_LIMIT = 2000
+
 
 def reach_report(
     snapshot: Snapshot,
@@ -19,6 +23,7 @@ def reach_report(
     port: int,
     protocol: Protocol,
     fmt: str,
+    dense: bool = False,
 ) -> str:
     """The answer of `kaudit reach`, as text or JSON (`fmt` "text" or "json").
 
@@ -28,12 +33,15 @@ def reach_report(
     - `src` alone: the pods src may reach; `dst` alone: the pods that may reach dst.
     - neither: the whole matrix for the port, in JSON
       `{"port", "protocol", "pods": [...], "allowed": {src: {dst: bool}}}` with every
-      pair present (text lists the allowed pairs).
+      pair present (text lists the allowed pairs). Refused above DENSE_LIMIT pods
+      unless `dense` (the grouped answers of `kaudit.cli.reach_groups` scale).
 
     Unknown pod names and bad addresses raise InputError. Text shows names from the
     input as text only (terminal controls escaped, very long names cut).
     """
-    answer = _answer(snapshot, src=src, dst=dst, to_ip=to_ip, port=port, protocol=protocol, fmt=fmt)
+    answer = _answer(
+        snapshot, src=src, dst=dst, to_ip=to_ip, port=port, protocol=protocol, fmt=fmt, dense=dense
+    )
     return terminal_lines(answer) if fmt == "text" else answer
 
 
@@ -46,6 +54,7 @@ def _answer(
     port: int,
     protocol: Protocol,
     fmt: str,
+    dense: bool,
 ) -> str:
     if fmt not in ("text", "json"):
         raise InputError(f"--format: unknown format {fmt!r} (expected text or json)")
@@ -69,7 +78,7 @@ def _answer(
         return verdict.explain() + "\n"
     if src is not None or dst is not None:
         return _neighbours(engine, src, dst, port, protocol, fmt)
-    return _matrix(engine, port, protocol, fmt)
+    return _matrix(engine, port, protocol, fmt, dense)
 
 
 def _pod(engine: PolicyEngine, key: str, flag: str) -> Pod:
@@ -109,7 +118,13 @@ def _neighbours(
     return "\n".join(lines) + "\n"
 
 
-def _matrix(engine: PolicyEngine, port: int, protocol: Protocol, fmt: str) -> str:
+def _matrix(engine: PolicyEngine, port: int, protocol: Protocol, fmt: str, dense: bool) -> str:
+    pod_count = len(engine.compiled.classes.active_keys)
+    if pod_count > DENSE_LIMIT and not dense:
+        raise InputError(
+            f"the pod-by-pod matrix of {pod_count} pods is too large (over {DENSE_LIMIT}): "
+            "use --group class|workload|namespace, or --dense to build it anyway"
+        )
     matrix = engine.matrix(port, protocol)
     pods = sorted(matrix)
     if fmt == "json":

@@ -1,7 +1,9 @@
 """Sources: the live API server and manifest files, both producing a Snapshot.
 
 `load_snapshot(Source)` is the one entry point the CLI and `kaudit.audit` use:
-manifests go through `kaudit.collect.manifests.load_manifests`, the cluster
+manifests go through `kaudit.collect.manifests.load_manifests` (which puts
+namespace-less objects into the one `--namespace`, as `kubectl apply -n` does,
+and warns of a `--namespace` nothing is in), the cluster
 through `kaudit.collect.live.collect_live(source)`, which applies the namespace
 filters at the API. Both recognise the CNI with `kaudit.collect.cni.detect_cni`.
 """
@@ -24,7 +26,9 @@ def load_snapshot(source: Source) -> Snapshot:
             )
         from kaudit.collect.manifests import load_manifests
 
-        return load_manifests(source.manifests).filtered(
+        if source.namespaces and set(source.namespaces) <= set(source.exclude_namespaces):
+            raise InputError("every namespace given with --namespace is also excluded")
+        return load_manifests(source.manifests, source.namespaces).filtered(
             source.namespaces, source.exclude_namespaces
         )
     if source.context and source.in_cluster:

@@ -44,6 +44,11 @@ class Document:
         return str(self.raw.get("kind") or "")
 
     @property
+    def api_version(self) -> str:
+        value = self.raw.get("apiVersion")
+        return value if isinstance(value, str) else ""
+
+    @property
     def name(self) -> str:
         meta = self.raw.get("metadata")
         return str(meta.get("name") or "") if isinstance(meta, Mapping) else ""

@@ -18,6 +18,13 @@ from frozendict import frozendict
 
 from kaudit.collect.cni import detect_cni
 from kaudit.collect.documents import STDIN, Document, read_documents
+from kaudit.collect.versions import (
+    CLUSTER_SCOPED_KINDS,
+    ignored_kind_name,
+    recognised_kind,
+    to_current,
+)
+from kaudit.collect.workloads import pod_count, replicas
 from kaudit.errors import InputError
 from kaudit.model import (
     ClusterFacts,
@@ -47,6 +54,9 @@ TEMPLATE_PATHS: Mapping[str, tuple[str, ...]] = {
     "Job": ("spec", "template"),
     "CronJob": ("spec", "jobTemplate", "spec", "template"),
 }
+# Pods expanded from workload templates, at most: a bound on what a replica count in
+# hostile input can make kaudit build (a large cluster runs about this many pods).
+MAX_TEMPLATE_PODS = 150_000
 # A child whose controller is also in the input is already represented by it.
 PARENT_KINDS: Mapping[str, str] = {"ReplicaSet": "Deployment", "Job": "CronJob"}
 
@@ -109,9 +119,21 @@ class _Builder:
     ingresses: list[Ingress] = field(default_factory=list)
     ingress_classes: list[IngressClass] = field(default_factory=list)
     ignored: Counter[str] = field(default_factory=Counter)
+    nodes: set[str] = field(default_factory=set)
+    # `--namespace` values: objects without a namespace go into it, as with `kubectl apply -n`.
+    target_namespaces: tuple[str, ...] = ()
 
     def add(self, doc: Document) -> None:
-        kind, raw, origin = doc.kind, doc.raw, doc.origin
+        origin, api_version = doc.origin, doc.api_version
+        if not api_version:
+            # kubectl refuses such a document too; guessing its group could misread it.
+            raise InputError(f"{origin}: {doc.kind} {doc.name or '(unnamed)'} has no apiVersion")
+        kind = recognised_kind(api_version, doc.kind)
+        if kind is None:
+            self.ignored[ignored_kind_name(api_version, doc.kind)] += 1
+            return
+        current = to_current(api_version, kind, doc.raw)
+        raw = self._in_target_namespace(kind, current, doc)
         try:
             if kind == "Namespace":
                 ns = Namespace.from_raw(raw, origin)
@@ -119,7 +141,7 @@ class _Builder:
             elif kind == "Pod":
                 self.pods.append(Pod.from_raw(raw, origin))
             elif kind in TEMPLATE_PATHS:
-                self.workloads.append(doc)
+                self.workloads.append(Document(raw, origin))
             elif kind == "Service":
                 self.services.append(Service.from_raw(raw, origin))
             elif kind == "EndpointSlice":
@@ -132,17 +154,44 @@ class _Builder:
                 self.ingresses.append(Ingress.from_raw(raw, origin))
             elif kind == "IngressClass":
                 self.ingress_classes.append(IngressClass.from_raw(raw, origin))
+            elif kind == "Node":
+                # Read only to know how many pods each DaemonSet runs.
+                self.nodes.add(doc.name)
             else:
                 self.ignored[kind] += 1
         except (KeyError, ValueError, TypeError, AttributeError) as exc:
+            # Field paths in the reason are those of the current version's shape.
+            converted = f" (read from {api_version} as its current version)"
             raise InputError(
                 f"{origin}: invalid {kind} {doc.name or '(unnamed)'}: {_reason(exc)}"
+                + (converted if current is not doc.raw else "")
             ) from None
 
+    def _in_target_namespace(
+        self, kind: str, raw: Mapping[str, Any], doc: Document
+    ) -> Mapping[str, Any]:
+        """`raw` placed in the one `--namespace` when it is namespaced and names none."""
+        meta = raw.get("metadata") or {}
+        if (
+            not self.target_namespaces
+            or kind in CLUSTER_SCOPED_KINDS
+            or not isinstance(meta, Mapping)  # the model reports the bad field
+            or meta.get("namespace")
+        ):
+            return raw
+        if len(self.target_namespaces) > 1:
+            raise InputError(
+                f"{doc.origin}: {kind} {doc.name or '(unnamed)'} has no namespace and "
+                f"{len(self.target_namespaces)} were given with --namespace: objects without "
+                "one go into the namespace given, as with kubectl apply -n, so give a single "
+                "--namespace or set metadata.namespace"
+            )
+        return {**raw, "metadata": {**meta, "namespace": self.target_namespaces[0]}}
+
     def template_pods(self) -> list[Pod]:
-        """One pod per workload, from its template, unless real pods already stand for it."""
+        """The pods each workload's controller would run, unless real pods stand for it."""
         present = {(d.kind, _namespace_of(d.raw), d.name) for d in self.workloads}
-        result = []
+        result: list[Pod] = []
         for doc in self.workloads:
             if _owned_by_present_parent(doc, present):
                 continue
@@ -170,12 +219,24 @@ class _Builder:
                 pod = Pod.from_raw(
                     raw_pod, doc.origin, workload=Workload(doc.kind, doc.name), from_template=True
                 )
+                count = pod_count(doc.kind, doc.raw, max(len(self.nodes), 1))
             except (KeyError, ValueError, TypeError, AttributeError) as exc:
                 raise InputError(
                     f"{doc.origin}: invalid {doc.kind} {doc.name}: {_reason(exc)}"
                 ) from None
-            result.append(pod)
+            if len(result) + count > MAX_TEMPLATE_PODS:
+                raise InputError(
+                    f"{doc.origin}: {doc.kind} {doc.name}: the workloads in the input would run "
+                    f"more than {MAX_TEMPLATE_PODS:,} pods, more than kaudit expands from manifests"
+                )
+            result.extend(replicas(doc.kind, pod, count))
         return result
+
+    def notes(self) -> tuple[str, ...]:
+        daemon_sets = sum(1 for d in self.workloads if d.kind == "DaemonSet")
+        if daemon_sets and not self.nodes:
+            return ("the input has no Node objects: each DaemonSet stands for one pod (one node)",)
+        return ()
 
     def build(self, inputs: tuple[str, ...]) -> Snapshot:
         pods = self.pods + self.template_pods()
@@ -199,6 +260,7 @@ class _Builder:
                 cni=detect_cni(pods),
                 cni_checked="kube-system" in namespaces,
                 ignored_kinds=frozendict(sorted(self.ignored.items())),
+                notes=self.notes(),
             ),
             namespaces=tuple(sorted(namespaces.values(), key=lambda n: n.name)),
             pods=tuple(pods),
@@ -250,12 +312,17 @@ def _resolve_target(service: Service, target: int | str, pods: list[Pod]) -> int
     return None
 
 
-def load_manifests(paths: Iterable[str]) -> Snapshot:
-    """Read every object from `paths` (files, folders, `-` for stdin) into a Snapshot."""
+def load_manifests(paths: Iterable[str], namespaces: Iterable[str] = ()) -> Snapshot:
+    """Read every object from `paths` (files, folders, `-` for stdin) into a Snapshot.
+
+    Namespaced objects without a namespace go into `namespaces` when it names one
+    (what `kubectl apply -n NAME` does); with several, such an object is an error.
+    Without any, they are in `default`.
+    """
     paths = list(paths)
     if not paths:
         raise InputError("--manifests: no path given")
-    builder = _Builder()
+    builder = _Builder(target_namespaces=tuple(dict.fromkeys(namespaces)))
     files = manifest_files(paths)
     if files.count(STDIN) > 1:
         raise InputError("--manifests: stdin (-) given more than once")

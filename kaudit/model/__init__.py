@@ -38,7 +38,7 @@ from kaudit.model.meta import (
 from kaudit.model.pods import ContainerPort, Namespace, Pod, Workload, workload_from_owner
 from kaudit.model.policies import IPBlock, NetworkPolicy, PolicyPeer, PolicyPort, PolicyRule
 from kaudit.model.services import Endpoint, EndpointPort, EndpointSlice, Service, ServicePort
-from kaudit.model.snapshot import ClusterFacts, CollectionWarning, Kind, Snapshot
+from kaudit.model.snapshot import ClusterFacts, CollectionWarning, Resource, Snapshot
 
 __all__ = [
     "EMPTY_LABELS",
@@ -56,7 +56,6 @@ __all__ = [
     "Ingress",
     "IngressBackend",
     "IngressClass",
-    "Kind",
     "LabelSelector",
     "Labels",
     "Meta",
@@ -71,6 +70,7 @@ __all__ = [
     "Protocol",
     "Raw",
     "Requirement",
+    "Resource",
     "Service",
     "ServicePort",
     "Snapshot",

@@ -14,7 +14,7 @@ from kaudit.model.policies import NetworkPolicy
 from kaudit.model.services import EndpointSlice, Service
 
 
-class Kind(enum.StrEnum):
+class Resource(enum.StrEnum):
     """The kinds kaudit collects, named as the API's plural resources."""
 
     NAMESPACES = "namespaces"
@@ -31,7 +31,7 @@ class CollectionWarning:
     """Something the source could not read; `kind` is set when a whole kind is missing."""
 
     message: str
-    kind: Kind | None = None
+    kind: Resource | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,6 +44,8 @@ class ClusterFacts:
     cni_checked: bool = False  # False when kube-system could not be inspected
     inputs: tuple[str, ...] = ()  # manifest paths, when source == "manifests"
     ignored_kinds: Mapping[str, int] = frozendict()
+    # How the source read what it could not see, e.g. DaemonSet pods without Node objects.
+    notes: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,7 +61,7 @@ class Snapshot:
     warnings: tuple[CollectionWarning, ...] = ()
 
     @property
-    def missing_kinds(self) -> frozenset[Kind]:
+    def missing_resources(self) -> frozenset[Resource]:
         return frozenset(w.kind for w in self.warnings if w.kind is not None)
 
     def namespace(self, name: str) -> Namespace:
@@ -78,9 +80,17 @@ class Snapshot:
         """Keep only the given namespaces (all when `include` is empty), minus `exclude`.
 
         Cluster-scoped objects (IngressClasses) and the cluster facts always stay.
+        A namespace in `include` that nothing is in (and that is not excluded) adds
+        a warning, so that an audit of nothing does not read as a clean one.
         """
         wanted = set(include)
         unwanted = set(exclude)
+        present = {n.name for n in self.namespaces}
+        unmatched = tuple(
+            CollectionWarning(f"namespace {name!r}: nothing in the input is in this namespace")
+            for name in dict.fromkeys(include)
+            if name not in present and name not in unwanted
+        )
 
         def keep(ns: str) -> bool:
             if ns in unwanted:
@@ -96,5 +106,5 @@ class Snapshot:
             network_policies=tuple(n for n in self.network_policies if keep(n.namespace)),
             ingresses=tuple(i for i in self.ingresses if keep(i.namespace)),
             ingress_classes=self.ingress_classes,
-            warnings=self.warnings,
+            warnings=self.warnings + unmatched,
         )

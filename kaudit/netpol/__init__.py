@@ -4,7 +4,9 @@
 (see docs/netpol-semantics.md). The steps: `compile` (pod classes, the selector
 index and the policy rules, ordered into tiers, as one frozen `CompiledPolicies`),
 `engine` (the queries over it) and `summary` (the typed reachability summary the
-reports draw). `kaudit reach` renders its answers in `kaudit.cli.reach_render`.
+reports draw). `groups` answers the matrix of one port grouped
+by class, workload or namespace. `kaudit reach` renders its answers in
+`kaudit.cli.reach_render` and `kaudit.cli.reach_groups`.
 """
 
 from kaudit.netpol.compile import Action, CompiledPolicies, Tier, compile_policies

@@ -98,6 +98,7 @@ class PolicyEngine:
         # Answers are cached per engine: many audit rules ask the same questions.
         self._relations: dict[tuple[Protocol | None, int | None], Relation] = {}
         self._summary: ReachabilitySummary | None = None
+        self._open_ingress: dict[int, bool] = {}  # class index -> answer of open_ingress
         self._pods_by_ip: dict[tuple[int, int], Pod] | None = None
         # (source class, destination class, own node, protocol, port number)
         self._pair_cache: dict[
@@ -550,6 +551,12 @@ class PolicyEngine:
         sources' own egress policies are not considered (see `cross_namespace_reachers`).
         """
         cls = self._class(dst)
+        cached = self._open_ingress.get(cls.index)
+        if cached is None:
+            cached = self._open_ingress[cls.index] = self._class_open_ingress(cls)
+        return cached
+
+    def _class_open_ingress(self, cls: PodClass) -> bool:
         tier = self._compiled.network_policy
         if not has(tier.ingress.isolated, cls.index):
             return True
@@ -558,7 +565,7 @@ class PolicyEngine:
         needed = (
             (self._classes.active | outsider)
             & self._classes.policed
-            & ~self._classes.ns_bits[dst.namespace]
+            & ~self._classes.ns_bits[cls.namespace]
         )
         for proto in PROTOCOLS:
             for number in self._compiled.atoms[proto]:

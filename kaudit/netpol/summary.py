@@ -79,6 +79,10 @@ class ReachabilitySummary:
     notes: tuple[str, ...]
 
 
+# src namespace -> dst namespace -> allowed pod pairs (only the pairs counted so far).
+PairCounts = defaultdict[str, defaultdict[str, int]]
+
+
 def build_summary(compiled: CompiledPolicies, relation: Relation) -> ReachabilitySummary:
     """The summary from the compiled policies and the any-port, any-protocol relation."""
     index = compiled.classes
@@ -86,7 +90,8 @@ def build_summary(compiled: CompiledPolicies, relation: Relation) -> Reachabilit
     tier = compiled.network_policy
     refs = compiled.policy_refs
     namespaces = sorted({c.namespace for c in classes if c.weight})
-    pairs: dict[str, dict[str, int]] = {a: dict.fromkeys(namespaces, 0) for a in namespaces}
+    # Allowed pod pairs per (src, dst) namespace, only where some pair is allowed.
+    pairs: PairCounts = defaultdict(lambda: defaultdict(int))
     per_namespace: dict[int, list[tuple[str, int]]] = {}
     seen_cols: dict[int, tuple[int, frozenset[str]]] = {}
     classes_on_node = _classes_on_node(index)
@@ -129,19 +134,7 @@ def build_summary(compiled: CompiledPolicies, relation: Relation) -> Reachabilit
             )
         )
     entries.sort(key=lambda e: (e.namespace, e.pods))
-    ns_pods = {ns: index.weighted(index.ns_bits[ns]) for ns in namespaces}
-    # Cells with equal counts share one object: with a thousand namespaces the matrix
-    # has a million cells, most of them alike.
-    cells: dict[tuple[int, int], PairCount] = {}
-    matrix: dict[str, dict[str, PairCount]] = {}
-    for a in namespaces:
-        row_cells = matrix[a] = {}
-        for b in namespaces:
-            key = (pairs[a][b], ns_pods[a] * ns_pods[b] - (ns_pods[a] if a == b else 0))
-            cell = cells.get(key)
-            if cell is None:
-                cell = cells[key] = PairCount(*key)
-            row_cells[b] = cell
+    matrix = _namespace_matrix(index, namespaces, pairs)
     notes = [
         "counts are on any port and protocol; a pod is not counted as reaching itself",
         "hostNetwork pods are outside NetworkPolicy",
@@ -162,6 +155,40 @@ def build_summary(compiled: CompiledPolicies, relation: Relation) -> Reachabilit
         namespace_matrix=matrix,
         notes=(*notes, *compiled.warnings),
     )
+
+
+def _namespace_matrix(
+    index: PodClasses, namespaces: list[str], pairs: PairCounts
+) -> dict[str, dict[str, PairCount]]:
+    """Every (src, dst) namespace cell, from the counts of the cells where pairs connect.
+
+    The matrix is namespaces squared (a million cells for a thousand namespaces), so
+    the cells where no pair connects, most of them, are laid down per row in one
+    `dict(zip(...))` and share one object per total; only the counted cells are
+    visited one by one.
+    """
+    ns_pods = {ns: index.weighted(index.ns_bits[ns]) for ns in namespaces}
+    sizes = [ns_pods[ns] for ns in namespaces]
+    distinct_sizes = set(sizes)
+    cells: dict[tuple[int, int], PairCount] = {}
+
+    def shared(allowed: int, total: int) -> PairCount:
+        cell = cells.get((allowed, total))
+        if cell is None:
+            cell = cells[(allowed, total)] = PairCount(allowed, total)
+        return cell
+
+    matrix: dict[str, dict[str, PairCount]] = {}
+    for a in namespaces:
+        pods_a = ns_pods[a]
+        unreached = {size: shared(0, pods_a * size) for size in distinct_sizes}
+        row = matrix[a] = dict(zip(namespaces, map(unreached.__getitem__, sizes), strict=True))
+        counted: Mapping[str, int] = pairs.get(a) or {}
+        row[a] = shared(counted.get(a, 0), pods_a * pods_a - pods_a)
+        for b, allowed in counted.items():
+            if b != a and b in ns_pods:
+                row[b] = shared(allowed, pods_a * ns_pods[b])
+    return matrix
 
 
 def _classes_on_node(index: PodClasses) -> dict[str, dict[PodClass, int]]:
@@ -199,7 +226,7 @@ def _blast(
     bits: int,
     counted: tuple[int, frozenset[str]],
     classes_on_node: dict[str, dict[PodClass, int]],
-    pairs: dict[str, dict[str, int]] | None,
+    pairs: PairCounts | None,
 ) -> tuple[int, int]:
     """Other pods and namespaces in a row or column of `cls`, plus those on a
     member's own node (traffic between a pod and its node's hostNetwork pods is

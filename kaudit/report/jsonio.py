@@ -19,7 +19,7 @@ import kaudit
 from kaudit.errors import InputError
 from kaudit.findings import Finding, Severity, frozen_evidence
 from kaudit.jsontypes import JsonObject, JsonValue, json_array
-from kaudit.model import LIVE, ClusterFacts, CollectionWarning, Kind, ObjectRef, Origin
+from kaudit.model import LIVE, ClusterFacts, CollectionWarning, ObjectRef, Origin, Resource
 from kaudit.netpol.summary import (
     IsolationCounts,
     PairCount,
@@ -266,7 +266,7 @@ def report_from_dict(data: Mapping[str, Any]) -> Report:
         ),
         namespaces=tuple(_namespace_from_dict(n) for n in data["namespaces"]),
         warnings=tuple(
-            CollectionWarning(message=w["message"], kind=Kind(w["kind"]) if w["kind"] else None)
+            CollectionWarning(message=w["message"], kind=Resource(w["kind"]) if w["kind"] else None)
             for w in data["warnings"]
         ),
         incomplete_rules=MappingProxyType(

@@ -42,7 +42,7 @@ def render_table(report: Report, *, color: bool = False) -> str:
             f"System namespaces ({len(system)}):\n" + render_findings_table(system, color)
         )
     if not findings:
-        blocks.append("No findings.")
+        blocks.append(_no_findings_text(report))
     left_out = _left_out(report)
     if left_out:
         blocks.append(left_out)
@@ -60,6 +60,16 @@ def _left_out(report: Report) -> str | None:
     if caveat:
         lines.append(caveat)
     return "\n".join(textwrap.fill(terminal_text(line), WIDTH) for line in lines)
+
+
+def _no_findings_text(report: Report) -> str:
+    """ "No findings." only when something was audited: an empty audit says so instead."""
+    if any(ns.pods or ns.services or ns.policies for ns in report.namespaces):
+        return "No findings."
+    why = "; ".join(terminal_text(w.message) for w in report.warnings)
+    return "Nothing audited: no pod, Service or NetworkPolicy in the namespaces read" + (
+        f" ({why})." if why else "."
+    )
 
 
 def render_findings_table(findings: list[Finding], color: bool = False) -> str:

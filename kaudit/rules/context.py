@@ -7,7 +7,7 @@ from functools import cached_property
 from typing import TYPE_CHECKING
 
 from kaudit.config import AuditConfig
-from kaudit.model import EndpointSlice, Kind, NetworkPolicy, Pod, Service, Snapshot
+from kaudit.model import EndpointSlice, NetworkPolicy, Pod, Resource, Service, Snapshot
 
 if TYPE_CHECKING:
     from kaudit.netpol import PolicyEngine
@@ -18,8 +18,8 @@ class AuditContext:
         self.snapshot = snapshot
         self.config = config or AuditConfig()
 
-    def collected(self, kind: Kind) -> bool:
-        return kind not in self.snapshot.missing_kinds
+    def collected(self, kind: Resource) -> bool:
+        return kind not in self.snapshot.missing_resources
 
     @cached_property
     def engine(self) -> PolicyEngine:

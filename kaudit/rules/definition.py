@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 
 from kaudit.findings import Finding, Severity, frozen_evidence
 from kaudit.jsontypes import JsonValue
-from kaudit.model import LIVE, Kind, ObjectRef, Origin
+from kaudit.model import LIVE, ObjectRef, Origin, Resource
 
 if TYPE_CHECKING:
     from kaudit.rules.context import AuditContext
@@ -55,7 +55,7 @@ class Rule:
     rationale: str
     remediation: str
     references: tuple[str, ...]
-    needs: frozenset[Kind]
+    needs: frozenset[Resource]
     check: CheckFunction = field(compare=False, repr=False)
 
     def run(self, ctx: AuditContext) -> list[Finding]:
@@ -107,7 +107,7 @@ def rule(
     rationale: str,
     remediation: str,
     references: Iterable[str] = (),
-    needs: Iterable[Kind] = (),
+    needs: Iterable[Resource] = (),
 ) -> Callable[[CheckFunction], Rule]:
     """Turn a check function into a `Rule` with this metadata (checked at once)."""
 

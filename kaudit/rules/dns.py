@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 from kaudit.findings import Severity
 from kaudit.jsontypes import json_array
-from kaudit.model import Kind, NetworkPolicy, Pod, PolicyPort
+from kaudit.model import NetworkPolicy, Pod, PolicyPort, Resource
 from kaudit.rules.common import (
     K8S_NETPOL,
     application_pods,
@@ -48,7 +48,7 @@ if TYPE_CHECKING:
         K8S_NETPOL,
         "https://kubernetes.io/docs/concepts/services-networking/dns-pod-service/",
     ),
-    needs=(Kind.PODS, Kind.NETWORK_POLICIES),
+    needs=(Resource.PODS, Resource.NETWORK_POLICIES),
 )
 def egress_blocks_dns(ctx: AuditContext) -> Iterator[Hit]:
     dns_namespace, dns_labels = dns_target(ctx)

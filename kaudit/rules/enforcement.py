@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from kaudit.findings import Severity
 from kaudit.jsontypes import JsonObject, json_array
 from kaudit.kube import ENFORCING_CNIS, cni_of_name
-from kaudit.model import Kind, ObjectRef
+from kaudit.model import ObjectRef, Resource
 from kaudit.rules.common import K8S_NETPOL, plural
 from kaudit.rules.context import AuditContext
 from kaudit.rules.definition import Hit, Rule, rule
@@ -45,7 +45,7 @@ def _cni_workload(ctx: AuditContext, cni: str) -> ObjectRef | None:
         K8S_NETPOL + "#prerequisites",
         "https://kubernetes.io/docs/concepts/extend-kubernetes/compute-storage-net/network-plugins/",
     ),
-    needs=(Kind.NETWORK_POLICIES,),
+    needs=(Resource.NETWORK_POLICIES,),
 )
 def cni_without_policy_enforcement(ctx: AuditContext) -> Iterator[Hit]:
     policies = ctx.snapshot.network_policies

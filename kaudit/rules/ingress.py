@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 from kaudit.findings import Severity
 from kaudit.jsontypes import JsonObject, json_array
-from kaudit.model import Ingress, IngressBackend, Kind, Service
+from kaudit.model import Ingress, IngressBackend, Resource, Service
 from kaudit.rules.context import AuditContext
 from kaudit.rules.definition import Hit, Rule, rule
 from kaudit.rules.remediation import manifest, to_yaml
@@ -45,7 +45,7 @@ def _manifest_without_classes(ctx: AuditContext) -> bool:
         Ingress (`kubectl get ingressclass`).
     """,
     references=(K8S_INGRESS_DOCS + "#ingress-class", K8S_INGRESS_DOCS + "#default-ingress-class"),
-    needs=(Kind.INGRESSES,),
+    needs=(Resource.INGRESSES,),
 )
 def ingress_without_class(ctx: AuditContext) -> Iterator[Hit]:
     classes = ctx.snapshot.ingress_classes
@@ -65,7 +65,7 @@ def ingress_without_class(ctx: AuditContext) -> Iterator[Hit]:
                 f"the default"
             )
             suggestion = defaults[0]
-        elif not ctx.collected(Kind.INGRESS_CLASSES):
+        elif not ctx.collected(Resource.INGRESS_CLASSES):
             severity = Severity.MEDIUM
             why = "IngressClasses could not be read, so whether a default exists is unknown"
             suggestion = "CLASS"
@@ -117,7 +117,7 @@ def ingress_without_class(ctx: AuditContext) -> Iterator[Hit]:
         install the controller that the class belongs to.
     """,
     references=(K8S_INGRESS_DOCS + "#ingress-class",),
-    needs=(Kind.INGRESSES, Kind.INGRESS_CLASSES),
+    needs=(Resource.INGRESSES, Resource.INGRESS_CLASSES),
 )
 def ingress_unknown_class(ctx: AuditContext) -> Iterator[Hit]:
     if _manifest_without_classes(ctx):
@@ -159,7 +159,7 @@ def ingress_unknown_class(ctx: AuditContext) -> Iterator[Hit]:
         Gateway with a ReferenceGrant).
     """,
     references=(K8S_INGRESS_DOCS + "#the-ingress-resource",),
-    needs=(Kind.INGRESSES, Kind.SERVICES),
+    needs=(Resource.INGRESSES, Resource.SERVICES),
 )
 def ingress_backend_missing_service(ctx: AuditContext) -> Iterator[Hit]:
     for ingress in ctx.snapshot.ingresses:
@@ -253,7 +253,7 @@ def _port_mismatch(ctx: AuditContext, service: Service, backend: IngressBackend)
         spec.ports[].port (or .name).
     """,
     references=(K8S_INGRESS_DOCS + "#the-ingress-resource",),
-    needs=(Kind.INGRESSES, Kind.SERVICES),
+    needs=(Resource.INGRESSES, Resource.SERVICES),
 )
 def ingress_backend_port_mismatch(ctx: AuditContext) -> Iterator[Hit]:
     for ingress in ctx.snapshot.ingresses:
@@ -326,7 +326,7 @@ def _port_fix(ingress: Ingress, problems: list[tuple[IngressBackend, Service, st
         (cert-manager can issue and renew it), and redirect HTTP to HTTPS.
     """,
     references=(K8S_INGRESS_DOCS + "#tls", "https://cert-manager.io/docs/usage/ingress/"),
-    needs=(Kind.INGRESSES,),
+    needs=(Resource.INGRESSES,),
 )
 def ingress_without_tls(ctx: AuditContext) -> Iterator[Hit]:
     for ingress in ctx.snapshot.ingresses:

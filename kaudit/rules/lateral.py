@@ -14,7 +14,7 @@ from types import MappingProxyType
 from kaudit.findings import Severity
 from kaudit.jsontypes import JsonArray, json_array
 from kaudit.kube import NAMESPACE_NAME_LABEL
-from kaudit.model import Kind, ObjectRef, Pod, Protocol, Service
+from kaudit.model import ObjectRef, Pod, Protocol, Resource, Service
 from kaudit.netpol import NamespaceReach
 from kaudit.rules.common import (
     IDENTITY_KEYS,
@@ -118,7 +118,7 @@ def _policed_pods(ctx: AuditContext) -> list[Pod]:
         workload needs, by namespace AND pod labels in one peer, on the ports it serves.
     """,
     references=(K8S_NETPOL, "https://kubernetes.io/docs/concepts/security/multi-tenancy/"),
-    needs=(Kind.PODS, Kind.NETWORK_POLICIES),
+    needs=(Resource.PODS, Resource.NETWORK_POLICIES),
 )
 def lateral_movement_open(ctx: AuditContext) -> Iterator[Hit]:
     policed = _policed_pods(ctx)
@@ -304,7 +304,7 @@ def _datastore_ports(pod: Pod, services: Iterable[Service]) -> dict[int, str]:
         K8S_NETPOL,
         "https://redis.io/docs/latest/operate/oss_and_stack/management/security/",
     ),
-    needs=(Kind.PODS, Kind.NETWORK_POLICIES),
+    needs=(Resource.PODS, Resource.NETWORK_POLICIES),
 )
 def datastore_reachable_cross_namespace(ctx: AuditContext) -> Iterator[Hit]:
     policed = _policed_pods(ctx)

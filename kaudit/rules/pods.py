@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 from kaudit.findings import Severity
 from kaudit.jsontypes import JsonArray, JsonObject, json_array
 from kaudit.kube import METADATA_ADDRESSES, PRIMARY_METADATA_ADDRESSES
-from kaudit.model import Kind, ObjectRef, Pod, PolicyRule
+from kaudit.model import ObjectRef, Pod, PolicyRule, Resource
 from kaudit.rules.common import (
     K8S_NETPOL,
     group_by_workload,
@@ -67,7 +67,7 @@ def _live_pods(ctx: AuditContext) -> Iterator[Pod]:
         "https://kubernetes.io/docs/concepts/security/pod-security-standards/",
         K8S_NETPOL,
     ),
-    needs=(Kind.PODS,),
+    needs=(Resource.PODS,),
 )
 def pod_host_network(ctx: AuditContext) -> Iterator[Hit]:
     pods = [p for p in _live_pods(ctx) if p.host_network]
@@ -108,7 +108,7 @@ def pod_host_network(ctx: AuditContext) -> Iterator[Hit]:
         or LoadBalancer where needed).
     """,
     references=("https://kubernetes.io/docs/concepts/configuration/overview/#services",),
-    needs=(Kind.PODS,),
+    needs=(Resource.PODS,),
 )
 def pod_host_port(ctx: AuditContext) -> Iterator[Hit]:
     pods = [p for p in _live_pods(ctx) if any(cp.host_port for cp in p.ports)]
@@ -267,7 +267,7 @@ def _policy_rule_raw(policy_rule: PolicyRule) -> JsonObject:
         K8S_NETPOL + "#ipblock",
         "https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/configuring-instance-metadata-service.html",
     ),
-    needs=(Kind.PODS, Kind.NETWORK_POLICIES),
+    needs=(Resource.PODS, Resource.NETWORK_POLICIES),
 )
 def pod_metadata_reachable(ctx: AuditContext) -> Iterator[Hit]:
     reachable: dict[str, list[tuple[str, int, Verdict]]] = {}
@@ -394,7 +394,7 @@ def _uses_default_ndots(pod: Pod) -> bool:
         (api.stripe.com.).
     """,
     references=(K8S_POD_DNS + "#pod-dns-config",),
-    needs=(Kind.PODS,),
+    needs=(Resource.PODS,),
 )
 def pod_default_ndots(ctx: AuditContext) -> Iterator[Hit]:
     for namespace in sorted(ctx.pods_by_namespace):

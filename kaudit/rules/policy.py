@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from kaudit.findings import Severity
 from kaudit.jsontypes import JsonObject, json_array
 from kaudit.kube import LEGACY_ISOLATION_ANNOTATION
-from kaudit.model import Kind, Pod
+from kaudit.model import Pod, Resource
 from kaudit.rules.common import (
     K8S_NETPOL,
     RECIPES,
@@ -55,7 +55,7 @@ from kaudit.rules.remediation import (
         an egress exception for DNS, then allow the flows each workload needs.
     """,
     references=(K8S_NETPOL + "#default-policies", RECIPES),
-    needs=(Kind.PODS, Kind.NETWORK_POLICIES),
+    needs=(Resource.PODS, Resource.NETWORK_POLICIES),
 )
 def namespace_without_networkpolicy(ctx: AuditContext) -> Iterator[Hit]:
     dns_namespace, dns_labels = dns_target(ctx)
@@ -157,7 +157,7 @@ def _coverage_message(
         no rules) to the namespace, then allow the flows each workload needs.
     """,
     references=(K8S_NETPOL + "#default-deny-all-ingress-traffic",),
-    needs=(Kind.PODS, Kind.NETWORK_POLICIES),
+    needs=(Resource.PODS, Resource.NETWORK_POLICIES),
 )
 def namespace_without_default_deny_ingress(ctx: AuditContext) -> Iterator[Hit]:
     for namespace, open_pods in _unisolated(ctx, "ingress"):
@@ -190,7 +190,7 @@ def namespace_without_default_deny_ingress(ctx: AuditContext) -> Iterator[Hit]:
         destinations each workload needs.
     """,
     references=(K8S_NETPOL + "#default-deny-all-egress-traffic",),
-    needs=(Kind.PODS, Kind.NETWORK_POLICIES),
+    needs=(Resource.PODS, Resource.NETWORK_POLICIES),
 )
 def namespace_without_default_deny_egress(ctx: AuditContext) -> Iterator[Hit]:
     dns_namespace, dns_labels = dns_target(ctx)
@@ -224,7 +224,7 @@ def namespace_without_default_deny_egress(ctx: AuditContext) -> Iterator[Hit]:
         namespace-wide default-deny egress policy with the DNS exception.
     """,
     references=(K8S_NETPOL + "#default-deny-all-egress-traffic",),
-    needs=(Kind.NETWORK_POLICIES,),
+    needs=(Resource.NETWORK_POLICIES,),
 )
 def ingress_only_policies(ctx: AuditContext) -> Iterator[Hit]:
     dns_namespace, dns_labels = dns_target(ctx)
@@ -271,7 +271,7 @@ def ingress_only_policies(ctx: AuditContext) -> Iterator[Hit]:
         the {LEGACY_ISOLATION_ANNOTATION} annotation.
     """,
     references=(K8S_NETPOL + "#default-policies",),
-    needs=(Kind.NAMESPACES, Kind.PODS, Kind.NETWORK_POLICIES),
+    needs=(Resource.NAMESPACES, Resource.PODS, Resource.NETWORK_POLICIES),
 )
 def namespace_legacy_isolation_annotation(ctx: AuditContext) -> Iterator[Hit]:
     for namespace in sorted(ctx.snapshot.namespaces, key=lambda n: n.name):

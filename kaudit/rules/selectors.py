@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from kaudit.findings import Severity
 from kaudit.jsontypes import JsonArray, JsonObject, json_array
 from kaudit.kube import NAMESPACE_NAME_LABEL
-from kaudit.model import Kind, LabelSelector, NetworkPolicy, PolicyPeer, PolicyPort, PolicyRule
+from kaudit.model import LabelSelector, NetworkPolicy, PolicyPeer, PolicyPort, PolicyRule, Resource
 from kaudit.rules.common import (
     K8S_NETPOL,
     application_pods,
@@ -109,7 +109,7 @@ def _namespaces_matching(ctx: AuditContext, selector: LabelSelector) -> list[str
         matching namespace AND carry the matching labels.
     """,
     references=(K8S_NETPOL + "#behavior-of-to-and-from-selectors",),
-    needs=(Kind.NETWORK_POLICIES,),
+    needs=(Resource.NETWORK_POLICIES,),
 )
 def policy_peer_or_confusion(ctx: AuditContext) -> Iterator[Hit]:
     for policy in ctx.snapshot.network_policies:
@@ -233,7 +233,7 @@ def _too_wide(peer: PolicyPeer) -> str | None:
         clients.
     """,
     references=(K8S_NETPOL + "#behavior-of-to-and-from-selectors",),
-    needs=(Kind.NETWORK_POLICIES,),
+    needs=(Resource.NETWORK_POLICIES,),
 )
 def policy_allows_all_namespaces(ctx: AuditContext) -> Iterator[Hit]:
     for policy in ctx.snapshot.network_policies:
@@ -322,7 +322,7 @@ def _narrow_peer_fix(policy: NetworkPolicy, indexes: list[int]) -> str:
         pods --show-labels`), or delete the policy if those pods are gone.
     """,
     references=(K8S_NETPOL + "#networkpolicy-resource",),
-    needs=(Kind.PODS, Kind.NETWORK_POLICIES),
+    needs=(Resource.PODS, Resource.NETWORK_POLICIES),
 )
 def policy_selects_no_pods(ctx: AuditContext) -> Iterator[Hit]:
     for policy in ctx.snapshot.network_policies:
@@ -450,7 +450,7 @@ def _fixed_peers_remediation(
         (`kubectl get pods -A --show-labels`), or remove the peer if they are gone.
     """,
     references=(K8S_NETPOL + "#behavior-of-to-and-from-selectors",),
-    needs=(Kind.PODS, Kind.NETWORK_POLICIES, Kind.NAMESPACES),
+    needs=(Resource.PODS, Resource.NETWORK_POLICIES, Resource.NAMESPACES),
 )
 def policy_peer_selects_nothing(ctx: AuditContext) -> Iterator[Hit]:
     for policy in ctx.snapshot.network_policies:

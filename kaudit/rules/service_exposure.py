@@ -7,7 +7,7 @@ from collections.abc import Iterator, Sequence
 
 from kaudit.findings import Severity
 from kaudit.jsontypes import JsonObject
-from kaudit.model import Kind, Service
+from kaudit.model import Resource, Service
 from kaudit.rules.common import K8S_SERVICE_DOCS, service_port_text, service_ports_evidence
 from kaudit.rules.context import AuditContext
 from kaudit.rules.definition import Hit, Rule, rule
@@ -71,7 +71,7 @@ def _cluster_ip_with_ingress(service: Service) -> str:
         firewall the node port range (30000-32767) from untrusted networks.
     """,
     references=(K8S_SERVICE_DOCS + "#type-nodeport",),
-    needs=(Kind.SERVICES,),
+    needs=(Resource.SERVICES,),
 )
 def service_nodeport(ctx: AuditContext) -> Iterator[Hit]:
     for service in ctx.snapshot.services:
@@ -162,7 +162,7 @@ def _private_addresses(addresses: Sequence[str]) -> bool:
         K8S_SERVICE_DOCS + "#loadbalancer",
         "https://kubernetes.io/docs/tasks/access-application-cluster/configure-cloud-provider-firewall/",
     ),
-    needs=(Kind.SERVICES,),
+    needs=(Resource.SERVICES,),
 )
 def service_loadbalancer(ctx: AuditContext) -> Iterator[Hit]:
     for service in ctx.snapshot.services:
@@ -300,7 +300,7 @@ def _external_name_risk(target: str) -> tuple[Severity, str] | None:
         K8S_SERVICE_DOCS + "#externalname",
         "https://github.com/kubernetes/kubernetes/issues/103675",
     ),
-    needs=(Kind.SERVICES,),
+    needs=(Resource.SERVICES,),
 )
 def service_externalname(ctx: AuditContext) -> Iterator[Hit]:
     for service in ctx.snapshot.services:
@@ -347,7 +347,7 @@ def service_externalname(ctx: AuditContext) -> Iterator[Hit]:
         K8S_SERVICE_DOCS + "#external-ips",
         "https://github.com/kubernetes/kubernetes/issues/97076",
     ),
-    needs=(Kind.SERVICES,),
+    needs=(Resource.SERVICES,),
 )
 def service_external_ips(ctx: AuditContext) -> Iterator[Hit]:
     for service in ctx.snapshot.services:

@@ -7,7 +7,7 @@ from collections.abc import Iterator, Sequence
 
 from kaudit.findings import Severity
 from kaudit.jsontypes import JsonArray, JsonObject, json_array
-from kaudit.model import Kind, ObjectRef, Pod, Service, ServicePort
+from kaudit.model import ObjectRef, Pod, Resource, Service, ServicePort
 from kaudit.rules.common import (
     K8S_NETPOL,
     K8S_SERVICE_DOCS,
@@ -65,7 +65,7 @@ def _has_manual_endpoints(ctx: AuditContext, service: Service) -> bool:
         K8S_SERVICE_DOCS,
         "https://kubernetes.io/docs/concepts/overview/working-with-objects/labels/",
     ),
-    needs=(Kind.SERVICES, Kind.PODS),
+    needs=(Resource.SERVICES, Resource.PODS),
 )
 def service_no_endpoints(ctx: AuditContext) -> Iterator[Hit]:
     for service in ctx.snapshot.services:
@@ -172,7 +172,7 @@ def _readiness_known(ctx: AuditContext, pod: Pod) -> bool:
         K8S_SERVICE_DOCS,
         "https://kubernetes.io/docs/tasks/configure-pod-container/configure-liveness-readiness-startup-probes/",
     ),
-    needs=(Kind.SERVICES, Kind.PODS),
+    needs=(Resource.SERVICES, Resource.PODS),
 )
 def service_no_ready_endpoints(ctx: AuditContext) -> Iterator[Hit]:
     for service in ctx.snapshot.services:
@@ -241,7 +241,7 @@ def _containerservice_ports_evidence(pods: Sequence[Pod]) -> list[JsonObject]:
         change) or its number. targetPort defaults to `port` when left out.
     """,
     references=(K8S_SERVICE_DOCS + "#defining-a-service",),
-    needs=(Kind.SERVICES, Kind.PODS),
+    needs=(Resource.SERVICES, Resource.PODS),
 )
 def service_target_port_mismatch(ctx: AuditContext) -> Iterator[Hit]:
     for service in ctx.snapshot.services:
@@ -464,7 +464,7 @@ def _routes_by_service(ctx: AuditContext) -> dict[tuple[str, str], list[str]]:
         or remove the Service if nothing should reach it.
     """,
     references=(K8S_NETPOL, K8S_SERVICE_DOCS),
-    needs=(Kind.PODS, Kind.SERVICES, Kind.NETWORK_POLICIES),
+    needs=(Resource.PODS, Resource.SERVICES, Resource.NETWORK_POLICIES),
 )
 def workload_unreachable_by_policy(ctx: AuditContext) -> Iterator[Hit]:
     routes = _routes_by_service(ctx)

@@ -20,7 +20,7 @@ from kaudit.audit import audit
 from kaudit.collect import Source, load_snapshot
 from kaudit.errors import ClusterError, ExitCode
 from kaudit.findings import Finding
-from kaudit.model import Kind, Snapshot
+from kaudit.model import Resource, Snapshot
 from tests.cluster.request_set import check_request_set
 from tests.plugins.clusterkit import (
     REPO_ROOT,
@@ -252,7 +252,7 @@ def test_restricted_identity_gets_a_partial_report(
 
     snapshot = load_snapshot(Source(kubeconfig=str(auditor_kubeconfig), namespaces=(namespace,)))
 
-    assert snapshot.missing_kinds == {Kind.NETWORK_POLICIES}
+    assert snapshot.missing_resources == {Resource.NETWORK_POLICIES}
     (warning,) = snapshot.warnings
     assert "NetworkPolicies" in warning.message
     assert "forbidden" in warning.message
@@ -440,7 +440,7 @@ def test_in_cluster_service_account(
 
     assert snapshot.facts.context == "in-cluster"
     assert {s.name for s in snapshot.services} == {"api"}
-    assert snapshot.missing_kinds == {Kind.NETWORK_POLICIES}  # the auditor's RBAC
+    assert snapshot.missing_resources == {Resource.NETWORK_POLICIES}  # the auditor's RBAC
 
 
 def test_in_cluster_outside_a_pod_is_a_cluster_error(

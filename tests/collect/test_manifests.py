@@ -217,35 +217,35 @@ def test_namespace_filter_keeps_cluster_scoped_objects(tmp_path: Path) -> None:
     [
         (
             "hostnet.yaml",
-            "kind: Pod\nmetadata: {name: a, namespace: x}\nspec: {hostNetwork: 'false'}\n",
+            "apiVersion: v1\nkind: Pod\nmetadata: {name: a, namespace: x}\nspec: {hostNetwork: 'false'}\n",
             "hostnet.yaml:1: invalid Pod a: Expected `bool | null`, got `str` - at "
             "`$.spec.hostNetwork`",
         ),
         (
             "selector.yaml",
-            "kind: NetworkPolicy\nmetadata: {name: p, namespace: x}\nspec: {podSelector: garbage}\n",
+            "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: p, namespace: x}\nspec: {podSelector: garbage}\n",
             "selector.yaml:1: invalid NetworkPolicy p: Expected `object | null`, got `str` - at "
             "`$.spec.podSelector`",
         ),
         (
             "label.yaml",
-            "kind: Pod\nmetadata: {name: a, namespace: x, labels: {app: null}}\n",
+            "apiVersion: v1\nkind: Pod\nmetadata: {name: a, namespace: x, labels: {app: null}}\n",
             "label.yaml:1: invalid Pod a: Expected `str`, got `null` - at `$.metadata.labels[...]`",
         ),
         (
             "operator.yaml",
-            "kind: Deployment\nmetadata: {name: d, namespace: x}\nspec:\n"
+            "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: d, namespace: x}\nspec:\n"
             "  selector: {matchExpressions: [{key: app, operator: Bogus, values: [a]}]}\n",
             "operator.yaml:1: invalid Deployment d: unknown label selector operator 'Bogus'",
         ),
         (
             "template.yaml",
-            "kind: Deployment\nmetadata: {name: d, namespace: x}\nspec: {template: nope}\n",
+            "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: d, namespace: x}\nspec: {template: nope}\n",
             "template.yaml:1: invalid Deployment d: spec.template: expected an object, found str",
         ),
         (
             "portname.yaml",
-            "kind: Pod\nmetadata: {name: a, namespace: x}\nspec:\n  containers:\n"
+            "apiVersion: v1\nkind: Pod\nmetadata: {name: a, namespace: x}\nspec:\n  containers:\n"
             "  - {name: c, ports: [{containerPort: 80, name: 'bad name!'}]}\n",
             "portname.yaml:1: invalid Pod a: container c ports[0].name: 'bad name!' is not a "
             "valid port name",

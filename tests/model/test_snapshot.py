@@ -8,10 +8,10 @@ from kaudit.model import (
     EndpointSlice,
     Ingress,
     IngressClass,
-    Kind,
     Namespace,
     NetworkPolicy,
     Pod,
+    Resource,
     Service,
     Snapshot,
 )
@@ -33,7 +33,7 @@ def snapshot() -> Snapshot:
         network_policies=tuple(NetworkPolicy.from_raw(meta(f"np-{n}", n)) for n in NAMESPACES),
         ingresses=tuple(Ingress.from_raw(meta(f"ing-{n}", n)) for n in NAMESPACES),
         ingress_classes=(IngressClass.from_raw({"metadata": {"name": "nginx"}}),),
-        warnings=(CollectionWarning("no ingresses", Kind.INGRESSES), CollectionWarning("note")),
+        warnings=(CollectionWarning("no ingresses", Resource.INGRESSES), CollectionWarning("note")),
     )
 
 
@@ -71,6 +71,16 @@ def test_filtered_keeps_cluster_scoped_objects_facts_and_warnings() -> None:
     assert kept.warnings == original.warnings
 
 
+def test_an_included_namespace_nothing_is_in_adds_a_warning() -> None:
+    original = snapshot()
+    kept = original.filtered(include=["a", "z", "y", "b"], exclude=["b", "y"])
+    assert namespaces_of(kept) == {key: ["a"] for key in namespaces_of(kept)}
+    assert kept.warnings == (
+        *original.warnings,
+        CollectionWarning("namespace 'z': nothing in the input is in this namespace"),
+    )
+
+
 def test_no_filter_keeps_everything() -> None:
     original = snapshot()
     assert original.filtered() == original
@@ -78,7 +88,7 @@ def test_no_filter_keeps_everything() -> None:
 
 def test_look_ups() -> None:
     snap = snapshot()
-    assert snap.missing_kinds == {Kind.INGRESSES}
+    assert snap.missing_resources == {Resource.INGRESSES}
     assert [p.name for p in snap.pods_in("b")] == ["pod-b"]
     assert [p.name for p in snap.policies_in("c")] == ["np-c"]
     assert snap.namespace("a").labels == {"kubernetes.io/metadata.name": "a"}

@@ -7,7 +7,7 @@ from types import MappingProxyType
 
 from kaudit.findings import Finding, Severity, frozen_evidence
 from kaudit.jsontypes import JsonObject
-from kaudit.model import ClusterFacts, CollectionWarning, Kind, ObjectRef, Origin
+from kaudit.model import ClusterFacts, CollectionWarning, ObjectRef, Origin, Resource
 from kaudit.netpol.summary import IsolationCounts, PairCount, ReachabilitySummary
 from kaudit.report.model import NamespaceSummary, Report, SuppressedFinding
 
@@ -267,7 +267,9 @@ def build_sample_report() -> Report:
         suppressed=suppressed,
         namespaces=namespaces,
         warnings=(
-            CollectionWarning("ingressclasses: not found in the manifests", Kind.INGRESS_CLASSES),
+            CollectionWarning(
+                "ingressclasses: not found in the manifests", Resource.INGRESS_CLASSES
+            ),
         ),
         incomplete_rules=MappingProxyType({"KA230": ("ingressclasses",)}),
         reachability=reachability,

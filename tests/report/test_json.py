@@ -12,7 +12,7 @@ import pytest
 
 from kaudit.errors import InputError
 from kaudit.findings import Severity
-from kaudit.model import Kind
+from kaudit.model import Resource
 from kaudit.netpol.summary import PairCount
 from kaudit.report.jsonio import (
     SCHEMA_VERSION,
@@ -41,7 +41,7 @@ def test_output_validates_against_the_shipped_schema(sample_report: Report) -> N
 
 
 def test_schema_lists_every_kind_the_collector_knows() -> None:
-    assert report_schema()["$defs"]["kind"]["enum"] == [k.value for k in Kind]
+    assert report_schema()["$defs"]["kind"]["enum"] == [k.value for k in Resource]
 
 
 def test_content(sample_report: Report) -> None:
@@ -106,8 +106,8 @@ def test_the_demo_audit_reads_back_into_the_same_summary() -> None:
     text = (Path(__file__).parent / "golden" / "demo.json").read_text(encoding="utf-8")
     again = report_from_json(text, "demo.json")
     assert again.reachability is not None
-    assert (again.reachability.pods, again.reachability.classes) == (13, 13)
-    assert again.reachability.namespace_matrix["shop"]["data"] == PairCount(allowed=10, total=10)
+    assert (again.reachability.pods, again.reachability.classes) == (17, 13)
+    assert again.reachability.namespace_matrix["shop"]["data"] == PairCount(allowed=14, total=14)
     assert json.loads(report_to_json(again))["reachability"] == json.loads(text)["reachability"]
 
 

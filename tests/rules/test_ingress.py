@@ -201,3 +201,74 @@ def test_ingress_without_tls() -> None:
     assert finding.evidence == {"hosts": ["shop.example.com"]}
     assert "secretName: plain-tls" in finding.remediation
     assert "shop.example.com is served over plain HTTP" in finding.message
+
+
+# --- older Ingress versions: the same checks on the beta shape --------------------------------
+
+BETA_VERSIONS = ["extensions/v1beta1", "networking.k8s.io/v1beta1"]
+
+
+def beta_ingress(api_version: str, service_port: str, *, default: bool = False) -> str:
+    """A beta Ingress routing to Service web: a rule path, or `spec.backend` if `default`."""
+    backend = f"{{serviceName: web, servicePort: {service_port}}}"
+    route = (
+        f"  backend: {backend}"
+        if default
+        else "  rules:\n    - host: shop.example.com\n      http:\n        paths:\n"
+        f"          - path: /\n            backend: {backend}"
+    )
+    return f"""
+apiVersion: {api_version}
+kind: Ingress
+metadata:
+  name: i
+  namespace: shop
+  annotations: {{kubernetes.io/ingress.class: nginx}}
+spec:
+  tls: [{{hosts: [shop.example.com], secretName: shop-tls}}]
+{route}
+"""
+
+
+BETA_PORT_CASES = [
+    ("service port number", "80", None),
+    ("service port name", "http", None),
+    ("the targetPort", "8080", "it is the Service's targetPort"),
+    ("another number", "9999", "port 9999 is not a port of Service web"),
+    ("the container port name", "web", "port name 'web' is not a named port"),
+]
+
+
+@pytest.mark.parametrize("default", [False, True], ids=["rule path", "spec.backend"])
+@pytest.mark.parametrize("api_version", BETA_VERSIONS)
+@pytest.mark.parametrize(
+    ("port", "reason"), [c[1:] for c in BETA_PORT_CASES], ids=[c[0] for c in BETA_PORT_CASES]
+)
+def test_beta_ingress_backend_port_mismatch(
+    api_version: str, default: bool, port: str, reason: str | None
+) -> None:
+    web = deployment("web", "shop", ports="[{containerPort: 8080, name: web}]")
+    document = beta_ingress(api_version, port, default=default)
+    findings = run("ingress-backend-port-mismatch", snapshot_of(web, WEB_SERVICE, document))
+    if reason is None:
+        assert findings == []
+    else:
+        assert [str(f.resource) for f in findings] == ["Ingress/shop/i"]
+        assert reason in findings[0].message
+
+
+@pytest.mark.parametrize("api_version", BETA_VERSIONS)
+def test_beta_ingress_backend_missing_service(api_version: str) -> None:
+    good = beta_ingress(api_version, "80")
+    broken = good.replace("serviceName: web", "serviceName: webb")
+    assert fired_on("ingress-backend-missing-service", *BASE, good) == []
+    assert fired_on("ingress-backend-missing-service", *BASE, broken) == ["Ingress/shop/i"]
+
+
+@pytest.mark.parametrize("api_version", BETA_VERSIONS)
+def test_beta_ingress_class_from_the_legacy_annotation(api_version: str) -> None:
+    with_class = beta_ingress(api_version, "80")
+    without = with_class.replace("annotations: {kubernetes.io/ingress.class: nginx}", "")
+    classes = [ingress_class("nginx")]
+    assert fired_on("ingress-without-class", *BASE, *classes, with_class) == []
+    assert fired_on("ingress-without-class", *BASE, *classes, without) == ["Ingress/shop/i"]

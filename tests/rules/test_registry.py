@@ -7,7 +7,7 @@ from collections.abc import Iterator
 import pytest
 
 from kaudit.findings import Severity
-from kaudit.model import Kind
+from kaudit.model import Resource
 from kaudit.rules.context import AuditContext
 from kaudit.rules.definition import Hit, RegistryError, Rule, rule
 from kaudit.rules.registry import FAMILIES, REGISTRY, Registry, all_rules, find_rule
@@ -26,7 +26,7 @@ def make(rule_id: str = "KA901", name: str = "test-rule", category: str = "polic
         category=category,
         rationale="Because.",
         remediation="Fix it.",
-        needs=(Kind.PODS,),
+        needs=(Resource.PODS,),
     )(nothing)
 
 

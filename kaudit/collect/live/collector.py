@@ -35,10 +35,10 @@ from kaudit.model import (
     EndpointSlice,
     Ingress,
     IngressClass,
-    Kind,
     Namespace,
     NetworkPolicy,
     Pod,
+    Resource,
     Service,
     Snapshot,
     wire,
@@ -49,10 +49,10 @@ W = TypeVar("W")
 
 
 @dataclass(frozen=True, slots=True)
-class Resource(Generic[W, T]):
+class ListedResource(Generic[W, T]):
     """One list kaudit reads: where it is, and how its items are decoded and built."""
 
-    kind: Kind
+    kind: Resource
     group_path: str  # /api/v1 or /apis/<group>/<version>
     plural: str
     namespaced: bool
@@ -66,9 +66,9 @@ class Resource(Generic[W, T]):
 
 
 _NETWORKING = "/apis/networking.k8s.io/v1"
-LISTED_RESOURCES: tuple[Resource[Any, Any], ...] = (
-    Resource(
-        Kind.NAMESPACES,
+LISTED_RESOURCES: tuple[ListedResource[Any, Any], ...] = (
+    ListedResource(
+        Resource.NAMESPACES,
         "/api/v1",
         "namespaces",
         False,
@@ -76,12 +76,12 @@ LISTED_RESOURCES: tuple[Resource[Any, Any], ...] = (
         wire.Named,
         Namespace.from_wire,
     ),
-    Resource(Kind.PODS, "/api/v1", "pods", True, "Pods", wire.Pod, Pod.from_wire),
-    Resource(
-        Kind.SERVICES, "/api/v1", "services", True, "Services", wire.Service, Service.from_wire
+    ListedResource(Resource.PODS, "/api/v1", "pods", True, "Pods", wire.Pod, Pod.from_wire),
+    ListedResource(
+        Resource.SERVICES, "/api/v1", "services", True, "Services", wire.Service, Service.from_wire
     ),
-    Resource(
-        Kind.ENDPOINT_SLICES,
+    ListedResource(
+        Resource.ENDPOINT_SLICES,
         "/apis/discovery.k8s.io/v1",
         "endpointslices",
         True,
@@ -89,8 +89,8 @@ LISTED_RESOURCES: tuple[Resource[Any, Any], ...] = (
         wire.EndpointSlice,
         EndpointSlice.from_wire,
     ),
-    Resource(
-        Kind.NETWORK_POLICIES,
+    ListedResource(
+        Resource.NETWORK_POLICIES,
         _NETWORKING,
         "networkpolicies",
         True,
@@ -98,11 +98,17 @@ LISTED_RESOURCES: tuple[Resource[Any, Any], ...] = (
         wire.NetworkPolicy,
         NetworkPolicy.from_wire,
     ),
-    Resource(
-        Kind.INGRESSES, _NETWORKING, "ingresses", True, "Ingresses", wire.Ingress, Ingress.from_wire
+    ListedResource(
+        Resource.INGRESSES,
+        _NETWORKING,
+        "ingresses",
+        True,
+        "Ingresses",
+        wire.Ingress,
+        Ingress.from_wire,
     ),
-    Resource(
-        Kind.INGRESS_CLASSES,
+    ListedResource(
+        Resource.INGRESS_CLASSES,
         _NETWORKING,
         "ingressclasses",
         False,
@@ -113,8 +119,8 @@ LISTED_RESOURCES: tuple[Resource[Any, Any], ...] = (
 )
 # Servers without discovery.k8s.io/v1 (before 1.21) only have core/v1 Endpoints,
 # which is deprecated from 1.33 on: read it only when slices do not exist.
-_LEGACY_ENDPOINTS = Resource(
-    Kind.ENDPOINT_SLICES,
+_LEGACY_ENDPOINTS = ListedResource(
+    Resource.ENDPOINT_SLICES,
     "/api/v1",
     "endpoints",
     True,
@@ -127,14 +133,14 @@ _KUBE_SYSTEM = "kube-system"
 CNI_DAEMONSETS_PATH = f"/apis/apps/v1/namespaces/{_KUBE_SYSTEM}/daemonsets"
 
 # What each missing kind leaves unchecked, for the warning text.
-_CONSEQUENCES: Mapping[Kind, str] = {
-    Kind.NAMESPACES: "namespace labels are unknown, so namespaceSelector matches are incomplete",
-    Kind.PODS: "reachability and every pod check are incomplete",
-    Kind.SERVICES: "Service exposure checks are incomplete",
-    Kind.ENDPOINT_SLICES: "endpoint (ready backends) checks are incomplete",
-    Kind.NETWORK_POLICIES: "NetworkPolicy isolation and reachability checks are incomplete",
-    Kind.INGRESSES: "Ingress exposure checks are incomplete",
-    Kind.INGRESS_CLASSES: "Ingress class checks are incomplete",
+_CONSEQUENCES: Mapping[Resource, str] = {
+    Resource.NAMESPACES: "namespace labels are unknown, so namespaceSelector matches are incomplete",
+    Resource.PODS: "reachability and every pod check are incomplete",
+    Resource.SERVICES: "Service exposure checks are incomplete",
+    Resource.ENDPOINT_SLICES: "endpoint (ready backends) checks are incomplete",
+    Resource.NETWORK_POLICIES: "NetworkPolicy isolation and reachability checks are incomplete",
+    Resource.INGRESSES: "Ingress exposure checks are incomplete",
+    Resource.INGRESS_CLASSES: "Ingress class checks are incomplete",
 }
 
 
@@ -145,7 +151,7 @@ class _Scope:
     include: tuple[str, ...]
     exclude: tuple[str, ...]
 
-    def list_calls(self, resource: Resource[Any, Any]) -> list[tuple[str, dict[str, str]]]:
+    def list_calls(self, resource: ListedResource[Any, Any]) -> list[tuple[str, dict[str, str]]]:
         if not resource.namespaced:
             return [(f"{resource.group_path}/{resource.plural}", {})]
         if self.include:
@@ -166,13 +172,13 @@ class _Scope:
 
 
 def _fetch_kind(
-    client: RawClient, resource: Resource[W, T], scope: _Scope, page_size: int
+    client: RawClient, resource: ListedResource[W, T], scope: _Scope, page_size: int
 ) -> list[T] | Forbidden:
     try:
-        if resource.kind is Kind.NAMESPACES and scope.include:
+        if resource.kind is Resource.NAMESPACES and scope.include:
             return [resource.build(raw) for raw in _get_namespaces(client, resource, scope.include)]
         decoder = resource.decoder
-        if resource.kind is Kind.NAMESPACES:
+        if resource.kind is Resource.NAMESPACES:
             path, _ = scope.list_calls(resource)[0]
             query = scope.field_selector("metadata.name")
             return list_all(client, path, page_size, query, decoder, resource.build)
@@ -184,7 +190,9 @@ def _fetch_kind(
         return forbidden
 
 
-def _get_namespaces(client: RawClient, resource: Resource[W, Any], names: Sequence[str]) -> list[W]:
+def _get_namespaces(
+    client: RawClient, resource: ListedResource[W, Any], names: Sequence[str]
+) -> list[W]:
     found = []
     for name in names:
         path = api_path("api", "v1", "namespaces", name)
@@ -284,7 +292,7 @@ def collect_live(source: Source, *, retry_budget: float = DEFAULT_RETRY_BUDGET) 
     pages = ThreadPoolExecutor(max_workers=4 * MAX_WORKERS, thread_name_prefix="kaudit-page")
     client.prefetch = pages
 
-    def fetch(resource: Resource[Any, Any]) -> Future[list[Any] | Forbidden]:
+    def fetch(resource: ListedResource[Any, Any]) -> Future[list[Any] | Forbidden]:
         return pool.submit(_fetch_kind, client, resource, scope, page_size)
 
     try:
@@ -292,8 +300,8 @@ def collect_live(source: Source, *, retry_budget: float = DEFAULT_RETRY_BUDGET) 
             # Everything starts at once; only the endpoints kind waits for discovery.
             version_probe = pool.submit(_server_version, client)
             slices_probe = pool.submit(_has_endpoint_slices, client)
-            futures: dict[Kind, Future[list[Any] | Forbidden]] = {
-                r.kind: fetch(r) for r in resources if r.kind is not Kind.ENDPOINT_SLICES
+            futures: dict[Resource, Future[list[Any] | Forbidden]] = {
+                r.kind: fetch(r) for r in resources if r.kind is not Resource.ENDPOINT_SLICES
             }
             daemonsets = pool.submit(_cni_daemonset_names, client, page_size)
             system_pods = (
@@ -304,10 +312,11 @@ def collect_live(source: Source, *, retry_budget: float = DEFAULT_RETRY_BUDGET) 
             version = _result(version_probe, client)
             if not _result(slices_probe, client):
                 resources = [
-                    _LEGACY_ENDPOINTS if r.kind is Kind.ENDPOINT_SLICES else r for r in resources
+                    _LEGACY_ENDPOINTS if r.kind is Resource.ENDPOINT_SLICES else r
+                    for r in resources
                 ]
-            endpoints = next(r for r in resources if r.kind is Kind.ENDPOINT_SLICES)
-            futures[Kind.ENDPOINT_SLICES] = fetch(endpoints)
+            endpoints = next(r for r in resources if r.kind is Resource.ENDPOINT_SLICES)
+            futures[Resource.ENDPOINT_SLICES] = fetch(endpoints)
             results = {kind: _result(future, client) for kind, future in futures.items()}
             daemonset_names = _result(daemonsets, client)
             extra_system_pods = _result(system_pods, client) if system_pods else None
@@ -319,7 +328,7 @@ def collect_live(source: Source, *, retry_budget: float = DEFAULT_RETRY_BUDGET) 
         pages.shutdown(wait=False, cancel_futures=True)
 
     warnings: list[CollectionWarning] = []
-    by_kind: dict[Kind, list[Any]] = {}
+    by_kind: dict[Resource, list[Any]] = {}
     unseen: list[str] = []  # cluster-wide objects an identity with namespaced Roles cannot see
     for resource in resources:
         result = results[resource.kind]
@@ -327,10 +336,10 @@ def collect_live(source: Source, *, retry_budget: float = DEFAULT_RETRY_BUDGET) 
         if not isinstance(result, Forbidden):
             continue
         if (
-            resource.kind is Kind.INGRESS_CLASSES
+            resource.kind is Resource.INGRESS_CLASSES
             and include
             and result.status == 403
-            and results[Kind.INGRESSES] == []
+            and results[Resource.INGRESSES] == []
         ):
             # IngressClasses are consulted only for Ingresses, and there is none here.
             unseen.append("IngressClasses (no Ingress here needs them)")
@@ -346,16 +355,16 @@ def collect_live(source: Source, *, retry_budget: float = DEFAULT_RETRY_BUDGET) 
             )
         )
 
-    pods: list[Pod] = by_kind[Kind.PODS]
-    slices: list[EndpointSlice] = by_kind[Kind.ENDPOINT_SLICES]
-    namespace_objects: dict[str, Namespace] = {ns.name: ns for ns in by_kind[Kind.NAMESPACES]}
-    services: list[Service] = by_kind[Kind.SERVICES]
-    policies: list[NetworkPolicy] = by_kind[Kind.NETWORK_POLICIES]
-    ingresses: list[Ingress] = by_kind[Kind.INGRESSES]
-    ingress_classes: list[IngressClass] = by_kind[Kind.INGRESS_CLASSES]
+    pods: list[Pod] = by_kind[Resource.PODS]
+    slices: list[EndpointSlice] = by_kind[Resource.ENDPOINT_SLICES]
+    namespace_objects: dict[str, Namespace] = {ns.name: ns for ns in by_kind[Resource.NAMESPACES]}
+    services: list[Service] = by_kind[Resource.SERVICES]
+    policies: list[NetworkPolicy] = by_kind[Resource.NETWORK_POLICIES]
+    ingresses: list[Ingress] = by_kind[Resource.INGRESSES]
+    ingress_classes: list[IngressClass] = by_kind[Resource.INGRESS_CLASSES]
 
     for name in include:
-        if name not in namespace_objects and Kind.NAMESPACES not in {w.kind for w in warnings}:
+        if name not in namespace_objects and Resource.NAMESPACES not in {w.kind for w in warnings}:
             warnings.append(CollectionWarning(f"namespace {name!r} does not exist"))
     # Objects may live in namespaces we could not read (403 on namespaces): keep
     # them addressable, with the one label the API server always sets.
@@ -374,7 +383,7 @@ def collect_live(source: Source, *, retry_budget: float = DEFAULT_RETRY_BUDGET) 
             namespace_objects.setdefault(name, Namespace.implicit(name))
 
     cni, cni_checked = _detect_cni(
-        pods if Kind.PODS not in {w.kind for w in warnings} else None,
+        pods if Resource.PODS not in {w.kind for w in warnings} else None,
         extra_system_pods,
         daemonset_names,
     )
@@ -412,9 +421,9 @@ def _result(future: Future[T], client: RawClient) -> T:
 
 
 def _missing_kind_warning(
-    resource: Resource[Any, Any], error: Forbidden, scope: _Scope
+    resource: ListedResource[Any, Any], error: Forbidden, scope: _Scope
 ) -> CollectionWarning:
-    if error.status == 404 and resource.kind is not Kind.NAMESPACES:
+    if error.status == 404 and resource.kind is not Resource.NAMESPACES:
         reason = f"the server does not serve {resource.group_path.removeprefix('/apis/')}"
     else:
         reason = f"forbidden: {error}" if error.status == 403 else str(error)

@@ -1,0 +1,130 @@
+"""Which manifest objects kaudit reads, by API group and kind, and their older versions.
+
+An object is recognised by its group and kind together, as the API server routes
+it: a Calico `projectcalico.org/v3` NetworkPolicy is not a Kubernetes one, so an
+object of a group not listed here is an ignored kind, whatever its kind is called.
+
+Objects in older API versions still found in charts (extensions/v1beta1,
+networking.k8s.io/v1beta1, apps/v1beta1 and apps/v1beta2) are converted here to
+the shape of the current version before the model reads them, so every check sees
+one shape.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+# Kinds whose objects have no namespace.
+CLUSTER_SCOPED_KINDS = frozenset({"Namespace", "Node", "IngressClass"})
+
+# The pod-creating controllers kaudit expands into pods.
+WORKLOAD_KINDS = frozenset(
+    {
+        "Deployment",
+        "StatefulSet",
+        "DaemonSet",
+        "ReplicaSet",
+        "ReplicationController",
+        "Job",
+        "CronJob",
+    }
+)
+
+# API group ("" is core) -> the kinds kaudit reads from it.
+KNOWN_KINDS: Mapping[str, frozenset[str]] = {
+    "": frozenset({"Namespace", "Node", "Pod", "Service", "Endpoints", "ReplicationController"}),
+    "discovery.k8s.io": frozenset({"EndpointSlice"}),
+    "networking.k8s.io": frozenset({"NetworkPolicy", "Ingress", "IngressClass"}),
+    "extensions": frozenset({"Ingress", "NetworkPolicy", "Deployment", "DaemonSet", "ReplicaSet"}),
+    "apps": frozenset({"Deployment", "StatefulSet", "DaemonSet", "ReplicaSet"}),
+    "batch": frozenset({"Job", "CronJob"}),
+}
+
+# Versions whose Ingress has `serviceName`/`servicePort` backends and `spec.backend`.
+_BETA_INGRESS_VERSIONS = frozenset({"extensions/v1beta1", "networking.k8s.io/v1beta1"})
+# Workload versions whose `spec.selector` was optional (defaulted from the template labels).
+_BETA_WORKLOAD_VERSIONS = frozenset({"extensions/v1beta1", "apps/v1beta1", "apps/v1beta2"})
+
+
+def api_group(api_version: str) -> str:
+    """The group of an apiVersion: '' for core `v1`, `apps` for `apps/v1`."""
+    group, _, _ = api_version.rpartition("/")
+    return group
+
+
+def recognised_kind(api_version: str, kind: str) -> str | None:
+    """`kind` when kaudit reads objects of this group and kind, else None."""
+    return kind if kind in KNOWN_KINDS.get(api_group(api_version), frozenset()) else None
+
+
+def ignored_kind_name(api_version: str, kind: str) -> str:
+    """How an ignored kind is listed: `ConfigMap` in core, `NetworkPolicy.projectcalico.org`."""
+    group = api_group(api_version)
+    return f"{kind}.{group}" if group else kind
+
+
+def to_current(api_version: str, kind: str, raw: Mapping[str, Any]) -> Mapping[str, Any]:
+    """`raw` in the shape of its kind's current version (unchanged when it already is)."""
+    if kind == "Ingress" and api_version in _BETA_INGRESS_VERSIONS:
+        return _ingress_from_beta(raw)
+    if kind in WORKLOAD_KINDS and api_version in _BETA_WORKLOAD_VERSIONS:
+        return _workload_from_beta(raw)
+    return raw
+
+
+def _ingress_from_beta(raw: Mapping[str, Any]) -> Mapping[str, Any]:
+    spec = raw.get("spec")
+    if not isinstance(spec, Mapping):
+        return raw
+    converted: dict[str, Any] = {k: v for k, v in spec.items() if k != "backend"}
+    if "backend" in spec:
+        converted["defaultBackend"] = _backend_from_beta(spec["backend"])
+    rules = spec.get("rules")
+    if isinstance(rules, list):
+        converted["rules"] = [_rule_from_beta(rule) for rule in rules]
+    return {**raw, "spec": converted}
+
+
+def _rule_from_beta(rule: Any) -> Any:
+    http = rule.get("http") if isinstance(rule, Mapping) else None
+    if not isinstance(http, Mapping) or not isinstance(http.get("paths"), list):
+        return rule
+    paths = http["paths"]
+    converted_paths = [
+        {**path, "backend": _backend_from_beta(path.get("backend"))}
+        if isinstance(path, Mapping) and "backend" in path
+        else path
+        for path in paths
+    ]
+    return {**rule, "http": {**http, "paths": converted_paths}}
+
+
+def _backend_from_beta(backend: Any) -> Any:
+    """`{serviceName, servicePort}` as `{service: {name, port: {number | name}}}`.
+
+    servicePort is an IntOrString: a number is the Service's port number, a string
+    its port name (as the API server converts it).
+    """
+    if not isinstance(backend, Mapping) or (
+        "serviceName" not in backend and "servicePort" not in backend
+    ):
+        return backend
+    port = backend.get("servicePort")
+    service: dict[str, Any] = {"name": backend.get("serviceName")}
+    if port is not None:
+        service["port"] = {"name": port} if isinstance(port, str) else {"number": port}
+    rest = {k: v for k, v in backend.items() if k not in ("serviceName", "servicePort")}
+    return {**rest, "service": service}
+
+
+def _workload_from_beta(raw: Mapping[str, Any]) -> Mapping[str, Any]:
+    spec = raw.get("spec")
+    if not isinstance(spec, Mapping) or spec.get("selector") is not None:
+        return raw
+    template = spec.get("template")
+    meta = template.get("metadata") if isinstance(template, Mapping) else None
+    labels = meta.get("labels") if isinstance(meta, Mapping) else None
+    if not isinstance(labels, Mapping) or not labels:
+        return raw
+    return {**raw, "spec": {**spec, "selector": {"matchLabels": dict(labels)}}}
