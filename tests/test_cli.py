@@ -339,3 +339,45 @@ def test_markdown_pings_nobody(tmp_path: Path) -> None:
     assert "@platform-team" not in md.stdout
     assert "@&#8203;platform-team said so next row" in md.stdout
     assert "\r" not in md.stdout
+
+
+CILIUM_INPUT = """\
+apiVersion: v1
+kind: Pod
+metadata: {name: a, namespace: x, labels: {app: a}}
+spec: {containers: [{name: c, ports: [{containerPort: 80}]}]}
+---
+apiVersion: cilium.io/v2
+kind: CiliumNetworkPolicy
+metadata: {name: p, namespace: x}
+spec: {endpointSelector: {}}
+"""
+
+
+def test_reach_says_when_policies_of_another_engine_were_left_out(tmp_path: Path) -> None:
+    manifest = tmp_path / "cilium.yaml"
+    manifest.write_text(CILIUM_INPUT)
+    result = kaudit("reach", "-f", str(manifest), "--port", "80", "--format", "json")
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["pods"] == ["x/a"]
+    assert result.stderr == (
+        "kaudit: warning: Not evaluated: CiliumNetworkPolicy.cilium.io is in the input and "
+        "changes what may reach what, but kaudit evaluates only Kubernetes NetworkPolicy: "
+        "reachability here leaves it out.\n"
+    )
+    plain = manifest.with_name("plain.yaml")
+    plain.write_text(CILIUM_INPUT.split("---")[0])
+    assert kaudit("reach", "-f", str(plain), "--port", "80").stderr == ""
+
+
+def test_markdown_is_an_alias_of_md_everywhere(tmp_path: Path) -> None:
+    assert kaudit("rules", "--format", "markdown").stdout.startswith("# kaudit rules")
+    saved = tmp_path / "a.json"
+    saved.write_text(
+        kaudit(
+            "audit", "-f", str(DEMO / "insecure"), "--format", "json", "--fail-on", "never"
+        ).stdout
+    )
+    diff = kaudit("diff", str(saved), str(saved), "--format", "markdown")
+    assert diff.returncode == 0, diff.stderr
+    assert diff.stdout == kaudit("diff", str(saved), str(saved), "--format", "md").stdout

@@ -8,7 +8,7 @@ import typer
 
 from kaudit.cli.options import parse_fail_on, read_text, use_color
 from kaudit.errors import ExitCode, InputError
-from kaudit.report.output import Output, write_output
+from kaudit.report.output import Output, canonical_format, write_output
 
 
 def diff_command(
@@ -31,6 +31,7 @@ def diff_command(
     from kaudit.report.render import Format
 
     allowed = ("table", "md", "json")
+    fmt = canonical_format(fmt)
     if fmt not in allowed:
         raise InputError(
             f"--format: unknown format {fmt!r} (expected one of: {', '.join(allowed)})"

@@ -89,8 +89,15 @@ def reach_command(
     )
     from kaudit.cli.reach_render import reach_report
     from kaudit.collect import load_snapshot
+    from kaudit.report.kinds import unevaluated_policy_caveat
+    from kaudit.report.textsafe import terminal_text
 
     snapshot = load_snapshot(source)
+    # The answer leaves out policy kinds of other engines: say so, on stderr, so
+    # that JSON on stdout stays as it is.
+    caveat = unevaluated_policy_caveat(snapshot.facts.ignored_kinds)
+    if caveat is not None:
+        typer.echo(f"kaudit: warning: {terminal_text(caveat)}", err=True)
     if group is not None:
         from kaudit.cli.reach_groups import grouped_reach
         from kaudit.netpol.engine import PolicyEngine
