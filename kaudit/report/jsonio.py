@@ -120,6 +120,7 @@ def _facts_to_dict(facts: ClusterFacts) -> JsonObject:
         "cniChecked": facts.cni_checked,
         "inputs": list(facts.inputs),
         "ignoredKinds": dict(sorted(facts.ignored_kinds.items())),
+        "notes": list(facts.notes),
         # Derived from ignoredKinds, for readers of the JSON; not read back.
         "policyCaveat": unevaluated_policy_caveat(facts.ignored_kinds),
     }
@@ -307,6 +308,7 @@ def _facts_from_dict(data: Mapping[str, Any]) -> ClusterFacts:
         cni_checked=data["cniChecked"],
         inputs=tuple(data["inputs"]),
         ignored_kinds=MappingProxyType(dict(data["ignoredKinds"])),
+        notes=tuple(data.get("notes", ())),
     )
 
 

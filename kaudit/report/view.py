@@ -292,6 +292,7 @@ def _facts(report: Report) -> tuple[tuple[str, str], ...]:
     ignored = ignored_kinds_text(facts.ignored_kinds)
     if ignored:
         rows.append(("Kinds not audited", ignored))
+    rows.extend(("Note", note) for note in facts.notes)
     rows.append(("Generated", _display_time(report.generated_at)))
     return tuple(rows)
 
