@@ -68,7 +68,8 @@ def binary_path(binary: str) -> Path:
     return found
 
 
-def _go_env(work_dir: Path) -> dict[str, str]:
+def go_env(work_dir: Path) -> dict[str, str]:
+    """The environment of every Go build of the harness: static, module mode, no workspace."""
     env = dict(os.environ)
     goflags = env.get("GOFLAGS", "").split()
     for flag in ("-modcacherw", "-buildvcs=false"):
@@ -92,7 +93,7 @@ def _run_go(args: Sequence[str], work_dir: Path) -> str:
     proc = subprocess.run(
         ["go", *args],
         cwd=work_dir,
-        env=_go_env(work_dir),
+        env=go_env(work_dir),
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
@@ -112,7 +113,7 @@ def _published_versions(module: str, work_dir: Path) -> set[str]:
     proc = subprocess.run(
         ["go", "list", "-m", "-versions", module],
         cwd=work_dir,
-        env=_go_env(work_dir),
+        env=go_env(work_dir),
         capture_output=True,
         text=True,
         check=False,
@@ -272,7 +273,7 @@ def _build_kwok(out: Path) -> None:
             f"sigs.k8s.io/kwok/cmd/kwok@{KWOK_VERSION}",
         ],
         cwd=env_dir,
-        env={**_go_env(env_dir), "GOBIN": str(gobin)},
+        env={**go_env(env_dir), "GOBIN": str(gobin)},
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,

@@ -12,6 +12,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from hack.controlplane.binaries import go_env
+
 KUBE_ROUTER_MODULE = "github.com/cloudnativelabs/kube-router/v2"
 # The newest version the Go module proxy serves. It has published security
 # advisories (docs/dataplane.md): acceptable only because the harness points it at a
@@ -45,23 +47,6 @@ def find_kube_router() -> Path | None:
     return None
 
 
-def _go_env(gobin: Path) -> dict[str, str]:
-    env = dict(os.environ)
-    goflags = env.get("GOFLAGS", "").split()
-    for flag in ("-modcacherw", "-buildvcs=false"):
-        if flag not in goflags:
-            goflags.append(flag)
-    env.update(
-        GOFLAGS=" ".join(goflags),
-        GOWORK="off",
-        CGO_ENABLED="0",  # as upstream builds it: a static binary
-        GOTOOLCHAIN="local",
-        GO111MODULE="on",
-        GOBIN=str(gobin),
-    )
-    return env
-
-
 def build(force: bool = False) -> Path:
     """`go install` kube-router at the pinned version unless a binary is available."""
     found = find_kube_router()
@@ -77,7 +62,7 @@ def build(force: bool = False) -> Path:
     proc = subprocess.run(
         ["go", "install", "-trimpath", "-ldflags", "-s -w", target],
         cwd=work_dir,
-        env=_go_env(gobin),
+        env={**go_env(work_dir), "GOBIN": str(gobin)},
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
