@@ -29,9 +29,14 @@ from hack.controlplane.settings import (
 )
 
 
-def cache_root() -> Path:
+def kaudit_cache() -> Path:
+    """Where built binaries are kept: $KAUDIT_CACHE, else ~/.cache/kaudit."""
     base = os.environ.get("KAUDIT_CACHE") or str(Path.home() / ".cache" / "kaudit")
-    return Path(base).expanduser() / "controlplane"
+    return Path(base).expanduser()
+
+
+def cache_root() -> Path:
+    return kaudit_cache() / "controlplane"
 
 
 def cache_dir() -> Path:
@@ -256,32 +261,30 @@ def _build_etcd(out: Path) -> None:
     _install_atomically(work_dir / "etcd", out / "etcd")
 
 
-def _build_kwok(out: Path) -> None:
-    # kwok has no replace directives, so a plain `go install` works.
-    work_dir = cache_root() / "src" / f"kwok-{KWOK_VERSION}"
-    work_dir.mkdir(parents=True, exist_ok=True)
+def go_install(package: str, work_dir: Path, dest: Path) -> None:
+    """`go install PACKAGE@VERSION` (static, stripped) and move the binary to `dest`."""
     gobin = work_dir / "bin"
-    env_dir = work_dir
-    log(f"$ go install sigs.k8s.io/kwok/cmd/kwok@{KWOK_VERSION}")
+    gobin.mkdir(parents=True, exist_ok=True)
+    log(f"$ go install {package}   (once; several minutes on 2 cores)")
     proc = subprocess.run(
-        [
-            "go",
-            "install",
-            "-trimpath",
-            "-ldflags",
-            "-s -w",
-            f"sigs.k8s.io/kwok/cmd/kwok@{KWOK_VERSION}",
-        ],
-        cwd=env_dir,
-        env={**go_env(env_dir), "GOBIN": str(gobin)},
+        ["go", "install", "-trimpath", "-ldflags", "-s -w", package],
+        cwd=work_dir,
+        env={**go_env(work_dir), "GOBIN": str(gobin)},
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
         check=False,
     )
     if proc.returncode != 0:
-        raise ControlPlaneError(f"go install kwok failed:\n{proc.stdout[-6000:]}")
-    _install_atomically(gobin / "kwok", out / "kwok")
+        raise ControlPlaneError(f"go install {package} failed:\n{proc.stdout[-6000:]}")
+    name = package.rsplit("@", 1)[0].rsplit("/", 1)[-1]
+    _install_atomically(gobin / name, dest)
+
+
+def _build_kwok(out: Path) -> None:
+    # kwok has no replace directives, so a plain `go install` works.
+    work_dir = cache_root() / "src" / f"kwok-{KWOK_VERSION}"
+    go_install(f"sigs.k8s.io/kwok/cmd/kwok@{KWOK_VERSION}", work_dir, out / "kwok")
 
 
 def _missing_steps(force: bool) -> list[tuple[str, list[str]]]:

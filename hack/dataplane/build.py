@@ -8,11 +8,10 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
-from hack.controlplane.binaries import go_env
+from hack.controlplane.binaries import go_install, kaudit_cache
+from hack.controlplane.settings import ControlPlaneError
 
 KUBE_ROUTER_MODULE = "github.com/cloudnativelabs/kube-router/v2"
 # The newest version the Go module proxy serves. It has published security
@@ -25,13 +24,8 @@ class BuildError(RuntimeError):
     pass
 
 
-def log(message: str) -> None:
-    print(f"dataplane: {message}", file=sys.stderr, flush=True)
-
-
 def cache_root() -> Path:
-    base = os.environ.get("KAUDIT_CACHE") or str(Path.home() / ".cache" / "kaudit")
-    return Path(base).expanduser() / "dataplane"
+    return kaudit_cache() / "dataplane"
 
 
 def cached_kube_router() -> Path:
@@ -55,26 +49,9 @@ def build(force: bool = False) -> Path:
     if shutil.which("go") is None:
         raise BuildError("`go` is not on PATH; Go >= 1.22 is needed to build kube-router")
     work_dir = cache_root() / "src" / f"kube-router-{KUBE_ROUTER_VERSION}"
-    gobin = work_dir / "bin"
-    gobin.mkdir(parents=True, exist_ok=True)
     target = f"{KUBE_ROUTER_MODULE}/cmd/kube-router@{KUBE_ROUTER_VERSION}"
-    log(f"$ go install {target}   (once; several minutes on 2 cores)")
-    proc = subprocess.run(
-        ["go", "install", "-trimpath", "-ldflags", "-s -w", target],
-        cwd=work_dir,
-        env={**go_env(work_dir), "GOBIN": str(gobin)},
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        check=False,
-    )
-    if proc.returncode != 0:
-        raise BuildError(f"go install {target} failed:\n{proc.stdout[-6000:]}")
-    dest = cached_kube_router()
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    # A rename into place: an interrupted build never leaves a half-written binary.
-    tmp = dest.with_name(dest.name + ".tmp")
-    shutil.move(gobin / "kube-router", tmp)
-    tmp.chmod(0o755)
-    tmp.replace(dest)
-    return dest
+    try:
+        go_install(target, work_dir, cached_kube_router())
+    except ControlPlaneError as error:
+        raise BuildError(str(error)) from None
+    return cached_kube_router()
