@@ -14,8 +14,10 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 
+import msgspec
 import yaml
 
 from kaudit.errors import InputError
@@ -41,6 +43,16 @@ def _refuse_constant(name: str) -> float:
 
 def json_values(file: str, text: str, strict: bool) -> list[tuple[int, Any]] | None:
     """The values of a JSON document or stream with their lines; None if not JSON (and not strict)."""
+    # One value, the common case, decodes several times faster with msgspec; a stream,
+    # and whatever msgspec refuses, goes through the standard decoder, which words the
+    # refusals as before.
+    try:
+        value = msgspec.json.decode(text)
+    except (msgspec.DecodeError, msgspec.ValidationError, RecursionError):
+        pass
+    else:
+        start = len(text) - len(text.lstrip())
+        return [(text.count("\n", 0, start) + 1, value)]
     decoder = json.JSONDecoder(parse_constant=_refuse_constant)
     values: list[tuple[int, Any]] = []
     position, end = 0, len(text)
@@ -221,3 +233,277 @@ def parse_json(text: str, file: str) -> Any:
     if len(values) != 1:
         raise InputError(f"{file}: invalid JSON: expected one value, found {len(values)}")
     return values[0][1]
+
+
+# --- YAML, event by event ------------------------------------------------------------------
+#
+# Composing a whole document into nodes and then constructing it (what yaml_nodes does)
+# creates a node and two marks for every scalar and resolves each scalar's tag in Python:
+# most of the time and memory of reading a large `kind: List`. The reader below takes
+# libyaml's events instead and builds the values directly, with the same scalar
+# resolution (KubeLoader's), the same alias bound and the lines kaudit reports. Whatever
+# it does not handle itself (explicit tags, merge keys, an alias problem, a refusal)
+# makes it hand the file over to yaml_nodes from that document on, so that every
+# error reads as before.
+
+
+@dataclass(frozen=True, slots=True)
+class YamlDocument:
+    """One YAML document's value, the line its content starts on, and its List items' lines."""
+
+    line: int
+    value: Any
+    item_lines: list[int] | None
+
+
+class _HandOver(Exception):
+    """The event reader met something it leaves to the composing reader."""
+
+
+_STR, _NULL, _BOOL = "tag:yaml.org,2002:str", "tag:yaml.org,2002:null", "tag:yaml.org,2002:bool"
+_INT, _FLOAT = "tag:yaml.org,2002:int", "tag:yaml.org,2002:float"
+# Plain scalars longer than this are not worth remembering: names and values repeat, texts do not.
+_REMEMBERED_SCALAR = 64
+# Fields kaudit never reads, left unbuilt: (the mapping's own key, the field).
+_SKIPPED_FIELDS = frozenset({("metadata", "managedFields")})
+
+
+def yaml_documents(text: str, file: str) -> Iterator[YamlDocument]:
+    """Each YAML document of `text`, bounded as yaml_nodes bounds it, with its lines."""
+    done = 0
+    try:
+        for document in _event_documents(text, file):
+            yield document
+            done += 1
+        return
+    except _HandOver:
+        pass
+    for index, (node, value) in enumerate(yaml_nodes(text, file)):
+        if index >= done:
+            yield YamlDocument(node.start_mark.line + 1, value, _node_item_lines(node))
+
+
+def _node_item_lines(node: yaml.Node) -> list[int] | None:
+    if not isinstance(node, yaml.MappingNode):
+        return None
+    for key, value in node.value:
+        if getattr(key, "value", None) == "items" and isinstance(value, yaml.SequenceNode):
+            return [item.start_mark.line + 1 for item in value.value]
+    return None
+
+
+def _event_documents(text: str, file: str) -> Iterator[YamlDocument]:
+    parser = KubeLoader(text)  # its libyaml parser; the composing half stays unused
+    scalars = _PlainScalars(file)
+    try:
+        while True:
+            event = parser.get_event()
+            if type(event) is yaml.DocumentStartEvent:
+                yield _document(parser, scalars)
+            elif event is None or type(event) is yaml.StreamEndEvent:
+                return
+    except yaml.YAMLError:
+        # A syntax error is reported by the composing reader, with its line, as before.
+        raise _HandOver from None
+    finally:
+        parser.dispose()
+
+
+class _PlainScalars:
+    """Plain scalars resolved as KubeLoader resolves them, each distinct one once."""
+
+    def __init__(self, file: str) -> None:
+        self.file = file
+        self.resolvers = KubeLoader.yaml_implicit_resolvers
+        self.constructor = yaml.constructor.SafeConstructor()
+        self.known: dict[str, Any] = {}
+
+    def value(self, text: str, line: int) -> Any:
+        try:
+            return self.known[text]
+        except KeyError:
+            pass
+        value = self._resolve(text, line)
+        if len(text) <= _REMEMBERED_SCALAR:
+            self.known[text] = value
+        return value
+
+    def _resolve(self, text: str, line: int) -> Any:
+        tag = _STR
+        for candidate, pattern in self.resolvers.get(text[:1], ()):
+            if pattern.match(text):
+                tag = candidate
+                break
+        if tag == _STR:
+            return text
+        if tag == _NULL:
+            return None
+        node = yaml.ScalarNode(tag, text)
+        if tag == _BOOL:
+            return self.constructor.construct_yaml_bool(node)
+        if tag == _INT:
+            try:
+                number = self.constructor.construct_yaml_int(node)
+            except ValueError as exc:  # more digits than Python converts
+                raise InputError(
+                    f"{self.file}:{line}: invalid YAML: integer out of range: {exc}"
+                ) from None
+            if not INT64_MIN <= number <= INT64_MAX:
+                raise InputError(
+                    f"{self.file}:{line}: invalid YAML: integer out of range "
+                    "(the API takes 64-bit integers)"
+                )
+            return number
+        if tag == _FLOAT:
+            real = self.constructor.construct_yaml_float(node)
+            if not math.isfinite(real):
+                raise InputError(f"{self.file}:{line}: invalid YAML: non-finite number {text!r}")
+            return real
+        raise _HandOver  # merge keys and the like
+
+
+def _document(parser: Any, scalars: _PlainScalars) -> YamlDocument:
+    """The next document's value, built from its events (the parser is past DocumentStart)."""
+    # One frame per open collection: [value, its key in its parent mapping, the pending
+    # key of a mapping (or _NO_KEY), its anchor, node count and expansion at its start,
+    # its line].
+    stack: list[list[Any]] = []
+    # name: value, expanded size, line (negative for a collection, whose anchor closes)
+    anchors: dict[str, tuple[Any, int, int]] = {}
+    open_anchors: set[str] = set()
+    nodes = expansion = 0  # node events, and the nodes that aliases add when expanded
+    root: Any = None
+    root_line = 0
+    item_lines: list[int] | None = None
+    items_frame: list[Any] | None = None
+    scalar_event, alias_event = yaml.ScalarEvent, yaml.AliasEvent
+    mapping_start, sequence_start = yaml.MappingStartEvent, yaml.SequenceStartEvent
+    mapping_end, sequence_end = yaml.MappingEndEvent, yaml.SequenceEndEvent
+    while True:
+        event = parser.get_event()
+        kind = type(event)
+        if kind is scalar_event:
+            if event.tag is not None:
+                raise _HandOver  # explicit tags: !!binary, !!set, custom ones
+            nodes += 1
+            line = event.start_mark.line + 1
+            value = scalars.value(event.value, line) if event.implicit[0] else event.value
+            if event.anchor is not None:
+                _anchor(anchors, open_anchors, event.anchor, (value, 1, line))
+        elif kind is mapping_start or kind is sequence_start:
+            if event.tag is not None or event.anchor in open_anchors:
+                raise _HandOver
+            nodes += 1
+            line = event.start_mark.line + 1
+            top = stack[-1] if stack else None
+            if top is not None and (top[1], top[2]) in _SKIPPED_FIELDS:
+                if event.anchor is not None:
+                    raise _HandOver
+                _skip(parser)  # left unbuilt, with its key
+                top[2] = _NO_KEY
+                continue
+            value = {} if kind is mapping_start else []
+            frame = [value, None, _NO_KEY, event.anchor, nodes - 1, expansion, line]
+            if top is None:
+                root, root_line = value, line
+            else:
+                if top is items_frame:
+                    assert item_lines is not None
+                    item_lines.append(line)
+                frame[1] = None if top[2] is _NO_KEY else top[2]
+                _attach(top, value)
+                if (
+                    item_lines is None
+                    and len(stack) == 1
+                    and kind is sequence_start
+                    and frame[1] == "items"
+                ):
+                    item_lines, items_frame = [], frame
+            if event.anchor is not None:
+                if event.anchor in anchors:
+                    raise _HandOver  # PyYAML refuses a duplicate anchor
+                open_anchors.add(event.anchor)
+            stack.append(frame)
+            continue
+        elif kind is alias_event:
+            if event.anchor not in anchors:
+                raise _HandOver  # undefined, or refers to itself: yaml_nodes names it
+            value, size, line = anchors[event.anchor]
+            line = abs(line)
+            expansion += size
+        elif kind is mapping_end or kind is sequence_end:
+            frame = stack.pop()
+            if frame[3] is not None:
+                open_anchors.discard(frame[3])
+                size = nodes - frame[4] + expansion - frame[5]
+                _anchor(anchors, open_anchors, frame[3], (frame[0], size, -frame[6]))
+            continue
+        elif kind is yaml.DocumentEndEvent:
+            break
+        else:
+            raise _HandOver
+        if not stack:
+            root, root_line = value, line
+            continue
+        top = stack[-1]
+        if top is items_frame:
+            assert item_lines is not None
+            item_lines.append(line)
+        _attach(top, value)
+    if expansion and _excessive(nodes, nodes + expansion):
+        raise _HandOver  # refused by yaml_nodes, in its words
+    return YamlDocument(root_line, root, item_lines)
+
+
+class _NoKey:
+    """No mapping key is pending."""
+
+
+_NO_KEY = _NoKey()
+
+
+def _attach(frame: list[Any], value: Any) -> None:
+    """`value` into the innermost open collection: an item, a mapping's key or its value."""
+    container = frame[0]
+    if type(container) is list:
+        container.append(value)
+    elif frame[2] is _NO_KEY:
+        if type(value) is dict or type(value) is list:
+            raise _HandOver  # a collection as a key: PyYAML refuses it
+        frame[2] = value
+    else:
+        container[frame[2]] = value
+        frame[2] = _NO_KEY
+
+
+def _anchor(
+    anchors: dict[str, tuple[Any, int, int]],
+    open_anchors: set[str],
+    name: str,
+    entry: tuple[Any, int, int],
+) -> None:
+    if name in anchors or (entry[2] > 0 and name in open_anchors):
+        raise _HandOver  # PyYAML refuses a duplicate anchor
+    anchors[name] = entry
+
+
+def _skip(parser: Any) -> None:
+    """Consume the events of the collection just started, up to its end."""
+    depth = 1
+    while depth:
+        kind = type(event := parser.get_event())
+        if kind is yaml.MappingStartEvent or kind is yaml.SequenceStartEvent:
+            depth += 1
+        elif kind is yaml.MappingEndEvent or kind is yaml.SequenceEndEvent:
+            depth -= 1
+        if getattr(event, "anchor", None) is not None:
+            raise _HandOver  # an anchor could be used outside the skipped field
+
+
+def _excessive(unique: int, decoded: int) -> bool:
+    aliased = decoded - unique
+    return (
+        aliased > _ALIAS_MIN_ALIASED
+        and decoded > _ALIAS_MIN_DECODED
+        and aliased / decoded > _allowed_alias_ratio(decoded)
+    )

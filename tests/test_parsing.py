@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from kaudit.errors import InputError
-from kaudit.parsing import parse_json, parse_yaml
+from kaudit.parsing import json_values, parse_json, parse_yaml
 
 
 @pytest.mark.parametrize(
@@ -51,3 +51,17 @@ def test_yaml_values() -> None:
         "when": "2024-01-31",
         "n": 3,
     }
+
+
+def test_one_json_value_keeps_its_line_and_exact_integers() -> None:
+    text = '\n\n  {"big": 18446744073709551616, "n": [1.5, -2]}\n'
+    assert json_values("r.json", text, strict=True) == [
+        (3, {"big": 18446744073709551616, "n": [1.5, -2]})
+    ]
+
+
+def test_a_json_stream_still_reads_value_by_value() -> None:
+    assert json_values("r.json", '{"a": 1}\n{"b": 2}\n', strict=True) == [
+        (1, {"a": 1}),
+        (2, {"b": 2}),
+    ]

@@ -19,11 +19,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from kaudit.errors import InputError
 from kaudit.model import Origin
-from kaudit.parsing import json_values, yaml_nodes
+from kaudit.parsing import json_values, yaml_documents
 
 STDIN = "-"
 STDIN_NAME = "<stdin>"
@@ -103,20 +101,11 @@ def read_documents(file: str, text: str | None = None) -> Iterator[Document]:
 
 
 def _yaml_documents(file: str, text: str) -> Iterator[Document]:
-    for index, (node, data) in enumerate(yaml_nodes(text, file)):
-        origin = Origin(file, node.start_mark.line + 1, index)
-        yield from _objects(file, data, origin, _item_lines(node), 0)
-
-
-def _item_lines(node: yaml.Node) -> Callable[[int], int] | None:
-    """The 1-based line of each `items` entry of a List document (None if not a List)."""
-    if not isinstance(node, yaml.MappingNode):
-        return None
-    for key, value in node.value:
-        if getattr(key, "value", None) == "items" and isinstance(value, yaml.SequenceNode):
-            items = value.value
-            return lambda index: items[index].start_mark.line + 1
-    return None
+    for index, document in enumerate(yaml_documents(text, file)):
+        origin = Origin(file, document.line, index)
+        lines = document.item_lines
+        item_line = lines.__getitem__ if lines is not None else None
+        yield from _objects(file, document.value, origin, item_line, 0)
 
 
 # --- objects and lists ---------------------------------------------------------------------
