@@ -1,6 +1,7 @@
 """Time every rule of the catalogue on synthetic clusters (a benchmark, not a test).
 
     .venv/bin/python bench/bench_rules.py [PODS ...]     # default: 1000 10000
+    .venv/bin/python bench/bench_rules.py --profile 50000   # and where the slowest rules spend it
 
 Each cluster has namespaces of 100 pods (10 Deployments of 10 replicas, one
 Service each, every fifth one a datastore), and policies in two thirds of the
@@ -12,6 +13,9 @@ first), slowest first.
 
 from __future__ import annotations
 
+import cProfile
+import io
+import pstats
 import sys
 import time
 from typing import Any
@@ -176,7 +180,14 @@ def synthetic(pods: int) -> Snapshot:
     )
 
 
-def main(sizes: list[int]) -> None:
+def hot_spots(profile: cProfile.Profile, lines: int = 12) -> str:
+    """The functions a profiled run spent the most time in, with what they called."""
+    out = io.StringIO()
+    pstats.Stats(profile, stream=out).sort_stats("cumulative").print_stats(lines)
+    return "\n".join(line for line in out.getvalue().splitlines() if "/" in line)
+
+
+def main(sizes: list[int], profile: bool = False) -> None:
     for size in sizes:
         started = time.perf_counter()
         snapshot = synthetic(size)
@@ -187,9 +198,14 @@ def main(sizes: list[int]) -> None:
         engine = time.perf_counter() - started
         timings = []
         counts = {}
+        profiles: dict[str, cProfile.Profile] = {}
         for rule in all_rules():
+            profiler = profiles[rule.id] = cProfile.Profile()
             started = time.perf_counter()
+            if profile:
+                profiler.enable()
             findings = rule.run(ctx)
+            profiler.disable()
             timings.append((time.perf_counter() - started, rule))
             counts[rule.id] = len(findings)
         total = sum(t for t, _ in timings)
@@ -200,9 +216,14 @@ def main(sizes: list[int]) -> None:
         print(
             f"  build snapshot {built:7.2f} s   engine summary {engine:7.2f} s   all rules {total:7.2f} s"
         )
-        for seconds, rule in sorted(timings, key=lambda t: -t[0])[:8]:
+        slowest = sorted(timings, key=lambda t: -t[0])
+        for seconds, rule in slowest[: len(slowest) if profile else 8]:
             print(f"  {rule.id} {rule.name:40s} {seconds:7.3f} s  {counts[rule.id]:5d} findings")
+        for _, rule in slowest[:4] if profile else ():
+            print(f"\n{rule.id} {rule.name} (profiled, cumulative seconds)")
+            print(hot_spots(profiles[rule.id]))
 
 
 if __name__ == "__main__":
-    main([int(a) for a in sys.argv[1:]] or [1000, 10000])
+    arguments = [a for a in sys.argv[1:] if a != "--profile"]
+    main([int(a) for a in arguments] or [1000, 10000], profile="--profile" in sys.argv)

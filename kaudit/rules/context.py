@@ -7,7 +7,7 @@ from functools import cached_property
 from typing import TYPE_CHECKING
 
 from kaudit.config import AuditConfig
-from kaudit.model import EndpointSlice, NetworkPolicy, Pod, Resource, Service, Snapshot
+from kaudit.model import EndpointSlice, Labels, NetworkPolicy, Pod, Resource, Service, Snapshot
 
 if TYPE_CHECKING:
     from kaudit.netpol import PolicyEngine
@@ -17,6 +17,8 @@ class AuditContext:
     def __init__(self, snapshot: Snapshot, config: AuditConfig | None = None) -> None:
         self.snapshot = snapshot
         self.config = config or AuditConfig()
+        # Several rules ask for each Service's pods: answered once per namespace and selector.
+        self._service_pods: dict[tuple[str, Labels], tuple[Pod, ...]] = {}
 
     def collected(self, kind: Resource) -> bool:
         return kind not in self.snapshot.missing_resources
@@ -77,4 +79,9 @@ class AuditContext:
         """Pods the Service's selector picks (none for selector-less Services)."""
         if not service.has_selector:
             return []
-        return [p for p in self.pods_by_namespace.get(service.namespace, []) if service.selects(p)]
+        key = (service.namespace, service.selector)
+        pods = self._service_pods.get(key)
+        if pods is None:
+            candidates = self.pods_by_namespace.get(service.namespace, [])
+            pods = self._service_pods[key] = tuple(p for p in candidates if service.selects(p))
+        return list(pods)

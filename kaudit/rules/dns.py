@@ -53,16 +53,24 @@ if TYPE_CHECKING:
 def egress_blocks_dns(ctx: AuditContext) -> Iterator[Hit]:
     dns_namespace, dns_labels = dns_target(ctx)
     blocked: list[tuple[Pod, DnsAccess]] = []
+    # The answer depends on the pod's namespace and labels alone (its class), and on its
+    # node when a DNS pod uses the host network (traffic to its own node is allowed):
+    # ask once per such key. None: not isolated for egress, or DNS reachable.
+    answers: dict[tuple[str, frozenset[tuple[str, str]], str], DnsAccess | None] = {}
+    node_matters: bool | None = None
     for namespace in namespaces_with_pods(ctx):
         for pod in application_pods(ctx, namespace):
             if pod.dns_policy not in ("ClusterFirst", "ClusterFirstWithHostNet"):
                 continue  # the pod does not use the cluster DNS
-            if not ctx.engine.isolation(pod).egress_isolated:
-                continue
-            access = ctx.engine.dns_access(pod)
-            if access.udp and access.tcp:
-                continue
-            blocked.append((pod, access))
+            if node_matters is None:
+                node_matters = _dns_on_host_network(ctx, pod)
+            node = (pod.node_name or "") if node_matters else ""
+            key = (namespace, frozenset(pod.labels.items()), node)
+            if key not in answers:
+                answers[key] = _blocked_dns(ctx, pod)
+            access = answers[key]
+            if access is not None:
+                blocked.append((pod, access))
     by_pod = {pod.key: access for pod, access in blocked}
     for ref, group in group_by_workload(pod for pod, _ in blocked).items():
         access = by_pod[group[0].key]
@@ -127,6 +135,23 @@ def egress_blocks_dns(ctx: AuditContext) -> Iterator[Hit]:
             severity=severity,
             origin=group[0].origin,
         )
+
+
+def _blocked_dns(ctx: AuditContext, pod: Pod) -> DnsAccess | None:
+    """The pod's DNS access when it is isolated for egress and some DNS is denied."""
+    if not ctx.engine.isolation(pod).egress_isolated:
+        return None
+    access = ctx.engine.dns_access(pod)
+    return None if access.udp and access.tcp else access
+
+
+def _dns_on_host_network(ctx: AuditContext, pod: Pod) -> bool:
+    """Does any of the DNS pods the engine considers use the host network."""
+    for ref in ctx.engine.dns_access(pod).dns_pods:
+        dns_pod = ctx.engine.pod(f"{ref.namespace}/{ref.name}")
+        if dns_pod is None or dns_pod.host_network:
+            return True
+    return False
 
 
 # Address ranges clusters take pod IPs from.

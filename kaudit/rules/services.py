@@ -4,10 +4,19 @@ ports, and Services that ingress policies leave dead."""
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
 
 from kaudit.findings import Severity
 from kaudit.jsontypes import JsonArray, JsonObject, json_array
-from kaudit.model import ObjectRef, Pod, Resource, Service, ServicePort
+from kaudit.model import (
+    LabelSelector,
+    NetworkPolicy,
+    ObjectRef,
+    Pod,
+    Resource,
+    Service,
+    ServicePort,
+)
 from kaudit.rules.common import (
     K8S_NETPOL,
     K8S_SERVICE_DOCS,
@@ -407,7 +416,7 @@ def _admits_no_source(
     number: int,
     port: ServicePort,
     beyond: frozenset[ObjectRef],
-    sources: list[tuple[Pod, Pod | None]],
+    sources: _Sources,
 ) -> bool:
     """The engine says no pod, of the input or of a namespace not in it, passes the pod's
     ingress policies on this port (whatever the sources' own egress says)."""
@@ -420,11 +429,89 @@ def _admits_no_source(
     if engine.reachers_of(pod, number, port.protocol):
         return False
     # Nobody reaches it; make sure no source is admitted and only held back by its egress.
-    for first, second in sources:
-        source = second if first.key == pod.key else first
-        if source is not None and _ingress_admits(ctx, source, pod, number, port):
+    admitted, unknown = sources.admitted(ctx, pod, number, port)
+    if any(sources.samples[i][0].key != pod.key for i in admitted):
+        return False
+    if unknown is not None:
+        first = sources.samples[unknown][0]
+        if first.key != pod.key and _ingress_admits(ctx, first, pod, number, port):
             return False
-    return True
+    own = sources.index_of.get(pod.key)
+    second = sources.samples[own][1] if own is not None else None
+    # Its own label set: the second pod stands in.
+    return second is None or not _ingress_admits(ctx, second, pod, number, port)
+
+
+@dataclass
+class _Sources:
+    """The source samples, and which of them each kind of destination admits.
+
+    A destination's ingress verdict depends on the policies selecting it, its named
+    ports and the port asked (the sources are pod-network pods, never on the host
+    network, so the node does not matter): destinations agreeing on those admit the
+    same samples, so the samples are asked about once per such kind. And when those
+    policies are all NetworkPolicies, only sources in the namespaces their peers
+    select can pass: the others are not asked.
+    """
+
+    samples: list[tuple[Pod, Pod | None]]
+    policies: dict[ObjectRef, NetworkPolicy]
+    known_namespaces: frozenset[str]
+    index_of: dict[str, int] = field(default_factory=dict)
+    by_namespace: dict[str, list[int]] = field(default_factory=dict)
+    answers: dict[tuple[object, ...], tuple[list[int], int | None]] = field(default_factory=dict)
+    selected: dict[LabelSelector, list[str]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        for i, (first, _) in enumerate(self.samples):
+            self.index_of[first.key] = i
+            self.by_namespace.setdefault(first.namespace, []).append(i)
+
+    def admitted(
+        self, ctx: AuditContext, pod: Pod, number: int, port: ServicePort
+    ) -> tuple[list[int], int | None]:
+        """The samples whose first pod the pod's ingress admits, and the one sample not
+        asked (the pod itself, when the answer was first computed for it)."""
+        policies = ctx.engine.isolation(pod).ingress_policies
+        named = frozenset((p.name, p.protocol, p.container_port) for p in pod.ports if p.name)
+        key = (policies, number, port.protocol, named)
+        answer = self.answers.get(key)
+        if answer is None:
+            admitted = [
+                i
+                for i in self._candidates(ctx, policies)
+                if self.samples[i][0].key != pod.key
+                and _ingress_admits(ctx, self.samples[i][0], pod, number, port)
+            ]
+            answer = self.answers[key] = (admitted, self.index_of.get(pod.key))
+        return answer
+
+    def _candidates(self, ctx: AuditContext, policies: tuple[ObjectRef, ...]) -> list[int]:
+        """The samples in namespaces the policies' ingress peers may select (all of them
+        unless every policy is a NetworkPolicy with pod or namespace selector peers)."""
+        everyone = list(range(len(self.samples)))
+        namespaces = {ns for ns in self.by_namespace if ns not in self.known_namespaces}
+        for ref in policies:
+            policy = self.policies.get(ref)
+            if policy is None:
+                return everyone  # another kind's tier: the engine alone knows
+            for policy_rule in policy.ingress:
+                if not policy_rule.peers:
+                    return everyone
+                for peer in policy_rule.peers:
+                    if peer.namespace_selector is not None:
+                        namespaces.update(self._namespaces(ctx, peer.namespace_selector))
+                    elif peer.pod_selector is not None:
+                        namespaces.add(policy.namespace)
+        return sorted(i for ns in namespaces for i in self.by_namespace.get(ns, ()))
+
+    def _namespaces(self, ctx: AuditContext, selector: LabelSelector) -> list[str]:
+        names = self.selected.get(selector)
+        if names is None:
+            names = self.selected[selector] = [
+                ns.name for ns in ctx.snapshot.namespaces if selector.matches(ns.labels)
+            ]
+        return names
 
 
 def _routes_by_service(ctx: AuditContext) -> dict[tuple[str, str], list[str]]:
@@ -469,7 +556,11 @@ def _routes_by_service(ctx: AuditContext) -> dict[tuple[str, str], list[str]]:
 def workload_unreachable_by_policy(ctx: AuditContext) -> Iterator[Hit]:
     routes = _routes_by_service(ctx)
     beyond = _policies_not_judged(ctx)
-    sources = _source_samples(ctx)
+    sources = _Sources(
+        _source_samples(ctx),
+        {p.ref: p for p in ctx.snapshot.network_policies},
+        frozenset(ns.name for ns in ctx.snapshot.namespaces),
+    )
     dead: dict[ObjectRef, list[tuple[Service, ServicePort, int, list[Pod]]]] = {}
     for service in sorted(ctx.snapshot.services, key=lambda s: (s.namespace, s.name)):
         if not _selects_endpoints(service):

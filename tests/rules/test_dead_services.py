@@ -128,3 +128,32 @@ def test_a_dead_service_caused_by_a_typo_is_reported_once_by_its_cause() -> None
     ]
     assert fired_on("workload-unreachable-by-policy", *documents) == []
     assert fired_on("policy-peer-selects-nothing", *documents) == ["NetworkPolicy/shop/p"]
+
+
+def test_pods_alike_in_policies_still_exclude_themselves_as_sources() -> None:
+    # a and b are selected by the same ingress policy, which admits a alone. Nobody
+    # reaches either (every egress is denied), so the ingress rules decide: b admits a;
+    # a admits only itself, which does not count (no second replica stands in).
+    def service(name: str) -> str:
+        return f"""
+apiVersion: v1
+kind: Service
+metadata: {{name: {name}, namespace: shop}}
+spec: {{selector: {{name: {name}}}, ports: [{{port: 80, targetPort: 8080}}]}}
+"""
+
+    documents = [
+        namespace("shop"),
+        deployment("a", "shop", labels="{name: a, tier: db}"),
+        deployment("b", "shop", labels="{name: b, tier: db}"),
+        service("a"),
+        service("b"),
+        policy("no-egress", "shop", "podSelector: {}\npolicyTypes: [Egress]"),
+        policy(
+            "from-a",
+            "shop",
+            "podSelector: {matchLabels: {tier: db}}\npolicyTypes: [Ingress]\n"
+            "ingress: [{from: [{podSelector: {matchLabels: {name: a}}}]}]",
+        ),
+    ]
+    assert fired_on("workload-unreachable-by-policy", *documents) == ["Deployment/shop/a"]

@@ -551,3 +551,31 @@ def test_legacy_annotation_says_it_has_no_effect() -> None:
     )
     assert finding.evidence["value"] == '{"ingress": {"isolation": "DefaultDeny"}}'
     assert "name: default-deny-ingress" in finding.remediation
+
+
+def test_egress_blocks_dns_asks_per_node_when_dns_uses_the_host_network() -> None:
+    # Traffic to a pod's own node is allowed: of two pods alike but for their node, the
+    # one beside a hostNetwork DNS pod reaches it; the other does not.
+    def bare_pod(name: str, ns: str, labels: str, node: str, extra: str = "") -> str:
+        return f"""
+        apiVersion: v1
+        kind: Pod
+        metadata: {{name: {name}, namespace: {ns}, labels: {labels}}}
+        spec:
+          nodeName: {node}{extra}
+          containers: [{{name: main, ports: [{{containerPort: 53, protocol: UDP}}]}}]
+        status: {{phase: Running, podIP: 10.0.0.{len(name)}}}
+        """
+
+    host_dns = bare_pod(
+        "coredns", "kube-system", "{k8s-app: kube-dns}", "node-a", "\n          hostNetwork: true"
+    )
+    documents = [
+        namespace("shop"),
+        namespace("kube-system"),
+        host_dns,
+        bare_pod("web-a", "shop", "{app: web}", "node-a"),
+        bare_pod("web-bb", "shop", "{app: web}", "node-b"),
+        policy("deny", "shop", DENY_ALL),
+    ]
+    assert fired_on("egress-blocks-dns", *documents) == ["Pod/shop/web-bb"]
