@@ -7,7 +7,19 @@ from functools import cached_property
 from typing import TYPE_CHECKING
 
 from kaudit.config import AuditConfig
-from kaudit.model import EndpointSlice, Labels, NetworkPolicy, Pod, Resource, Service, Snapshot
+from kaudit.model import (
+    EndpointSlice,
+    Labels,
+    NetworkPolicy,
+    ObjectRef,
+    Pod,
+    Resource,
+    Service,
+    Snapshot,
+)
+
+# The policies isolating a pod in one direction, tier by tier (none: not isolated).
+IsolatingPolicies = tuple[ObjectRef, ...]
 
 if TYPE_CHECKING:
     from kaudit.netpol import PolicyEngine
@@ -19,6 +31,7 @@ class AuditContext:
         self.config = config or AuditConfig()
         # Several rules ask for each Service's pods: answered once per namespace and selector.
         self._service_pods: dict[tuple[str, Labels], tuple[Pod, ...]] = {}
+        self._isolating: dict[tuple[str, Labels, bool], tuple[IsolatingPolicies, ...]] = {}
 
     def collected(self, kind: Resource) -> bool:
         return kind not in self.snapshot.missing_resources
@@ -74,6 +87,18 @@ class AuditContext:
                 for item in pod.labels.items():
                     index[item].add(namespace)
         return dict(index)
+
+    def isolating_policies(self, pod: Pod) -> tuple[IsolatingPolicies, IsolatingPolicies]:
+        """The policies isolating the pod for ingress and for egress (the engine's
+        `isolation`), asked once per namespace, label set and host-network flag: what
+        selects a pod depends on nothing else."""
+        key = (pod.namespace, pod.labels, pod.host_network)
+        found = self._isolating.get(key)
+        if found is None:
+            isolation = self.engine.isolation(pod)
+            found = (isolation.ingress_policies, isolation.egress_policies)
+            self._isolating[key] = found
+        return found[0], found[1]
 
     def pods_of(self, service: Service) -> list[Pod]:
         """Pods the Service's selector picks (none for selector-less Services)."""

@@ -139,7 +139,7 @@ def egress_blocks_dns(ctx: AuditContext) -> Iterator[Hit]:
 
 def _blocked_dns(ctx: AuditContext, pod: Pod) -> DnsAccess | None:
     """The pod's DNS access when it is isolated for egress and some DNS is denied."""
-    if not ctx.engine.isolation(pod).egress_isolated:
+    if not ctx.isolating_policies(pod)[1]:
         return None
     access = ctx.engine.dns_access(pod)
     return None if access.udp and access.tcp else access

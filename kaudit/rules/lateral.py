@@ -242,13 +242,24 @@ def _datastore_word(word: str) -> tuple[str, int] | None:
     return None
 
 
-def _labelled_datastore(pod: Pod) -> tuple[str, int] | None:
+def _labelled_datastore(
+    pod: Pod, known: dict[tuple[str, ...], tuple[str, int] | None]
+) -> tuple[str, int] | None:
     """The datastore that the pod's identity labels or container names name, if any.
 
     The model keeps no images; the container's name usually repeats the image's.
+    `known` remembers the answer for each list of names (replicas repeat them).
     """
-    names = [pod.labels.get(key, "") for key in IDENTITY_KEYS]
-    names += sorted({cp.container for cp in pod.ports if cp.container})
+    names = (
+        *(pod.labels.get(key, "") for key in IDENTITY_KEYS),
+        *sorted({cp.container for cp in pod.ports if cp.container}),
+    )
+    if names not in known:
+        known[names] = _named_datastore(names)
+    return known[names]
+
+
+def _named_datastore(names: Iterable[str]) -> tuple[str, int] | None:
     for name in names:
         words = [w for w in re.split(r"[^a-z0-9]+", name.lower()) if w]
         if COMPANION_WORDS.intersection(words):
@@ -260,7 +271,9 @@ def _labelled_datastore(pod: Pod) -> tuple[str, int] | None:
     return None
 
 
-def _datastore_ports(pod: Pod, services: Iterable[Service]) -> dict[int, str]:
+def _datastore_ports(
+    pod: Pod, services: Iterable[Service], known: dict[tuple[str, ...], tuple[str, int] | None]
+) -> dict[int, str]:
     """Datastore ports the pod serves, with the datastore's name.
 
     Well-known ports among the declared container ports and numeric Service targets;
@@ -275,7 +288,7 @@ def _datastore_ports(pod: Pod, services: Iterable[Service]) -> dict[int, str]:
                 if sp.protocol == Protocol.TCP and isinstance(target, int):
                     ports.add(target)
     found = {p: DATASTORE_PORTS[p] for p in sorted(ports) if p in DATASTORE_PORTS}
-    labelled = _labelled_datastore(pod)
+    labelled = _labelled_datastore(pod, known)
     if not found and labelled is not None:
         name, usual = labelled
         found = dict.fromkeys(sorted(ports or {usual}), name)
@@ -315,9 +328,10 @@ def datastore_reachable_cross_namespace(ctx: AuditContext) -> Iterator[Hit]:
     for service in ctx.snapshot.services:
         services_by_namespace.setdefault(service.namespace, []).append(service)
     newcomer = ctx.any_other_pod
+    known: dict[tuple[str, ...], tuple[str, int] | None] = {}
     exposed: dict[ObjectRef, tuple[list[Pod], list[_ExposedPort]]] = {}
     for (ref, _), pods in sorted(_same_template(policed).items(), key=lambda item: item[0][0]):
-        ports = _datastore_ports(pods[0], services_by_namespace.get(ref.namespace, []))
+        ports = _datastore_ports(pods[0], services_by_namespace.get(ref.namespace, []), known)
         found = []
         for port, store in ports.items():
             reach = ctx.engine.cross_namespace_reach(pods[0], port, Protocol.TCP)

@@ -91,12 +91,9 @@ def _unisolated(ctx: AuditContext, direction: str) -> Iterator[tuple[str, list[P
         if not ctx.policies_by_namespace.get(namespace):
             continue
         open_pods = []
+        side = 0 if direction == "ingress" else 1
         for pod in application_pods(ctx, namespace):
-            isolation = ctx.engine.isolation(pod)
-            isolated = (
-                isolation.ingress_isolated if direction == "ingress" else isolation.egress_isolated
-            )
-            if not isolated:
+            if not ctx.isolating_policies(pod)[side]:
                 open_pods.append(pod)
         if open_pods:
             yield namespace, open_pods
@@ -279,7 +276,7 @@ def namespace_legacy_isolation_annotation(ctx: AuditContext) -> Iterator[Hit]:
         if value is None:
             continue
         pods = application_pods(ctx, namespace.name)
-        open_pods = [p for p in pods if not ctx.engine.isolation(p).ingress_isolated]
+        open_pods = [p for p in pods if not ctx.isolating_policies(p)[0]]
         if open_pods:
             effect = (
                 f"{len(open_pods)} of {plural(len(pods), 'pod')} "

@@ -406,7 +406,7 @@ def _source_samples(ctx: AuditContext) -> list[tuple[Pod, Pod | None]]:
     return [
         (group[0], group[1] if len(group) > 1 else None)
         for group in samples.values()
-        if ctx.engine.isolation(group[0]).egress_isolated
+        if ctx.isolating_policies(group[0])[1]
     ]
 
 
@@ -421,8 +421,8 @@ def _admits_no_source(
     """The engine says no pod, of the input or of a namespace not in it, passes the pod's
     ingress policies on this port (whatever the sources' own egress says)."""
     engine = ctx.engine
-    isolation = engine.isolation(pod)
-    if not isolation.ingress_isolated or beyond.intersection(isolation.ingress_policies):
+    ingress_policies = ctx.isolating_policies(pod)[0]
+    if not ingress_policies or beyond.intersection(ingress_policies):
         return False
     if _ingress_admits(ctx, ctx.any_other_pod, pod, number, port):
         return False
@@ -472,7 +472,7 @@ class _Sources:
     ) -> tuple[list[int], int | None]:
         """The samples whose first pod the pod's ingress admits, and the one sample not
         asked (the pod itself, when the answer was first computed for it)."""
-        policies = ctx.engine.isolation(pod).ingress_policies
+        policies = ctx.isolating_policies(pod)[0]
         named = frozenset((p.name, p.protocol, p.container_port) for p in pod.ports if p.name)
         key = (policies, number, port.protocol, named)
         answer = self.answers.get(key)
@@ -582,9 +582,7 @@ def workload_unreachable_by_policy(ctx: AuditContext) -> Iterator[Hit]:
                     dead.setdefault(ref, []).append((service, port, number, group))
     for ref, entries in dead.items():
         group = entries[0][3]
-        policies = sorted(
-            {r.qualified_name for p in group for r in ctx.engine.isolation(p).ingress_policies}
-        )
+        policies = sorted({r.qualified_name for p in group for r in ctx.isolating_policies(p)[0]})
         paths = []
         evidence_ports: JsonArray = []
         for service, port, number, _ in entries:
