@@ -272,7 +272,7 @@ def yaml_documents(text: str, file: str) -> Iterator[YamlDocument]:
     """Each YAML document of `text`, bounded as yaml_nodes bounds it, with its lines."""
     done = 0
     try:
-        for document in _event_documents(text, file):
+        for document in _event_documents(text):
             yield document
             done += 1
         return
@@ -292,9 +292,9 @@ def _node_item_lines(node: yaml.Node) -> list[int] | None:
     return None
 
 
-def _event_documents(text: str, file: str) -> Iterator[YamlDocument]:
+def _event_documents(text: str) -> Iterator[YamlDocument]:
     parser = KubeLoader(text)  # its libyaml parser; the composing half stays unused
-    scalars = _PlainScalars(file)
+    scalars = _PlainScalars()
     try:
         while True:
             event = parser.get_event()
@@ -310,25 +310,28 @@ def _event_documents(text: str, file: str) -> Iterator[YamlDocument]:
 
 
 class _PlainScalars:
-    """Plain scalars resolved as KubeLoader resolves them, each distinct one once."""
+    """Plain scalars resolved as KubeLoader resolves them, each distinct one once.
 
-    def __init__(self, file: str) -> None:
-        self.file = file
+    A number out of bounds is handed over: the composing reader refuses it in its
+    words, after any syntax error earlier in the document, as before.
+    """
+
+    def __init__(self) -> None:
         self.resolvers = KubeLoader.yaml_implicit_resolvers
         self.constructor = yaml.constructor.SafeConstructor()
         self.known: dict[str, Any] = {}
 
-    def value(self, text: str, line: int) -> Any:
+    def value(self, text: str) -> Any:
         try:
             return self.known[text]
         except KeyError:
             pass
-        value = self._resolve(text, line)
+        value = self._resolve(text)
         if len(text) <= _REMEMBERED_SCALAR:
             self.known[text] = value
         return value
 
-    def _resolve(self, text: str, line: int) -> Any:
+    def _resolve(self, text: str) -> Any:
         tag = _STR
         for candidate, pattern in self.resolvers.get(text[:1], ()):
             if pattern.match(text):
@@ -344,20 +347,15 @@ class _PlainScalars:
         if tag == _INT:
             try:
                 number = self.constructor.construct_yaml_int(node)
-            except ValueError as exc:  # more digits than Python converts
-                raise InputError(
-                    f"{self.file}:{line}: invalid YAML: integer out of range: {exc}"
-                ) from None
+            except ValueError:  # more digits than Python converts
+                raise _HandOver from None
             if not INT64_MIN <= number <= INT64_MAX:
-                raise InputError(
-                    f"{self.file}:{line}: invalid YAML: integer out of range "
-                    "(the API takes 64-bit integers)"
-                )
+                raise _HandOver
             return number
         if tag == _FLOAT:
             real = self.constructor.construct_yaml_float(node)
             if not math.isfinite(real):
-                raise InputError(f"{self.file}:{line}: invalid YAML: non-finite number {text!r}")
+                raise _HandOver
             return real
         raise _HandOver  # merge keys and the like
 
@@ -387,7 +385,7 @@ def _document(parser: Any, scalars: _PlainScalars) -> YamlDocument:
                 raise _HandOver  # explicit tags: !!binary, !!set, custom ones
             nodes += 1
             line = event.start_mark.line + 1
-            value = scalars.value(event.value, line) if event.implicit[0] else event.value
+            value = scalars.value(event.value) if event.implicit[0] else event.value
             if event.anchor is not None:
                 _anchor(anchors, open_anchors, event.anchor, (value, 1, line))
         elif kind is mapping_start or kind is sequence_start:

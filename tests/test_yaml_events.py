@@ -48,7 +48,7 @@ def composed(text: str) -> list[tuple[int, Any, list[int] | None]]:
 
 
 def by_events(text: str) -> list[tuple[int, Any, list[int] | None]]:
-    return [(d.line, d.value, d.item_lines) for d in event_documents(text, "m.yaml")]
+    return [(d.line, d.value, d.item_lines) for d in event_documents(text)]
 
 
 @pytest.mark.parametrize(
@@ -118,6 +118,8 @@ def test_managed_fields_are_left_unbuilt() -> None:
         "a: &d 1\nb: &d 2\n",
         "? [a, b]\n: c\n",
         "a: [1\n",
+        "n: 9223372036854775808\n",
+        "n: .nan\n",
     ],
 )
 def test_what_the_event_reader_leaves_to_the_composing_reader(text: str) -> None:
@@ -142,6 +144,7 @@ def test_handed_over_files_read_as_before() -> None:
         ("a: 1\nn: .inf\n", "m.yaml:2: invalid YAML: non-finite number '.inf'"),
         ("x: &x [*x]\n", "m.yaml:1: invalid YAML: an alias refers to itself"),
         ("a: [1\n", "m.yaml:2: invalid YAML: did not find expected ',' or ']'"),
+        ("n: 99999999999999999999\nb: [\n", "m.yaml:3: invalid YAML: did not find"),
     ],
 )
 def test_refusals_read_as_before(text: str, expected: str) -> None:
