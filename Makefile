@@ -17,7 +17,8 @@ help:
 	@echo "make demo     install kaudit and audit the bundled insecure demo cluster"
 	@echo "make test     install everything, start the local control plane, run all tests"
 	@echo "make lint     ruff check, ruff format --check, mypy"
-	@echo "make bench    engine and live-collection benchmarks"
+	@echo "make bench    engine, rules, report, live-collection and scale benchmarks"
+	@echo "make bench-scale   audit and reach at 10k and 50k pods against the YAML parse floor"
 	@echo "make cluster-up / cluster-down   the local control plane (kubeconfig: .kaudit/cluster/kubeconfig)"
 
 $(STAMP): pyproject.toml constraints.txt

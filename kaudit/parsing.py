@@ -7,6 +7,10 @@ refused with one line naming the file: excessive alias expansion (the "billion
 laughs"; the bound is the one the Kubernetes YAML decoder applies), aliases that
 refer to themselves, nesting deeper than the parsers allow, non-finite numbers and
 integers outside int64.
+
+Manifests are read with `yaml_documents`, which builds values straight from libyaml's
+events and hands anything unusual to the composing reader (`yaml_nodes`); one JSON
+value is decoded with msgspec (docs/loading.md says why and how fast).
 """
 
 from __future__ import annotations
