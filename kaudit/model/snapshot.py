@@ -46,6 +46,9 @@ class ClusterFacts:
     ignored_kinds: Mapping[str, int] = frozendict()
     # How the source read what it could not see, e.g. DaemonSet pods without Node objects.
     notes: tuple[str, ...] = ()
+    # namespace -> custom resources there ("Kind.group/name") whose operators kaudit does not
+    # know and that may create pods: selectors matching nothing there may be waiting for them.
+    unexpanded_custom_resources: Mapping[str, tuple[str, ...]] = frozendict()
 
 
 @dataclass(frozen=True, slots=True)
