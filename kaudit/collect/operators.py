@@ -469,9 +469,11 @@ def operator_pods(
     workload = Workload(str(raw.get("kind")), _name(raw))
     pods = []
     for group in groups:
+        image = _dig(raw, "spec", "image")
         containers = [
             {
                 "name": "main",
+                **({"image": image} if isinstance(image, str) and image else {}),
                 "ports": [
                     {"containerPort": number, "name": name, "protocol": protocol}
                     for number, name, protocol in group.ports
