@@ -260,7 +260,7 @@ class _Builder:
                 groups = plan(doc.raw, related)
             except (ValueError, TypeError) as exc:
                 raise InputError(
-                    f"{doc.origin}: invalid {doc.kind} {doc.name}: {_reason(exc)}"
+                    f"{doc.origin}: invalid {doc.kind} {doc.name or '(unnamed)'}: {_reason(exc)}"
                 ) from None
             if len(result) + sum(g.count for g in groups) > budget:
                 raise InputError(

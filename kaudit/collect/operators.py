@@ -31,6 +31,9 @@ from kaudit.model import Origin, Pod, Service, Workload
 
 # The API server's replica counts are int32.
 _INT32_MAX = 2**31 - 1
+# Node IDs are numbered one by one; beyond this a pool is refused before it is (the
+# manifest source bounds the pods it expands in all far below).
+_MAX_NODE_IDS = 1_000_000
 
 Port = tuple[int, str, str]  # container port, its name, its protocol
 
@@ -51,11 +54,13 @@ class PodGroup:
     first: int = 0
     stateful: bool = True
     pod_labels: Callable[[str, int], Mapping[str, str]] | None = field(default=None)
+    ids: tuple[int, ...] | None = None  # the pods' numbers when not `first` onwards
 
     def names(self) -> list[tuple[str, int]]:
         if not self.stateful and self.count == 1:
             return [(self.prefix, self.first)]
-        return [(f"{self.prefix}-{i}", i) for i in range(self.first, self.first + self.count)]
+        ids = self.ids if self.ids is not None else range(self.first, self.first + self.count)
+        return [(f"{self.prefix}-{i}", i) for i in ids]
 
 
 # --- reading a spec ---------------------------------------------------------------------------
@@ -254,8 +259,9 @@ def _kibana(raw: Mapping[str, Any], _: Sequence[Mapping[str, Any]]) -> list[PodG
 # (getContainerPortList: 8443, 9090 on controllers, 9091 and the listeners on brokers),
 # KafkaPool.java (pool labels), ListenersUtils.java (listener port names), EntityOperator.java;
 # ZooKeeper's ports from ZookeeperCluster.java as it was before ZooKeeper support was removed.
-# Node pools get node IDs in the order they appear, from 0 (the operator picks the lowest free
-# IDs; the `strimzi.io/next-node-ids` annotation can change that).
+# Node IDs (nodepools/NodeIdAssignor.java): a pool keeps the IDs its status lists; new pools
+# take the lowest free IDs, pool by pool in the order the API lists them (by name). The
+# `strimzi.io/next-node-ids` annotation, which can change that, is not read.
 
 _STRIMZI_MANAGED_BY = "strimzi-cluster-operator"
 
@@ -303,6 +309,28 @@ def _kafka_ports(raw: Mapping[str, Any], broker: bool, controller: bool) -> tupl
     return tuple(ports)
 
 
+def _status_ids(pool: Mapping[str, Any]) -> tuple[str, tuple[int, ...]]:
+    """A pool's name and the node IDs its status lists (a dump of a running cluster)."""
+    ids = _dig(pool, "status", "nodeIds")
+    valid = isinstance(ids, list) and all(
+        isinstance(i, int) and not isinstance(i, bool) and 0 <= i <= _INT32_MAX for i in ids
+    )
+    return _name(pool), tuple(sorted(set(ids))) if valid and isinstance(ids, list) else ()
+
+
+def _lowest_free(taken: set[int], count: int) -> tuple[int, ...]:
+    """The `count` lowest node IDs not in `taken`."""
+    if count > _MAX_NODE_IDS:
+        raise ValueError(f"a node pool of {count:,} pods is more than kaudit expands")
+    found: list[int] = []
+    candidate = 0
+    while len(found) < count:
+        if candidate not in taken:
+            found.append(candidate)
+        candidate += 1
+    return tuple(found)
+
+
 def _strimzi_pod_name(name: str, _: int) -> Mapping[str, str]:
     return {"strimzi.io/pod-name": name}
 
@@ -312,13 +340,17 @@ def _kafka(raw: Mapping[str, Any], related: Sequence[Mapping[str, Any]]) -> list
     own = {k: v for k, v in _labels(raw, "metadata", "labels").items() if "strimzi.io/" not in k}
     pods_labels = _labels(raw, "spec", "kafka", "template", "pod", "metadata", "labels")
     groups = []
-    pools = [
-        pool
-        for pool in related
-        if _dig(pool, "kind") == "KafkaNodePool"
-        and _dig(pool, "metadata", "labels", "strimzi.io/cluster") == cluster
-    ]
-    next_id = 0
+    pools = sorted(
+        (
+            pool
+            for pool in related
+            if _dig(pool, "kind") == "KafkaNodePool"
+            and _dig(pool, "metadata", "labels", "strimzi.io/cluster") == cluster
+        ),
+        key=_name,
+    )
+    assigned = {pool_name: ids for pool_name, ids in map(_status_ids, pools) if ids}
+    taken = {i for ids in assigned.values() for i in ids}
     for pool in pools:
         pool_name = _name(pool)
         roles = _dig(pool, "spec", "roles")
@@ -336,6 +368,10 @@ def _kafka(raw: Mapping[str, Any], related: Sequence[Mapping[str, Any]]) -> list
             "strimzi.io/controller-role": str(controller).lower(),
         }
         count = _count(pool, ("spec", "replicas"), 0)
+        ids = assigned.get(pool_name)
+        if ids is None or len(ids) != count:
+            ids = _lowest_free(taken, count)
+            taken.update(ids)
         ports = _kafka_ports(raw, broker, controller)
         groups.append(
             PodGroup(
@@ -343,12 +379,11 @@ def _kafka(raw: Mapping[str, Any], related: Sequence[Mapping[str, Any]]) -> list
                 count,
                 labels,
                 ports,
-                first=next_id,
                 stateful=True,
                 pod_labels=_strimzi_pod_name,
+                ids=ids,
             )
         )
-        next_id += count
     if not pools and _dig(raw, "spec", "kafka", "replicas") is not None:
         # Before node pools: brokers NAME-kafka-i beside a ZooKeeper ensemble.
         labels = {**pods_labels, **_strimzi_labels(own, cluster, "kafka", "kafka")}
@@ -459,7 +494,11 @@ def plan(raw: Mapping[str, Any], related: Sequence[Mapping[str, Any]]) -> list[P
     accepts.
     """
     planner = PLANNERS.get((api_group(str(raw.get("apiVersion") or "")), str(raw.get("kind"))))
-    return planner(raw, related) if planner is not None else []
+    if planner is None:
+        return []
+    if not _name(raw):
+        raise ValueError("metadata.name: missing (the operator names its pods after it)")
+    return planner(raw, related)
 
 
 def operator_pods(

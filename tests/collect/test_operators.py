@@ -181,32 +181,69 @@ spec: {replicas: 5, roles: [broker]}
 """,
     )
     pods = pods_by_name(snapshot)
+    # New pools take the lowest free node IDs in the order the API lists them (by name).
     assert sorted(pods) == [
+        "my-cluster-broker-0",
         "my-cluster-broker-1",
-        "my-cluster-broker-2",
-        "my-cluster-controller-0",
+        "my-cluster-controller-2",
         "my-cluster-entity-operator",
     ]
-    broker = pods["my-cluster-broker-2"]
+    broker = pods["my-cluster-broker-1"]
     assert broker.labels["strimzi.io/cluster"] == "my-cluster"
     assert broker.labels["strimzi.io/name"] == "my-cluster-kafka"
     assert broker.labels["strimzi.io/kind"] == "Kafka"
     assert broker.labels["strimzi.io/pool-name"] == "broker"
     assert broker.labels["strimzi.io/broker-role"] == "true"
     assert broker.labels["strimzi.io/controller-role"] == "false"
-    assert broker.labels["strimzi.io/pod-name"] == "my-cluster-broker-2"
+    assert broker.labels["strimzi.io/pod-name"] == "my-cluster-broker-1"
     assert ports(broker) == {
         (8443, "tcp-kafkaagent", "TCP"),
         (9091, "tcp-replication", "TCP"),
         (9092, "tcp-clients", "TCP"),
         (9095, "tcp-secure", "TCP"),
     }
-    assert ports(pods["my-cluster-controller-0"]) == {
+    assert ports(pods["my-cluster-controller-2"]) == {
         (8443, "tcp-kafkaagent", "TCP"),
         (9090, "tcp-ctrlplane", "TCP"),
     }
     entity = pods["my-cluster-entity-operator"]
     assert entity.labels["strimzi.io/name"] == "my-cluster-entity-operator"
+
+
+def test_strimzi_node_pools_keep_the_ids_their_status_lists(tmp_path: Path) -> None:
+    snapshot = load(
+        tmp_path,
+        """
+apiVersion: kafka.strimzi.io/v1beta2
+kind: Kafka
+metadata: {name: c, namespace: kafka}
+spec: {kafka: {listeners: []}}
+---
+apiVersion: kafka.strimzi.io/v1beta2
+kind: KafkaNodePool
+metadata: {name: a, namespace: kafka, labels: {strimzi.io/cluster: c}}
+spec: {replicas: 2, roles: [broker]}
+---
+apiVersion: kafka.strimzi.io/v1beta2
+kind: KafkaNodePool
+metadata: {name: b, namespace: kafka, labels: {strimzi.io/cluster: c}}
+spec: {replicas: 2, roles: [broker, controller]}
+status: {nodeIds: [0, 7]}
+""",
+    )
+    assert sorted(p.name for p in snapshot.pods) == ["c-a-1", "c-a-2", "c-b-0", "c-b-7"]
+
+
+def test_a_huge_node_pool_is_refused_at_once(tmp_path: Path) -> None:
+    text = (
+        "apiVersion: kafka.strimzi.io/v1beta2\nkind: Kafka\nmetadata: {name: c}\n"
+        "spec: {kafka: {listeners: []}}\n---\n"
+        "apiVersion: kafka.strimzi.io/v1beta2\nkind: KafkaNodePool\n"
+        "metadata: {name: a, labels: {strimzi.io/cluster: c}}\n"
+        "spec: {replicas: 2147483647, roles: [broker]}\n"
+    )
+    with pytest.raises(InputError, match="invalid Kafka c: a node pool of 2,147,483,647 pods"):
+        load(tmp_path, text)
 
 
 def test_strimzi_before_node_pools_runs_brokers_and_zookeeper(tmp_path: Path) -> None:
@@ -323,6 +360,12 @@ def test_a_bad_spec_is_one_line(tmp_path: Path, spec: str, message: str) -> None
         load(tmp_path, text)
     assert "invalid Prometheus k" in str(error.value)
     assert message in str(error.value)
+
+
+def test_a_resource_without_a_name_is_refused(tmp_path: Path) -> None:
+    text = "apiVersion: monitoring.coreos.com/v1\nkind: Prometheus\nmetadata: {namespace: m}\n"
+    with pytest.raises(InputError, match=r"invalid Prometheus \(unnamed\): metadata.name: missing"):
+        load(tmp_path, text)
 
 
 def test_operator_pods_count_against_the_expansion_bound(tmp_path: Path) -> None:
