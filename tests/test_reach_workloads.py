@@ -245,6 +245,15 @@ def test_neighbours_of_a_workload(shop: Path) -> None:
     data = json.loads(ask(shop, "json", src="shop/StatefulSet/db"))
     assert data["workload"] == "shop/StatefulSet/db"
     assert data["members"] == ["shop/db-0", "shop/db-1", "shop/db-2"]
+    # Every db pod may reach the same pods: one answer. No db pod admits another, and web
+    # admits outside addresses only: the hostNetwork agent, outside NetworkPolicy, is left.
+    assert data["answers"] == [
+        {"members": ["shop/db-0", "shop/db-1", "shop/db-2"], "pods": ["ops/agent"]}
+    ]
+    # A pod is answered as before; the hostNetwork agent's traffic carries its node's
+    # address, which no policy here admits.
+    agent = ask(shop, port=8080, src="ops/agent")
+    assert agent.splitlines() == ["ops/agent may reach on 8080/TCP:", "  (no other pod)"]
     text = ask(shop, dst="shop/StatefulSet/db")
     assert text.splitlines()[:4] == [
         "--to: StatefulSet shop/db: 3 pods (shop/db-0, shop/db-1, shop/db-2)",

@@ -162,8 +162,10 @@ def _neighbours(
         else:
             found = engine.reachers_of(group[0], port, protocol)
         keys = [p.key for p in found]
-        members, _ = answers.setdefault(frozenset(set(keys) - own), ([], keys))
+        members, reached = answers.setdefault(frozenset(set(keys) - own), ([], []))
         members.extend(group)
+        # Each group's answer leaves out its own pod; the others of the workload list it.
+        reached[:] = sorted({*reached, *keys})
     if target.workload is None:
         ((_, keys),) = answers.values()
         pod = target.pods[0].key

@@ -139,7 +139,10 @@ class _Builder:
         if kind is None:
             self.ignored[ignored_kind_name(api_version, doc.kind)] += 1
             if may_create_pods(api_version, doc.kind):
-                placed = self._in_target_namespace(doc.kind, doc.raw, doc)
+                # An ignored object is no reason to refuse the input: with several
+                # --namespace values, one without a namespace stays in `default`.
+                one = len(self.target_namespaces) == 1
+                placed = self._in_target_namespace(doc.kind, doc.raw, doc) if one else doc.raw
                 name = f"{ignored_kind_name(api_version, doc.kind)}/{doc.name or '(unnamed)'}"
                 self.unexpanded.setdefault(_namespace_of(placed), set()).add(name)
             return

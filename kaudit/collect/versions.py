@@ -68,11 +68,26 @@ PODLESS_CUSTOM_KINDS: Mapping[str, frozenset[str]] = {
     "postgresql.cnpg.io": frozenset(
         {"Backup", "ScheduledBackup", "Database", "Publication", "Subscription", "ImageCatalog"}
     ),
-    "cert-manager.io": frozenset({"Certificate", "Issuer", "CertificateRequest"}),
 }
-# Groups whose every kind is policy or configuration, never a workload.
+# Groups whose every kind is policy, routing or configuration, never a workload: network
+# policies of other engines, service-mesh routing and security, certificates, secrets.
 PODLESS_CUSTOM_GROUPS = frozenset(
-    {"cilium.io", "projectcalico.org", "crd.projectcalico.org", "acme.cert-manager.io"}
+    {
+        "cilium.io",
+        "projectcalico.org",
+        "crd.projectcalico.org",
+        "networking.istio.io",
+        "security.istio.io",
+        "telemetry.istio.io",
+        "policy.linkerd.io",
+        "traefik.io",
+        "traefik.containo.us",
+        "cert-manager.io",
+        "acme.cert-manager.io",
+        "external-secrets.io",
+        "bitnami.com",
+        "kyverno.io",
+    }
 )
 
 # Versions whose Ingress has `serviceName`/`servicePort` backends and `spec.backend`.

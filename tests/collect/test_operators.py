@@ -404,3 +404,20 @@ def test_kube_prometheus_services_and_policies_find_their_pods() -> None:
         "pod-metadata-reachable",
         "lateral-movement-open",
     }
+
+
+def test_unknown_custom_resources_are_recorded_by_namespace(tmp_path: Path) -> None:
+    path = tmp_path / "input.yaml"
+    path.write_text(
+        "apiVersion: example.com/v1\nkind: Database\nmetadata: {name: db}\n---\n"
+        "apiVersion: example.com/v1\nkind: Database\nmetadata: {name: db2, namespace: b}\n---\n"
+        "apiVersion: v1\nkind: Service\nmetadata: {name: s, namespace: a}\n"
+    )
+    one = load_manifests([str(path)], namespaces=["a"])
+    assert dict(one.facts.unexpanded_custom_resources) == {
+        "a": ("Database.example.com/db",),
+        "b": ("Database.example.com/db2",),
+    }
+    # With several --namespace values the nameless one is no error: it stays in default.
+    several = load_manifests([str(path)], namespaces=["a", "b"])
+    assert "default" in several.facts.unexpanded_custom_resources

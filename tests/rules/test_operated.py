@@ -80,3 +80,16 @@ spec: {selector: {}}
         (peer,) = run("policy-peer-selects-nothing", snapshot_of(extra, NEIGHBOUR, POLICY))
         assert peer.severity is Severity.MEDIUM
         assert "typo" in peer.message
+
+
+def test_mesh_routing_and_certificates_are_no_reason() -> None:
+    for api_version, kind in (
+        ("networking.istio.io/v1", "VirtualService"),
+        ("cert-manager.io/v1", "Certificate"),
+        ("cilium.io/v2", "CiliumNetworkPolicy"),
+    ):
+        extra = (
+            f"apiVersion: {api_version}\nkind: {kind}\nmetadata: {{name: x, namespace: kafka}}\n"
+        )
+        (finding,) = run("service-no-endpoints", snapshot_of(extra, NEIGHBOUR, SERVICE))
+        assert finding.severity is Severity.HIGH, kind
