@@ -18,7 +18,7 @@ from frozendict import frozendict
 
 from kaudit.collect.cni import detect_cni
 from kaudit.collect.documents import STDIN, Document, read_documents
-from kaudit.collect.operators import governing_services, operator_pods, plan
+from kaudit.collect.operators import operator_pods, operator_services, plan
 from kaudit.collect.versions import (
     CLUSTER_SCOPED_KINDS,
     ignored_kind_name,
@@ -291,7 +291,7 @@ class _Builder:
         declared = {(s.namespace, s.name) for s in self.services}
         services = self.services + [
             s
-            for s in governing_services(
+            for s in operator_services(
                 (d.raw, _namespace_of(d.raw), d.origin) for d in self.operated
             )
             if (s.namespace, s.name) not in declared

@@ -12,11 +12,11 @@ The facts come from each operator's source (cited at each planner). What an
 operator decides at run time (which instance is primary, listener ports it
 derives) follows its defaults; user-given pod template labels are kept.
 
-Services: the prometheus-operator creates one governing Service per kind and
-namespace (`prometheus-operated`, `alertmanager-operated`, `thanos-ruler-operated`)
-that kube-prometheus's policies and dashboards use; those are added when the input
-does not hold them. The other operators' Services (ECK's `-es-http`, CloudNativePG's
-`-rw`, Strimzi's bootstrap) are not derived.
+Services: the ones clients and Ingresses address are derived too, when the input
+does not hold them (`SERVICE_PLANNERS`): the prometheus-operator's governing Services
+(`prometheus-operated`, `alertmanager-operated`, `thanos-ruler-operated`), ECK's
+`NAME-es-http` and `NAME-kb-http`, CloudNativePG's `NAME-rw`, `-ro` and `-r`, and
+RabbitMQ's client Service `NAME`. Strimzi's bootstrap Services are not.
 """
 
 from __future__ import annotations
@@ -36,6 +36,7 @@ _INT32_MAX = 2**31 - 1
 _MAX_NODE_IDS = 1_000_000
 
 Port = tuple[int, str, str]  # container port, its name, its protocol
+ServicePlanner = Callable[[Mapping[str, Any]], list["ServicePlan"]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -165,25 +166,32 @@ def _thanos_ruler(raw: Mapping[str, Any], _: Sequence[Mapping[str, Any]]) -> lis
     return [PodGroup(f"thanos-ruler-{name}", _count(raw, ("spec", "replicas"), 1), labels, ports)]
 
 
-# The governing Services the prometheus-operator creates in the namespace of each resource:
-# name, the label selecting the pods, and (name, port, target) per port.
-_GOVERNING_SERVICES: Mapping[str, tuple[str, str, tuple[tuple[str, int, str, str], ...]]] = {
-    "Prometheus": ("prometheus-operated", "prometheus", (("web", 9090, "web", "TCP"),)),
-    "Alertmanager": (
-        "alertmanager-operated",
-        "alertmanager",
-        (
-            ("web", 9093, "web", "TCP"),
-            ("tcp-mesh", 9094, "mesh-tcp", "TCP"),
-            ("udp-mesh", 9094, "mesh-udp", "UDP"),
-        ),
-    ),
-    "ThanosRuler": (
-        "thanos-ruler-operated",
-        "thanos-ruler",
-        (("web", 10902, "web", "TCP"), ("grpc", 10901, "grpc", "TCP")),
-    ),
-}
+@dataclass(frozen=True, slots=True)
+class ServicePlan:
+    """A Service an operator creates: its name, selector, ports (name, port, target,
+    protocol) and whether it is headless."""
+
+    name: str
+    selector: Mapping[str, str]
+    ports: tuple[tuple[str, int, int | str, str], ...]
+    headless: bool = False
+
+
+def _governing(app: str, ports: tuple[tuple[str, int, int | str, str], ...]) -> ServicePlanner:
+    """The prometheus-operator's governing Service of a kind: one per namespace, headless,
+    selecting every pod of the kind; none when spec.serviceName names the user's own."""
+
+    def services(raw: Mapping[str, Any]) -> list[ServicePlan]:
+        if _dig(raw, "spec", "serviceName"):
+            return []
+        web = _text(raw, ("spec", "portName"), "web")
+        named = tuple(
+            (name, port, web if target == "web" else target, protocol)
+            for name, port, target, protocol in ports
+        )
+        return [ServicePlan(f"{app}-operated", {_NAME: app}, named, headless=True)]
+
+    return services
 
 
 # --- ECK (elasticsearch.k8s.elastic.co, kibana.k8s.elastic.co) ---------------------------------
@@ -195,6 +203,7 @@ _GOVERNING_SERVICES: Mapping[str, tuple[str, str, tuple[tuple[str, int, str, str
 # disabled without a certificate). An absent `count` is 0, as in the Go types.
 
 _ES_ROLES = ("master", "data", "ingest", "ml")
+_ES_CLUSTER = "elasticsearch.k8s.elastic.co/cluster-name"
 
 
 def _http_scheme(raw: Mapping[str, Any]) -> str:
@@ -230,7 +239,7 @@ def _elasticsearch(raw: Mapping[str, Any], _: Sequence[Mapping[str, Any]]) -> li
         labels = {
             **_labels(node_set, "podTemplate", "metadata", "labels"),
             "common.k8s.elastic.co/type": "elasticsearch",
-            "elasticsearch.k8s.elastic.co/cluster-name": name,
+            _ES_CLUSTER: name,
             "elasticsearch.k8s.elastic.co/statefulset-name": statefulset,
             "elasticsearch.k8s.elastic.co/http-scheme": scheme,
             **_es_roles(node_set),
@@ -471,6 +480,47 @@ def _rabbitmq(raw: Mapping[str, Any], _: Sequence[Mapping[str, Any]]) -> list[Po
     return [PodGroup(f"{name}-server", _count(raw, ("spec", "replicas"), 1), labels, ports)]
 
 
+def _elasticsearch_services(raw: Mapping[str, Any]) -> list[ServicePlan]:
+    # cloud-on-k8s pkg/controller/elasticsearch/services/services.go (NewExternalService).
+    name, scheme = _name(raw), _http_scheme(raw)
+    selector = {"common.k8s.elastic.co/type": "elasticsearch", _ES_CLUSTER: name}
+    return [ServicePlan(f"{name}-es-http", selector, ((scheme, 9200, 9200, "TCP"),))]
+
+
+def _kibana_services(raw: Mapping[str, Any]) -> list[ServicePlan]:
+    # cloud-on-k8s pkg/controller/kibana (the HTTP Service selects NewLabels).
+    name, scheme = _name(raw), _http_scheme(raw)
+    selector = {"common.k8s.elastic.co/type": "kibana", "kibana.k8s.elastic.co/name": name}
+    return [ServicePlan(f"{name}-kb-http", selector, ((scheme, 5601, 5601, "TCP"),))]
+
+
+def _cnpg_services(raw: Mapping[str, Any]) -> list[ServicePlan]:
+    # cloudnative-pg pkg/specs/services.go: -rw the primary, -ro the replicas, -r every instance.
+    name = _name(raw)
+    ports = (("postgres", 5432, 5432, "TCP"),)
+    return [
+        ServicePlan(
+            f"{name}-rw", {"cnpg.io/cluster": name, "cnpg.io/instanceRole": "primary"}, ports
+        ),
+        ServicePlan(
+            f"{name}-ro", {"cnpg.io/cluster": name, "cnpg.io/instanceRole": "replica"}, ports
+        ),
+        ServicePlan(f"{name}-r", {"cnpg.io/cluster": name, "cnpg.io/podRole": "instance"}, ports),
+    ]
+
+
+def _rabbitmq_services(raw: Mapping[str, Any]) -> list[ServicePlan]:
+    # rabbitmq/cluster-operator internal/resource/service.go: the client Service, named after
+    # the cluster, selecting metadata.LabelSelector (app.kubernetes.io/name).
+    name = _name(raw)
+    ports = (
+        ("amqp", 5672, 5672, "TCP"),
+        ("management", 15672, 15672, "TCP"),
+        ("prometheus", 15692, 15692, "TCP"),
+    )
+    return [ServicePlan(name, {_NAME: name}, ports)]
+
+
 Planner = Callable[[Mapping[str, Any], Sequence[Mapping[str, Any]]], list[PodGroup]]
 
 # (API group, kind) -> the planner of its pods. KafkaNodePools are read by their Kafka.
@@ -483,6 +533,31 @@ PLANNERS: Mapping[tuple[str, str], Planner] = {
     ("kafka.strimzi.io", "Kafka"): _kafka,
     ("postgresql.cnpg.io", "Cluster"): _cnpg_cluster,
     ("rabbitmq.com", "RabbitmqCluster"): _rabbitmq,
+}
+
+
+# (API group, kind) -> the Services its operator creates. Strimzi's bootstrap and broker
+# Services (ports from the listeners) and the headless Services of ECK, CloudNativePG and
+# RabbitMQ are not derived.
+SERVICE_PLANNERS: Mapping[tuple[str, str], ServicePlanner] = {
+    ("monitoring.coreos.com", "Prometheus"): _governing(
+        "prometheus", (("web", 9090, "web", "TCP"),)
+    ),
+    ("monitoring.coreos.com", "Alertmanager"): _governing(
+        "alertmanager",
+        (
+            ("web", 9093, "web", "TCP"),
+            ("tcp-mesh", 9094, "mesh-tcp", "TCP"),
+            ("udp-mesh", 9094, "mesh-udp", "UDP"),
+        ),
+    ),
+    ("monitoring.coreos.com", "ThanosRuler"): _governing(
+        "thanos-ruler", (("web", 10902, "web", "TCP"), ("grpc", 10901, "grpc", "TCP"))
+    ),
+    ("elasticsearch.k8s.elastic.co", "Elasticsearch"): _elasticsearch_services,
+    ("kibana.k8s.elastic.co", "Kibana"): _kibana_services,
+    ("postgresql.cnpg.io", "Cluster"): _cnpg_services,
+    ("rabbitmq.com", "RabbitmqCluster"): _rabbitmq_services,
 }
 
 
@@ -534,39 +609,27 @@ def operator_pods(
     return pods
 
 
-def governing_services(
+def operator_services(
     resources: Iterable[tuple[Mapping[str, Any], str, Origin]],
 ) -> list[Service]:
-    """The prometheus-operator's governing Services for the resources given as (object,
-    namespace, origin): one per kind and namespace."""
+    """The Services the operators create for the resources given as (object, namespace,
+    origin), once per name and namespace."""
     services: dict[tuple[str, str], Service] = {}
     for raw, namespace, origin in resources:
-        kind = str(raw.get("kind"))
-        if (
-            api_group(str(raw.get("apiVersion") or "")) != "monitoring.coreos.com"
-            or kind not in _GOVERNING_SERVICES
-            or _dig(raw, "spec", "serviceName")  # a Service of the user's governs instead
-        ):
-            continue
-        name, app, ports = _GOVERNING_SERVICES[kind]
-        web = _text(raw, ("spec", "portName"), "web")
-        if (namespace, name) in services:
-            continue
-        raw_service = {
-            "metadata": {"name": name, "namespace": namespace},
-            "spec": {
-                "clusterIP": "None",
-                "selector": {_NAME: app},
+        key = (api_group(str(raw.get("apiVersion") or "")), str(raw.get("kind")))
+        planner = SERVICE_PLANNERS.get(key)
+        for service in planner(raw) if planner is not None and _name(raw) else ():
+            if (namespace, service.name) in services:
+                continue
+            spec: dict[str, Any] = {
+                "selector": dict(service.selector),
                 "ports": [
-                    {
-                        "name": n,
-                        "port": port,
-                        "targetPort": web if target == "web" else target,
-                        "protocol": protocol,
-                    }
-                    for n, port, target, protocol in ports
+                    {"name": name, "port": port, "targetPort": target, "protocol": protocol}
+                    for name, port, target, protocol in service.ports
                 ],
-            },
-        }
-        services[(namespace, name)] = Service.from_raw(raw_service, origin)
+            }
+            if service.headless:
+                spec["clusterIP"] = "None"
+            raw_service = {"metadata": {"name": service.name, "namespace": namespace}, "spec": spec}
+            services[(namespace, service.name)] = Service.from_raw(raw_service, origin)
     return list(services.values())

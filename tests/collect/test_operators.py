@@ -148,6 +148,20 @@ spec: {count: 1}
     }
     assert ports(kibana) == {(5601, "https", "TCP")}
     assert str(kibana.owner) == "Kibana/quickstart"
+    # The HTTP Services the operator creates, which clients and Ingresses address.
+    endpoints = {
+        s.service_name: [e.target_pod for e in s.endpoints] for s in snapshot.endpoint_slices
+    }
+    assert endpoints == {
+        "quickstart-es-http": [
+            "quickstart-es-masters-0",
+            "quickstart-es-masters-1",
+            "quickstart-es-masters-2",
+            "quickstart-es-data-0",
+            "quickstart-es-data-1",
+        ],
+        "quickstart-kb-http": ["quickstart-kb"],
+    }
 
 
 def test_strimzi_node_pools_zookeeper_and_entity_operator(tmp_path: Path) -> None:
@@ -293,6 +307,14 @@ spec: {instances: 3, inheritedMetadata: {labels: {team: payments}}}
         (9187, "metrics", "TCP"),
         (8000, "status", "TCP"),
     }
+    endpoints = {
+        s.service_name: [e.target_pod for e in s.endpoints] for s in snapshot.endpoint_slices
+    }
+    assert endpoints == {
+        "pg-rw": ["pg-1"],
+        "pg-ro": ["pg-2", "pg-3"],
+        "pg-r": ["pg-1", "pg-2", "pg-3"],
+    }
 
 
 def test_rabbitmq_cluster(tmp_path: Path) -> None:
@@ -312,6 +334,28 @@ spec: {replicas: 3}
     assert labels["app.kubernetes.io/component"] == "rabbitmq"
     assert labels["team"] == "a"
     assert (5672, "amqp", "TCP") in ports(pods["mq-server-0"])
+    (service,) = snapshot.services
+    assert (service.name, dict(service.selector)) == ("mq", {"app.kubernetes.io/name": "mq"})
+
+
+def test_a_service_of_the_input_stands_for_the_operators(tmp_path: Path) -> None:
+    snapshot = load(
+        tmp_path,
+        """
+apiVersion: postgresql.cnpg.io/v1
+kind: Cluster
+metadata: {name: pg, namespace: db}
+spec: {instances: 1}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: pg-rw, namespace: db}
+spec: {selector: {cnpg.io/cluster: pg}, ports: [{port: 6432}]}
+""",
+    )
+    services = {s.name: s for s in snapshot.services}
+    assert sorted(services) == ["pg-r", "pg-ro", "pg-rw"]
+    assert [p.port for p in services["pg-rw"].ports] == [6432]
 
 
 def test_a_kind_of_another_group_is_not_expanded(tmp_path: Path) -> None:
