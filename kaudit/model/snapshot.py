@@ -111,3 +111,17 @@ class Snapshot:
             ingress_classes=self.ingress_classes,
             warnings=self.warnings + unmatched,
         )
+
+
+# The Snapshot field that holds each kind (every field but `facts` and `warnings`).
+SNAPSHOT_FIELDS: Mapping[str, Resource] = frozendict(
+    {
+        "namespaces": Resource.NAMESPACES,
+        "pods": Resource.PODS,
+        "services": Resource.SERVICES,
+        "endpoint_slices": Resource.ENDPOINT_SLICES,
+        "network_policies": Resource.NETWORK_POLICIES,
+        "ingresses": Resource.INGRESSES,
+        "ingress_classes": Resource.INGRESS_CLASSES,
+    }
+)
