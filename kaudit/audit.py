@@ -16,7 +16,7 @@ from typing import cast
 
 from kaudit.config import AuditConfig
 from kaudit.findings import Finding, sort_findings
-from kaudit.model import Resource, Snapshot
+from kaudit.model import SNAPSHOT_FIELDS, Resource, Snapshot
 from kaudit.report.model import NamespaceSummary, Report
 from kaudit.rules.context import AuditContext
 from kaudit.rules.registry import Rule, all_rules
@@ -86,18 +86,6 @@ def run_tracing_reads(
     return rule.run(AuditContext(recorder, config)), frozenset(read)
 
 
-# The Snapshot field that holds each kind.
-_FIELD_KINDS = {
-    "namespaces": Resource.NAMESPACES,
-    "pods": Resource.PODS,
-    "services": Resource.SERVICES,
-    "endpoint_slices": Resource.ENDPOINT_SLICES,
-    "network_policies": Resource.NETWORK_POLICIES,
-    "ingresses": Resource.INGRESSES,
-    "ingress_classes": Resource.INGRESS_CLASSES,
-}
-
-
 class _ReadRecorder:
     """Stands in for a Snapshot and records which kinds are read from it.
 
@@ -112,7 +100,7 @@ class _ReadRecorder:
         self._read = read
 
     def __getattr__(self, name: str) -> object:
-        kind = _FIELD_KINDS.get(name)
+        kind = SNAPSHOT_FIELDS.get(name)
         if kind is not None:
             self._read.add(kind)
             return getattr(self._snapshot, name)

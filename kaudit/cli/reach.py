@@ -30,12 +30,26 @@ def reach_command(
     in_cluster: InClusterOpt = False,
     namespace: NamespaceOpt = None,
     exclude_namespace: ExcludeOpt = None,
-    src: Annotated[str | None, typer.Option("--from", help="Source pod as NAMESPACE/NAME.")] = None,
+    src: Annotated[
+        str | None,
+        typer.Option(
+            "--from",
+            help="Source pod or workload: NAMESPACE/NAME or NAMESPACE/KIND/NAME "
+            "(shop/web-0, shop/StatefulSet/web).",
+        ),
+    ] = None,
     dst: Annotated[
-        str | None, typer.Option("--to", help="Destination pod as NAMESPACE/NAME.")
+        str | None,
+        typer.Option(
+            "--to", help="Destination pod or workload: NAMESPACE/NAME or NAMESPACE/KIND/NAME."
+        ),
     ] = None,
     to_ip: Annotated[
         str | None, typer.Option("--to-ip", help="Destination address or CIDR outside the cluster.")
+    ] = None,
+    from_ip: Annotated[
+        str | None,
+        typer.Option("--from-ip", help="Source address outside the cluster (with --to)."),
     ] = None,
     port: Annotated[int, typer.Option("--port", min=1, max=65535, help="Destination port.")] = 80,
     protocol: Annotated[str, typer.Option("--protocol", help="TCP, UDP or SCTP.")] = "TCP",
@@ -57,8 +71,8 @@ def reach_command(
     request_timeout: TimeoutOpt = 30.0,
     page_size: PageSizeOpt = 500,
 ) -> None:
-    """Who may talk to whom: one pod pair, a pod and an address, or the whole matrix for a port
-    (pod by pod up to 2,000 pods, or grouped with --group)."""
+    """Who may talk to whom: pods or workloads, a pod and an outside address (either way), or
+    the whole matrix for a port (pod by pod up to 2,000 pods, or grouped with --group)."""
     if fmt not in ("text", "json"):
         raise InputError(f"--format: unknown format {fmt!r} (expected text or json)")
     try:
@@ -69,9 +83,11 @@ def reach_command(
         ) from None
     if dst and to_ip:
         raise InputError("--to and --to-ip cannot be combined")
-    if (dst or to_ip) and not src:
+    if from_ip and (src or to_ip or not dst):
+        raise InputError("--from-ip needs --to, without --from or --to-ip")
+    if (dst or to_ip) and not (src or from_ip):
         raise InputError("--to and --to-ip need --from")
-    if group is not None and (src or dst or to_ip or dense):
+    if group is not None and (src or dst or to_ip or from_ip or dense):
         raise InputError("--group answers for the whole matrix: without --from, --to or --dense")
     if group is not None and group not in ("class", "workload", "namespace"):
         raise InputError(
@@ -109,6 +125,14 @@ def reach_command(
             sys.stdout.write(piece)
         return
     text = reach_report(
-        snapshot, src=src, dst=dst, to_ip=to_ip, port=port, protocol=proto, fmt=fmt, dense=dense
+        snapshot,
+        src=src,
+        dst=dst,
+        to_ip=to_ip,
+        from_ip=from_ip,
+        port=port,
+        protocol=proto,
+        fmt=fmt,
+        dense=dense,
     )
     write_output(Output(fmt, None), text)

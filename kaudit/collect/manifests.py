@@ -18,9 +18,12 @@ from frozendict import frozendict
 
 from kaudit.collect.cni import detect_cni
 from kaudit.collect.documents import STDIN, Document, read_documents
+from kaudit.collect.operators import operator_pods, operator_services, plan
 from kaudit.collect.versions import (
     CLUSTER_SCOPED_KINDS,
     ignored_kind_name,
+    may_create_pods,
+    operator_kind,
     recognised_kind,
     to_current,
 )
@@ -119,6 +122,10 @@ class _Builder:
     ingresses: list[Ingress] = field(default_factory=list)
     ingress_classes: list[IngressClass] = field(default_factory=list)
     ignored: Counter[str] = field(default_factory=Counter)
+    # Custom resources of operators kaudit knows, expanded into the pods they run.
+    operated: list[Document] = field(default_factory=list)
+    # namespace -> ignored custom resources that may create pods ("Kind.group/name").
+    unexpanded: dict[str, set[str]] = field(default_factory=dict)
     nodes: set[str] = field(default_factory=set)
     # `--namespace` values: objects without a namespace go into it, as with `kubectl apply -n`.
     target_namespaces: tuple[str, ...] = ()
@@ -131,6 +138,13 @@ class _Builder:
         kind = recognised_kind(api_version, doc.kind)
         if kind is None:
             self.ignored[ignored_kind_name(api_version, doc.kind)] += 1
+            if may_create_pods(api_version, doc.kind):
+                # An ignored object is no reason to refuse the input: with several
+                # --namespace values, one without a namespace stays in `default`.
+                one = len(self.target_namespaces) == 1
+                placed = self._in_target_namespace(doc.kind, doc.raw, doc) if one else doc.raw
+                name = f"{ignored_kind_name(api_version, doc.kind)}/{doc.name or '(unnamed)'}"
+                self.unexpanded.setdefault(_namespace_of(placed), set()).add(name)
             return
         current = to_current(api_version, kind, doc.raw)
         raw = self._in_target_namespace(kind, current, doc)
@@ -157,6 +171,8 @@ class _Builder:
             elif kind == "Node":
                 # Read only to know how many pods each DaemonSet runs.
                 self.nodes.add(doc.name)
+            elif operator_kind(api_version, kind):
+                self.operated.append(Document(raw, origin))
             else:
                 self.ignored[kind] += 1
         except (KeyError, ValueError, TypeError, AttributeError) as exc:
@@ -232,6 +248,37 @@ class _Builder:
             result.extend(replicas(doc.kind, pod, count))
         return result
 
+    def operated_pods(self, budget: int) -> list[Pod]:
+        """The pods the operators of the custom resources would run, at most `budget`.
+
+        Pods already in the input under the same name (a dump of a live cluster) stand
+        for themselves.
+        """
+        present = {p.key for p in self.pods}
+        result: list[Pod] = []
+        for doc in self.operated:
+            namespace = _namespace_of(doc.raw)
+            related = [d.raw for d in self.operated if _namespace_of(d.raw) == namespace]
+            try:
+                groups = plan(doc.raw, related)
+            except (ValueError, TypeError) as exc:
+                raise InputError(
+                    f"{doc.origin}: invalid {doc.kind} {doc.name or '(unnamed)'}: {_reason(exc)}"
+                ) from None
+            if len(result) + sum(g.count for g in groups) > budget:
+                raise InputError(
+                    f"{doc.origin}: {doc.kind} {doc.name}: the workloads in the input would run "
+                    f"more than {MAX_TEMPLATE_PODS:,} pods, more than kaudit expands from manifests"
+                )
+            try:
+                pods = operator_pods(doc.raw, namespace, groups, doc.origin)
+            except (ValueError, TypeError) as exc:
+                raise InputError(
+                    f"{doc.origin}: invalid {doc.kind} {doc.name}: {_reason(exc)}"
+                ) from None
+            result.extend(p for p in pods if p.key not in present)
+        return result
+
     def notes(self) -> tuple[str, ...]:
         daemon_sets = sum(1 for d in self.workloads if d.kind == "DaemonSet")
         if daemon_sets and not self.nodes:
@@ -240,17 +287,26 @@ class _Builder:
 
     def build(self, inputs: tuple[str, ...]) -> Snapshot:
         pods = self.pods + self.template_pods()
+        pods += self.operated_pods(MAX_TEMPLATE_PODS - len(pods))
+        declared = {(s.namespace, s.name) for s in self.services}
+        services = self.services + [
+            s
+            for s in operator_services(
+                (d.raw, _namespace_of(d.raw), d.origin) for d in self.operated
+            )
+            if (s.namespace, s.name) not in declared
+        ]
         slices = list(self.slices)
         sliced = {(s.namespace, s.service_name) for s in slices}
         slices += [e for e in self.endpoints if (e.namespace, e.service_name) not in sliced]
         covered = {(s.namespace, s.service_name) for s in slices}
         slices += [
             derive_slice(svc, pods)
-            for svc in self.services
+            for svc in services
             if svc.has_selector and (svc.namespace, svc.name) not in covered
         ]
         namespaces = dict(self.namespaces)
-        objects: list[Any] = [*pods, *self.services, *slices, *self.policies, *self.ingresses]
+        objects: list[Any] = [*pods, *services, *slices, *self.policies, *self.ingresses]
         for obj in objects:
             namespaces.setdefault(obj.namespace, Namespace.implicit(obj.namespace))
         return Snapshot(
@@ -261,10 +317,13 @@ class _Builder:
                 cni_checked="kube-system" in namespaces,
                 ignored_kinds=frozendict(sorted(self.ignored.items())),
                 notes=self.notes(),
+                unexpanded_custom_resources=frozendict(
+                    (ns, tuple(sorted(names))) for ns, names in sorted(self.unexpanded.items())
+                ),
             ),
             namespaces=tuple(sorted(namespaces.values(), key=lambda n: n.name)),
             pods=tuple(pods),
-            services=tuple(self.services),
+            services=tuple(services),
             endpoint_slices=tuple(slices),
             network_policies=tuple(self.policies),
             ingresses=tuple(self.ingresses),

@@ -41,6 +41,55 @@ KNOWN_KINDS: Mapping[str, frozenset[str]] = {
     "batch": frozenset({"Job", "CronJob"}),
 }
 
+# Custom resources whose operators create pods, by API group: kaudit expands each into
+# the pods its operator would run (`kaudit/collect/operators.py`).
+OPERATOR_KINDS: Mapping[str, frozenset[str]] = {
+    "monitoring.coreos.com": frozenset({"Prometheus", "Alertmanager", "ThanosRuler"}),
+    "elasticsearch.k8s.elastic.co": frozenset({"Elasticsearch"}),
+    "kibana.k8s.elastic.co": frozenset({"Kibana"}),
+    "kafka.strimzi.io": frozenset({"Kafka", "KafkaNodePool"}),
+    "postgresql.cnpg.io": frozenset({"Cluster"}),
+    "rabbitmq.com": frozenset({"RabbitmqCluster"}),
+}
+# Custom kinds known not to create pods (configuration the operators read, policies of
+# other engines): they are no reason to doubt that a selector matching nothing is wrong.
+PODLESS_CUSTOM_KINDS: Mapping[str, frozenset[str]] = {
+    "monitoring.coreos.com": frozenset(
+        {
+            "ServiceMonitor",
+            "PodMonitor",
+            "PrometheusRule",
+            "Probe",
+            "AlertmanagerConfig",
+            "ScrapeConfig",
+        }
+    ),
+    "kafka.strimzi.io": frozenset({"KafkaTopic", "KafkaUser", "KafkaRebalance"}),
+    "postgresql.cnpg.io": frozenset(
+        {"Backup", "ScheduledBackup", "Database", "Publication", "Subscription", "ImageCatalog"}
+    ),
+}
+# Groups whose every kind is policy, routing or configuration, never a workload: network
+# policies of other engines, service-mesh routing and security, certificates, secrets.
+PODLESS_CUSTOM_GROUPS = frozenset(
+    {
+        "cilium.io",
+        "projectcalico.org",
+        "crd.projectcalico.org",
+        "networking.istio.io",
+        "security.istio.io",
+        "telemetry.istio.io",
+        "policy.linkerd.io",
+        "traefik.io",
+        "traefik.containo.us",
+        "cert-manager.io",
+        "acme.cert-manager.io",
+        "external-secrets.io",
+        "bitnami.com",
+        "kyverno.io",
+    }
+)
+
 # Versions whose Ingress has `serviceName`/`servicePort` backends and `spec.backend`.
 _BETA_INGRESS_VERSIONS = frozenset({"extensions/v1beta1", "networking.k8s.io/v1beta1"})
 # Workload versions whose `spec.selector` was optional (defaulted from the template labels).
@@ -55,7 +104,26 @@ def api_group(api_version: str) -> str:
 
 def recognised_kind(api_version: str, kind: str) -> str | None:
     """`kind` when kaudit reads objects of this group and kind, else None."""
-    return kind if kind in KNOWN_KINDS.get(api_group(api_version), frozenset()) else None
+    group = api_group(api_version)
+    known = KNOWN_KINDS.get(group, frozenset()) | OPERATOR_KINDS.get(group, frozenset())
+    return kind if kind in known else None
+
+
+def operator_kind(api_version: str, kind: str) -> bool:
+    """Whether objects of this group and kind are custom resources whose operator kaudit knows."""
+    return kind in OPERATOR_KINDS.get(api_group(api_version), frozenset())
+
+
+def may_create_pods(api_version: str, kind: str) -> bool:
+    """Whether an ignored object may be a custom resource whose operator creates pods.
+
+    Kubernetes' own groups (no dot, or ending in `.k8s.io`) are not: kaudit reads their
+    workloads. Of the custom groups, the kinds known to be configuration or policy are not.
+    """
+    group = api_group(api_version)
+    if "." not in group or group.endswith(".k8s.io") or group in PODLESS_CUSTOM_GROUPS:
+        return False
+    return kind not in PODLESS_CUSTOM_KINDS.get(group, frozenset())
 
 
 def ignored_kind_name(api_version: str, kind: str) -> str:

@@ -38,7 +38,13 @@ from kaudit.model.meta import (
 from kaudit.model.pods import ContainerPort, Namespace, Pod, Workload, workload_from_owner
 from kaudit.model.policies import IPBlock, NetworkPolicy, PolicyPeer, PolicyPort, PolicyRule
 from kaudit.model.services import Endpoint, EndpointPort, EndpointSlice, Service, ServicePort
-from kaudit.model.snapshot import ClusterFacts, CollectionWarning, Resource, Snapshot
+from kaudit.model.snapshot import (
+    SNAPSHOT_FIELDS,
+    ClusterFacts,
+    CollectionWarning,
+    Resource,
+    Snapshot,
+)
 
 __all__ = [
     "EMPTY_LABELS",
@@ -46,6 +52,7 @@ __all__ = [
     "LIVE",
     "MATCH_ALL",
     "SELECTOR_OPERATORS",
+    "SNAPSHOT_FIELDS",
     "ClusterFacts",
     "CollectionWarning",
     "ContainerPort",

@@ -94,6 +94,8 @@ class Pod:
     # True for pods derived from a workload template in manifests (not real pods).
     from_template: bool = False
     origin: Origin = LIVE
+    # The images of the pod's containers (not its init containers), in container order.
+    images: tuple[str, ...] = ()
 
     @property
     def ref(self) -> ObjectRef:
@@ -176,6 +178,7 @@ class Pod:
             workload=workload,
             from_template=from_template,
             origin=origin,
+            images=tuple(c.image for c in spec.containers or () if c.image),
         )
 
     @classmethod

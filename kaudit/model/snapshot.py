@@ -46,6 +46,9 @@ class ClusterFacts:
     ignored_kinds: Mapping[str, int] = frozendict()
     # How the source read what it could not see, e.g. DaemonSet pods without Node objects.
     notes: tuple[str, ...] = ()
+    # namespace -> custom resources there ("Kind.group/name") whose operators kaudit does not
+    # know and that may create pods: selectors matching nothing there may be waiting for them.
+    unexpanded_custom_resources: Mapping[str, tuple[str, ...]] = frozendict()
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,3 +111,17 @@ class Snapshot:
             ingress_classes=self.ingress_classes,
             warnings=self.warnings + unmatched,
         )
+
+
+# The Snapshot field that holds each kind (every field but `facts` and `warnings`).
+SNAPSHOT_FIELDS: Mapping[str, Resource] = frozendict(
+    {
+        "namespaces": Resource.NAMESPACES,
+        "pods": Resource.PODS,
+        "services": Resource.SERVICES,
+        "endpoint_slices": Resource.ENDPOINT_SLICES,
+        "network_policies": Resource.NETWORK_POLICIES,
+        "ingresses": Resource.INGRESSES,
+        "ingress_classes": Resource.INGRESS_CLASSES,
+    }
+)

@@ -104,6 +104,8 @@ class ContainerPort(WireObject):
 class Container(WireObject):
     name: str | None = None
     ports: list[ContainerPort] | None = None
+    # The image, to recognise what the container runs (a datastore, say).
+    image: str | None = None
 
 
 class PodDNSConfigOption(WireObject):

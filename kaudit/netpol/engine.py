@@ -445,6 +445,59 @@ class PolicyEngine:
             for e in METADATA_ENDPOINTS
         ]
 
+    def check_from_ip(
+        self, address: str, dst: Pod, port: int, protocol: Protocol = Protocol.TCP
+    ) -> Verdict:
+        """May a client at one `address` outside the cluster connect to `dst`, and why.
+
+        Only `dst`'s ingress applies, tier by tier as for a pod source: a policy rule
+        without `from` admits every address, an ipBlock its CIDR minus `except`; selectors
+        never match an outside address. Raises ValueError for anything but one address.
+        """
+        parsed = parse_address(address)
+        if parsed is None:
+            raise ValueError(f"{address!r} is not an IP address")
+        owner, cls = self._pod_with_ip(address), self._class(dst)
+        notes = [f"{address} is the address of pod {owner.key}"] if owner is not None else []
+        policies = self._policy_refs(Direction.INGRESS, cls.index)
+        side = SideVerdict(Direction.INGRESS, dst.ref, True, Reason.NOT_ISOLATED)
+        if not self._classes.is_active(dst):
+            side = SideVerdict(Direction.INGRESS, dst.ref, False, Reason.TERMINATED)
+        elif dst.host_network:
+            side = SideVerdict(Direction.INGRESS, dst.ref, True, Reason.HOST_NETWORK)
+        for tier in self._compiled.tiers if side.reason is Reason.NOT_ISOLATED else ():
+            tier_side = tier.side(Direction.INGRESS)
+            matching = [
+                rule
+                for rule in (
+                    self._compiled.policy_rules[r] for r in tier_side.policy_rules[cls.index]
+                )
+                if (rule.all_peers or any(b.contains(*parsed) for b in rule.blocks))
+                and ports_match(rule.ports, cls, protocol, port)
+            ]
+            action = matching[0].action if matching else None
+            if action is Action.PASS:
+                continue
+            # The first match decides; the matches after it with the same action are named too.
+            end = next((i for i, r in enumerate(matching) if r.action is not action), None)
+            deciding = tuple(r.ref for r in matching[:end])
+            if action is Action.ALLOW:
+                side = SideVerdict(
+                    side.direction, dst.ref, True, Reason.POLICY_RULES, policies, deciding
+                )
+            elif action is Action.DENY:
+                reason = Reason.DENIED_BY_POLICY_RULE
+                side = SideVerdict(side.direction, dst.ref, False, reason, policies, (), deciding)
+            elif has(tier_side.isolated, cls.index):
+                side = SideVerdict(side.direction, dst.ref, False, Reason.NO_POLICY_RULE, policies)
+            if action is not None or has(tier_side.isolated, cls.index):
+                break
+        coverage = Coverage.ALL if side.allowed else Coverage.NONE
+        source = ObjectRef("Address", "", address)
+        return Verdict(
+            side.allowed, source, dst.key, port, protocol, None, side, coverage, (), tuple(notes)
+        )
+
     # --- DNS ---------------------------------------------------------------------------
 
     def dns_access(self, pod: Pod) -> DnsAccess:

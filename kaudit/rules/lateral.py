@@ -242,17 +242,26 @@ def _datastore_word(word: str) -> tuple[str, int] | None:
     return None
 
 
+def image_name(image: str) -> str:
+    """The repository's own name in an image reference: `redis` in
+    `public.ecr.aws/docker/library/redis:8.0-alpine`, `postgresql` in `bitnami/postgresql@sha256:…`."""
+    path = image.split("@", 1)[0].rsplit("/", 1)[-1]
+    return path.split(":", 1)[0]
+
+
 def _labelled_datastore(
     pod: Pod, known: dict[tuple[str, ...], tuple[str, int] | None]
 ) -> tuple[str, int] | None:
-    """The datastore that the pod's identity labels or container names name, if any.
+    """The datastore that the pod's identity labels, container names or images name, if any.
 
-    The model keeps no images; the container's name usually repeats the image's.
+    An image counts by its repository's own name (not its registry or organisation);
+    companions (an exporter, a UI) are not the datastore, whatever their name holds.
     `known` remembers the answer for each list of names (replicas repeat them).
     """
     names = (
         *(pod.labels.get(key, "") for key in IDENTITY_KEYS),
         *sorted({cp.container for cp in pod.ports if cp.container}),
+        *(image_name(image) for image in pod.images),
     )
     if names not in known:
         known[names] = _named_datastore(names)
@@ -277,7 +286,7 @@ def _datastore_ports(
     """Datastore ports the pod serves, with the datastore's name.
 
     Well-known ports among the declared container ports and numeric Service targets;
-    for a pod whose labels or container names name a datastore, its declared TCP ports
+    for a pod whose labels, container names or images name a datastore, its declared TCP ports
     (or, if it declares none, the datastore's usual port).
     """
     ports = {cp.container_port for cp in pod.ports if cp.protocol == Protocol.TCP}
@@ -306,7 +315,9 @@ def _datastore_ports(
         (Redis, Memcached, Elasticsearch, etcd) accept connections without
         authentication by default. When pods of other namespaces can open their ports,
         a compromise of any of those pods reaches the data directly, around the
-        application that should stand in front of it.
+        application that should stand in front of it. A datastore is recognised by its
+        well-known port, or by what its identity labels, container names or image name
+        (redis, postgres, mongo…; exporters, UIs and other companions left out).
     """,
     remediation="""
         Allow the datastore port only from the application pods that use it: one peer

@@ -21,6 +21,7 @@ from kaudit.rules.common import (
 from kaudit.rules.context import AuditContext
 from kaudit.rules.definition import Hit, Rule, rule
 from kaudit.rules.labeldiff import Candidate, closest_label_sets, selector_fits, summarize
+from kaudit.rules.operated import operator_caveat, unexpanded_custom_resources
 from kaudit.rules.remediation import manifest, peer_raw, port_raw, selector_raw, to_yaml
 
 # --- rendering policy parts as text ---------------------------------------------------------
@@ -330,6 +331,18 @@ def policy_selects_no_pods(ctx: AuditContext) -> Iterator[Hit]:
         if not pods or any(policy.pod_selector.matches(p.labels) for p in pods):
             continue
         selector = policy.pod_selector
+        custom = unexpanded_custom_resources(ctx, [policy.namespace])
+        if custom:
+            yield Hit(
+                policy.ref,
+                f"NetworkPolicy {policy.namespace}/{policy.name} selects pods "
+                f"{selector.describe()}, but no pod in the input matches. "
+                f"{operator_caveat(custom)}.",
+                {"podSelector": selector_raw(selector), "customResources": json_array(custom)},
+                severity=Severity.LOW,
+                origin=policy.origin,
+            )
+            continue
         candidates = (
             closest_label_sets(selector.match_labels, pods) if selector.match_labels else []
         )
@@ -387,6 +400,7 @@ class _DeadPeer:
     peer: PolicyPeer
     namespaces: list[str]
     candidates: list[Candidate]
+    custom_resources: list[str]  # of unknown operators in those namespaces: may be the pods
 
 
 def _dead_peers(ctx: AuditContext, policy: NetworkPolicy) -> Iterator[_DeadPeer]:
@@ -402,12 +416,13 @@ def _dead_peers(ctx: AuditContext, policy: NetworkPolicy) -> Iterator[_DeadPeer]
             namespaces = peer_namespaces(ctx, policy, peer) or []
             pods = peer_pods(ctx, namespaces)
             selector = peer.pod_selector
+            custom = unexpanded_custom_resources(ctx, namespaces)
             candidates = (
                 closest_label_sets(selector.match_labels, pods)
-                if selector is not None and selector.match_labels
+                if selector is not None and selector.match_labels and not custom
                 else []
             )
-            yield _DeadPeer(direction, index, peer, namespaces, candidates)
+            yield _DeadPeer(direction, index, peer, namespaces, candidates, custom)
 
 
 def _fixed_peers_remediation(
@@ -485,6 +500,10 @@ def policy_peer_selects_nothing(ctx: AuditContext) -> Iterator[Hit]:
                     fixes.setdefault((item.direction, item.index), {})[item.peer] = PolicyPeer(
                         fixed, item.peer.namespace_selector
                     )
+            if item.custom_resources:
+                entry["customResources"] = json_array(item.custom_resources)
+                caveat = operator_caveat(item.custom_resources)
+                sentence += f" ({caveat[0].lower()}{caveat[1:]})"
             sentences.append(sentence)
             evidence_peers.append(entry)
         effect = {
@@ -502,6 +521,8 @@ def policy_peer_selects_nothing(ctx: AuditContext) -> Iterator[Hit]:
             + ".",
             {"peers": evidence_peers},
             remediation=remediation,
+            # Every peer may be waiting for an unknown operator's pods: a caveat, not a bug.
+            severity=Severity.LOW if all(item.custom_resources for item in dead) else None,
             origin=policy.origin,
         )
 

@@ -33,6 +33,7 @@ from kaudit.rules.common import (
 from kaudit.rules.context import AuditContext
 from kaudit.rules.definition import Hit, Rule, rule
 from kaudit.rules.labeldiff import closest_label_sets, selector_fits, summarize
+from kaudit.rules.operated import operator_caveat, unexpanded_custom_resources
 from kaudit.rules.remediation import manifest, to_yaml
 
 
@@ -87,6 +88,16 @@ def service_no_endpoints(ctx: AuditContext) -> Iterator[Hit]:
 
 def _diagnose_selector(ctx: AuditContext, service: Service) -> Hit:
     selector = dict(service.selector)
+    custom = unexpanded_custom_resources(ctx, [service.namespace])
+    if custom:
+        return Hit(
+            service.ref,
+            f"Service {service.namespace}/{service.name} selects {label_text(selector)}, "
+            f"but no pod in the input carries these labels. {operator_caveat(custom)}.",
+            {"selector": dict(sorted(selector.items())), "customResources": json_array(custom)},
+            severity=Severity.LOW,
+            origin=service.origin,
+        )
     namespace_pods = ctx.pods_by_namespace.get(service.namespace, [])
     candidates = closest_label_sets(selector, namespace_pods)
     # Namespaces whose pods carry every selector label, checked pod by pod only there.

@@ -179,7 +179,7 @@ def test_read_permissions_match_the_live_collector_resources() -> None:
             r.plural,
         )
         for r in live.LISTED_RESOURCES
-    }
+    } | {(r.group, r.plural) for r in live.OPTIONAL_RESOURCES}
     granted = {(group, res) for group, resources in CLUSTER_READ_PERMISSIONS for res in resources}
     assert granted == listed
     # The kube-system DaemonSets the collector reads to recognise the CNI.

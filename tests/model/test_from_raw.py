@@ -447,3 +447,20 @@ def test_from_raw_and_from_wire_agree() -> None:
 def test_a_field_of_the_wrong_type_is_a_value_error() -> None:
     with pytest.raises(ValueError, match=r"\$\.metadata\.labels"):
         Pod.from_raw({"metadata": {"name": "p", "labels": ["app"]}})
+
+
+def test_pods_keep_their_containers_images_not_their_init_containers() -> None:
+    pod = Pod.from_raw(
+        {
+            "metadata": {"name": "p", "namespace": "x"},
+            "spec": {
+                "initContainers": [{"name": "init", "image": "busybox:1.36"}],
+                "containers": [
+                    {"name": "db", "image": "postgres:16"},
+                    {"name": "sidecar"},
+                    {"name": "exporter", "image": "prometheuscommunity/postgres-exporter"},
+                ],
+            },
+        }
+    )
+    assert pod.images == ("postgres:16", "prometheuscommunity/postgres-exporter")

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 from kaudit.model import (
+    SNAPSHOT_FIELDS,
     ClusterFacts,
     CollectionWarning,
     EndpointSlice,
@@ -94,3 +97,11 @@ def test_look_ups() -> None:
     assert snap.namespace("a").labels == {"kubernetes.io/metadata.name": "a"}
     # A namespace the snapshot does not hold is implicit, with its name label only.
     assert snap.namespace("zzz") == Namespace.implicit("zzz")
+
+
+def test_every_kind_field_of_the_snapshot_names_its_kind() -> None:
+    """A field added to Snapshot without its kind would escape the record of the
+    kinds each rule reads (kaudit.audit), so a missing kind would go unreported."""
+    fields = {f.name for f in dataclasses.fields(Snapshot)} - {"facts", "warnings"}
+    assert set(SNAPSHOT_FIELDS) == fields
+    assert len(set(SNAPSHOT_FIELDS.values())) == len(SNAPSHOT_FIELDS)

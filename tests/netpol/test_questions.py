@@ -275,8 +275,14 @@ def test_reach_report_lists_neighbours_and_the_matrix() -> None:
 @pytest.mark.parametrize(
     ("src", "dst", "to_ip", "fmt", "message"),
     [
-        ("prod/nope", "prod/db", None, "text", "--from: no pod prod/nope in the input"),
-        ("prod/web", "nope", None, "text", "--to: expected NAMESPACE/NAME, got 'nope'"),
+        ("prod/nope", "prod/db", None, "text", "--from: no pod or workload prod/nope in the input"),
+        (
+            "prod/web",
+            "nope",
+            None,
+            "text",
+            "--to: expected NAMESPACE/NAME or NAMESPACE/KIND/NAME, got 'nope'",
+        ),
         (
             "prod/web",
             None,

@@ -231,3 +231,39 @@ def test_lateral_movement_open_words_hypothetical_reach_as_such() -> None:
     assert "today" not in finding.message
     assert "no pod of another namespace is in the input" in finding.message
     assert finding.evidence["inboundPairsTotal"] == 0
+
+
+# --- datastores recognised by their image --------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("image", "expected"),
+    [
+        ("public.ecr.aws/docker/library/redis:8.10.1-alpine", "7000 (Redis)"),
+        ("bitnami/postgresql@sha256:0123abcd", "7000 (PostgreSQL)"),
+        ("mongo", "7000 (MongoDB)"),
+        ("registry.example.com:5000/team/mysql:8.4", "7000 (MySQL/MariaDB)"),
+    ],
+)
+def test_datastore_recognised_by_its_image(image: str, expected: str) -> None:
+    # Labels and container name say "cache" and the port is no datastore's: only the image tells.
+    cache = deployment("cache", "x", ports="[{containerPort: 7000}]").replace(
+        "image: example/cache:1", f"image: '{image}'"
+    )
+    finding = only("datastore-reachable-cross-namespace", cache)
+    assert f"{expected} from any pod of a namespace not in the input" in finding.message
+
+
+@pytest.mark.parametrize(
+    "image",
+    [
+        "oliver006/redis_exporter:v1.62",  # a companion of the datastore
+        "redis-team/web:1.0",  # the organisation is not what runs
+        "registry.redis.example/app:2",  # nor the registry
+    ],
+)
+def test_images_that_run_no_datastore_are_left_alone(image: str) -> None:
+    cache = deployment("cache", "x", ports="[{containerPort: 7000}]").replace(
+        "image: example/cache:1", f"image: '{image}'"
+    )
+    assert fired_on("datastore-reachable-cross-namespace", cache) == []

@@ -10,10 +10,10 @@ from __future__ import annotations
 import contextlib
 import gc
 import sys
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any, Generic, TypeVar
+from typing import Any, TypeVar
 
 from kaudit.collect.cni import detect_cni
 from kaudit.collect.live.client import (
@@ -26,6 +26,7 @@ from kaudit.collect.live.client import (
 )
 from kaudit.collect.live.credentials import connect
 from kaudit.collect.live.decoding import ListDecoder
+from kaudit.collect.live.discovery import ListedResource, OptionalResource, discover
 from kaudit.collect.live.paging import list_all
 from kaudit.collect.source import Source
 from kaudit.errors import ClusterError, InputError
@@ -46,23 +47,6 @@ from kaudit.model import (
 
 T = TypeVar("T")
 W = TypeVar("W")
-
-
-@dataclass(frozen=True, slots=True)
-class ListedResource(Generic[W, T]):
-    """One list kaudit reads: where it is, and how its items are decoded and built."""
-
-    kind: Resource
-    group_path: str  # /api/v1 or /apis/<group>/<version>
-    plural: str
-    namespaced: bool
-    title: str  # for messages: "NetworkPolicies"
-    item_type: type[W]  # the item's wire type
-    build: Callable[[W], T]  # the model object from the wire type
-
-    @property
-    def decoder(self) -> ListDecoder[W]:
-        return ListDecoder(self.item_type, self.title)
 
 
 _NETWORKING = "/apis/networking.k8s.io/v1"
@@ -117,6 +101,9 @@ LISTED_RESOURCES: tuple[ListedResource[Any, Any], ...] = (
         IngressClass.from_wire,
     ),
 )
+# Kinds of optional API groups (CRDs), read in the version the server serves, when it
+# serves them (kaudit.collect.live.discovery).
+OPTIONAL_RESOURCES: tuple[OptionalResource[Any, Any], ...] = ()
 # Servers without discovery.k8s.io/v1 (before 1.21) only have core/v1 Endpoints,
 # which is deprecated from 1.33 on: read it only when slices do not exist.
 _LEGACY_ENDPOINTS = ListedResource(
@@ -300,6 +287,7 @@ def collect_live(source: Source, *, retry_budget: float = DEFAULT_RETRY_BUDGET) 
             # Everything starts at once; only the endpoints kind waits for discovery.
             version_probe = pool.submit(_server_version, client)
             slices_probe = pool.submit(_has_endpoint_slices, client)
+            optional_probe = pool.submit(discover, client, OPTIONAL_RESOURCES)
             futures: dict[Resource, Future[list[Any] | Forbidden]] = {
                 r.kind: fetch(r) for r in resources if r.kind is not Resource.ENDPOINT_SLICES
             }
@@ -317,6 +305,9 @@ def collect_live(source: Source, *, retry_budget: float = DEFAULT_RETRY_BUDGET) 
                 ]
             endpoints = next(r for r in resources if r.kind is Resource.ENDPOINT_SLICES)
             futures[Resource.ENDPOINT_SLICES] = fetch(endpoints)
+            discovered = _result(optional_probe, client)
+            resources.extend(discovered.listed)
+            futures.update({r.kind: fetch(r) for r in discovered.listed})
             results = {kind: _result(future, client) for kind, future in futures.items()}
             daemonset_names = _result(daemonsets, client)
             extra_system_pods = _result(system_pods, client) if system_pods else None
@@ -327,8 +318,11 @@ def collect_live(source: Source, *, retry_budget: float = DEFAULT_RETRY_BUDGET) 
         pool.shutdown(wait=False, cancel_futures=True)
         pages.shutdown(wait=False, cancel_futures=True)
 
-    warnings: list[CollectionWarning] = []
-    by_kind: dict[Resource, list[Any]] = {}
+    warnings: list[CollectionWarning] = [
+        _missing_kind_warning(resource.at(resource.versions[0]), refusal, scope)
+        for resource, refusal in discovered.refused
+    ]
+    by_kind: dict[Resource, list[Any]] = {r.kind: [] for r in OPTIONAL_RESOURCES}
     unseen: list[str] = []  # cluster-wide objects an identity with namespaced Roles cannot see
     for resource in resources:
         result = results[resource.kind]
