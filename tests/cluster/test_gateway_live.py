@@ -7,8 +7,10 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
+import yaml
 
 from kaudit.audit import audit
 from kaudit.collect import Source, load_snapshot
@@ -186,3 +188,74 @@ def test_gateway_objects_and_route_status_read_live(gateway_api: Cluster, namesp
     assert ("route-cross-namespace-without-referencegrant", f"TCPRoute/{namespace}/db") not in (
         findings
     )
+
+
+RBAC = """
+apiVersion: v1
+kind: ServiceAccount
+metadata: {name: auditor, namespace: NAMESPACE}
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: Role
+metadata: {name: auditor, namespace: NAMESPACE}
+rules:
+  - apiGroups: [""]
+    resources: [namespaces, pods, services]
+    verbs: [get, list]
+  - apiGroups: [discovery.k8s.io]
+    resources: [endpointslices]
+    verbs: [list]
+  - apiGroups: [networking.k8s.io]
+    resources: [ingresses, networkpolicies]
+    verbs: [list]
+  - apiGroups: [gateway.networking.k8s.io]
+    resources: [GATEWAY_RESOURCES]
+    verbs: [list]
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: RoleBinding
+metadata: {name: auditor, namespace: NAMESPACE}
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: Role, name: auditor}
+subjects: [{kind: ServiceAccount, name: auditor, namespace: NAMESPACE}]
+"""
+
+
+def auditor(cluster: Cluster, namespace: str, resources: str, tmp_path: Path) -> Path:
+    """A kubeconfig for a ServiceAccount whose Role covers `namespace` only."""
+    rbac = RBAC.replace("NAMESPACE", namespace).replace("GATEWAY_RESOURCES", resources)
+    cluster.kubectl("create", "-f", "-", stdin=rbac)
+    token = cluster.kubectl("create", "token", "auditor", "-n", namespace).stdout.strip()
+    config = yaml.safe_load(cluster.kubeconfig.read_text())
+    config["users"] = [{"name": "auditor", "user": {"token": token}}]
+    config["contexts"][0]["context"]["user"] = "auditor"
+    path = tmp_path / "auditor.kubeconfig"
+    path.write_text(yaml.safe_dump(config))
+    return path
+
+
+NAMESPACED = "gateways, listenersets, httproutes, grpcroutes, tlsroutes, tcproutes, udproutes, referencegrants"
+
+
+def test_namespace_scoped_identity_reads_the_gateway_kinds_of_its_namespace(
+    gateway_api: Cluster, namespace: str, tmp_path: Path
+) -> None:
+    kubeconfig = auditor(gateway_api, namespace, NAMESPACED, tmp_path)
+    snapshot = load_snapshot(Source(kubeconfig=str(kubeconfig), namespaces=(namespace,)))
+    # GatewayClasses are cluster-wide: without a Gateway here, one informational line.
+    assert snapshot.missing_resources == frozenset()
+    (warning,) = snapshot.warnings
+    assert warning.kind is None
+    assert "GatewayClasses (no Gateway here needs them)" in warning.message
+
+
+def test_identity_without_gateway_permissions_gets_incomplete_gateway_rules(
+    gateway_api: Cluster, namespace: str, tmp_path: Path
+) -> None:
+    kubeconfig = auditor(gateway_api, namespace, "configmaps", tmp_path)
+    snapshot = load_snapshot(Source(kubeconfig=str(kubeconfig), namespaces=(namespace,)))
+    assert {Resource.GATEWAYS, Resource.HTTP_ROUTES, Resource.REFERENCE_GRANTS} <= (
+        snapshot.missing_resources
+    )
+    report = audit(snapshot)
+    assert "route-parent-not-found" in report.incomplete_rules
+    assert "gateway-listener-plain-http" in report.incomplete_rules

@@ -441,6 +441,15 @@ def collect_live(source: Source, *, retry_budget: float = DEFAULT_RETRY_BUDGET) 
             # IngressClasses are consulted only for Ingresses, and there is none here.
             unseen.append("IngressClasses (no Ingress here needs them)")
             continue
+        if (
+            resource.kind is Resource.GATEWAY_CLASSES
+            and include
+            and result.status == 403
+            and results.get(Resource.GATEWAYS) == []
+        ):
+            # GatewayClasses are consulted only for Gateways, and there is none here.
+            unseen.append("GatewayClasses (no Gateway here needs them)")
+            continue
         warnings.append(_missing_kind_warning(resource, result, scope))
     if want_kube_system_pods and extra_system_pods is None and daemonset_names is None:
         unseen.append(f"{_KUBE_SYSTEM}'s DaemonSets and Pods (the CNI is unknown)")
