@@ -10,7 +10,8 @@ listeners, the supported-features set).
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from types import MappingProxyType
 
 from kaudit.model import Gateway, ObjectRef, Service, Snapshot
 from kaudit.model.gateway import (
@@ -55,14 +56,17 @@ NO_MATCHING_PARENT = "NoMatchingParent"
 PARENT_NOT_FOUND = "ParentNotFound"
 
 
+_DEFAULT_KINDS: Mapping[str, tuple[RouteGroupKind, ...]] = {
+    protocol: tuple(RouteGroupKind(GATEWAY_GROUP, kind) for kind in kinds)
+    for protocol, kinds in _KINDS_BY_PROTOCOL.items()
+}
+
+
 def default_route_kinds(listener: Listener) -> tuple[RouteGroupKind, ...] | None:
     """The route kinds a listener admits; None for an implementation's own protocol."""
     if listener.allowed_kinds:
         return listener.allowed_kinds
-    kinds = _KINDS_BY_PROTOCOL.get(listener.protocol)
-    if kinds is None:
-        return None
-    return tuple(RouteGroupKind(GATEWAY_GROUP, kind) for kind in kinds)
+    return _DEFAULT_KINDS.get(listener.protocol)
 
 
 @dataclass(frozen=True, slots=True)
@@ -194,9 +198,13 @@ class RoutingTable:
     routes: tuple[RouteResolution, ...]
     listeners: tuple[ListenerRoutes, ...]
     listener_sets: tuple[ListenerSetAttachment, ...] = ()
+    # routes by their object ref (filled by resolve_routes)
+    by_ref: Mapping[ObjectRef, RouteResolution] = field(
+        default_factory=dict, compare=False, repr=False
+    )
 
     def route(self, ref: ObjectRef) -> RouteResolution | None:
-        return next((r for r in self.routes if r.route.ref == ref), None)
+        return self.by_ref.get(ref)
 
     def listeners_of(self, gateway: ObjectRef) -> tuple[ListenerRoutes, ...]:
         return tuple(lr for lr in self.listeners if lr.listener.gateway.ref == gateway)
@@ -221,7 +229,7 @@ def _kind_admits(listener: Listener, route: Route) -> bool:
     kinds = default_route_kinds(listener)
     if kinds is None:
         return True  # an implementation-specific protocol: its kinds are unknown here
-    return RouteGroupKind(GATEWAY_GROUP, route.kind) in kinds
+    return any(k.kind == route.kind and k.group == GATEWAY_GROUP for k in kinds)
 
 
 def _grants(
@@ -485,18 +493,19 @@ def resolve_routes(snapshot: Snapshot) -> RoutingTable:
                 GatewayListener(attached.gateway, listener, attached.listener_set)
                 for listener in attached.listener_set.listeners
             )
-    routes_of: dict[GatewayListener, list[AttachedRoute]] = {}
+    # Keyed by the declaring object and listener name: hashing whole Gateways is slow.
+    routes_of: dict[tuple[ObjectRef, str], list[AttachedRoute]] = {}
     for resolution in resolutions:
         for match in resolution.listener_matches:
-            routes_of.setdefault(match.listener, []).append(
-                AttachedRoute(resolution, match.hostnames)
-            )
+            key = (match.listener.owner, match.listener.listener.name)
+            routes_of.setdefault(key, []).append(AttachedRoute(resolution, match.hostnames))
     return RoutingTable(
+        by_ref=MappingProxyType({r.route.ref: r for r in resolutions}),
         routes=tuple(resolutions),
         listeners=tuple(
             ListenerRoutes(
                 listener,
-                tuple(dict.fromkeys(routes_of.get(listener, ()))),
+                tuple(routes_of.get((listener.owner, listener.listener.name), ())),
                 resolver.certificates(listener),
             )
             for listener in listeners

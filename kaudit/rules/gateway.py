@@ -56,11 +56,11 @@ def _status(statuses: tuple[RouteParentStatus, ...]) -> list[JsonValue]:
     ]
 
 
-def _outside_input(ctx: AuditContext, namespace: str) -> bool:
-    """A namespace the snapshot holds nothing of (not read with -n, or nothing of the
-    input is in it): its Gateways, Services and ReferenceGrants are unknown, and their
+def _inside_input(ctx: AuditContext) -> frozenset[str]:
+    """The namespaces the snapshot holds. Of any other (not read with -n, or nothing of
+    the input is in it) the Gateways, Services and ReferenceGrants are unknown, and their
     absence is no evidence."""
-    return namespace not in {n.name for n in ctx.snapshot.namespaces}
+    return frozenset(n.name for n in ctx.snapshot.namespaces)
 
 
 def _route_evidence(route: Route) -> JsonObject:
@@ -350,12 +350,13 @@ def _attachment_evidence(attachment: ParentAttachment) -> JsonObject:
     needs=(*LISTENER_RESOURCES, *ROUTE_RESOURCES, Resource.NAMESPACES),
 )
 def route_parent_not_found(ctx: AuditContext) -> Iterator[Hit]:
+    inside = _inside_input(ctx)
     for resolution in ctx.routing.routes:
         failed = [
             a
             for a in resolution.attachments
             if not a.accepted
-            and not (a.reason == PARENT_NOT_FOUND and _outside_input(ctx, a.parent_ref.namespace))
+            and not (a.reason == PARENT_NOT_FOUND and a.parent_ref.namespace not in inside)
         ]
         if not failed:
             continue
@@ -407,11 +408,10 @@ def _backend_evidence(backend: ResolvedBackend) -> JsonObject:
     needs=(*ROUTE_RESOURCES, Resource.SERVICES),
 )
 def route_backend_missing_service(ctx: AuditContext) -> Iterator[Hit]:
+    inside = _inside_input(ctx)
     for resolution in ctx.routing.routes:
         missing = [
-            b
-            for b in resolution.backends
-            if b.missing_service and not _outside_input(ctx, b.ref.namespace)
+            b for b in resolution.backends if b.missing_service and b.ref.namespace in inside
         ]
         if not missing:
             continue
@@ -548,12 +548,9 @@ def _grant_fix(resolution: RouteResolution, backends: list[ResolvedBackend]) -> 
     needs=(*LISTENER_RESOURCES, *ROUTE_RESOURCES, Resource.REFERENCE_GRANTS),
 )
 def route_cross_namespace_without_referencegrant(ctx: AuditContext) -> Iterator[Hit]:
+    inside = _inside_input(ctx)
     for resolution in ctx.routing.routes:
-        refused = [
-            b
-            for b in resolution.backends
-            if not b.granted and not _outside_input(ctx, b.ref.namespace)
-        ]
+        refused = [b for b in resolution.backends if not b.granted and b.ref.namespace in inside]
         if not refused:
             continue
         route = resolution.route
@@ -568,11 +565,7 @@ def route_cross_namespace_without_referencegrant(ctx: AuditContext) -> Iterator[
             origin=route.origin,
         )
     for entry in ctx.routing.listeners:
-        denied = [
-            c.ref
-            for c in entry.certificates
-            if not c.granted and not _outside_input(ctx, c.ref.namespace)
-        ]
+        denied = [c.ref for c in entry.certificates if not c.granted and c.ref.namespace in inside]
         if not denied:
             continue
         owner = entry.listener.owner
