@@ -100,9 +100,9 @@ class _ReadRecorder:
         self._read = read
 
     def __getattr__(self, name: str) -> object:
-        kind = SNAPSHOT_FIELDS.get(name)
-        if kind is not None:
-            self._read.add(kind)
+        kinds = SNAPSHOT_FIELDS.get(name)
+        if kinds is not None:
+            self._read.update(kinds)
             return getattr(self._snapshot, name)
         member = inspect.getattr_static(Snapshot, name, None)
         if isinstance(member, property) and member.fget is not None:

@@ -23,6 +23,7 @@ IsolatingPolicies = tuple[ObjectRef, ...]
 
 if TYPE_CHECKING:
     from kaudit.netpol import PolicyEngine
+    from kaudit.routing import RoutingTable
 
 
 class AuditContext:
@@ -41,6 +42,13 @@ class AuditContext:
         from kaudit.netpol import PolicyEngine
 
         return PolicyEngine(self.snapshot)
+
+    @cached_property
+    def routing(self) -> RoutingTable:
+        """Gateway API route attachment and backends, resolved once."""
+        from kaudit.routing import resolve_routes
+
+        return resolve_routes(self.snapshot)
 
     @property
     def any_other_pod(self) -> Pod:

@@ -27,6 +27,7 @@ from kaudit.collect.live.client import (
 from kaudit.collect.live.credentials import connect
 from kaudit.collect.live.decoding import ListDecoder
 from kaudit.collect.live.discovery import ListedResource, OptionalResource, discover
+from kaudit.collect.live.gateway_api import GATEWAY_API_RESOURCES
 from kaudit.collect.live.paging import list_all
 from kaudit.collect.source import Source
 from kaudit.errors import ClusterError, InputError
@@ -34,12 +35,17 @@ from kaudit.model import (
     ClusterFacts,
     CollectionWarning,
     EndpointSlice,
+    Gateway,
+    GatewayClass,
     Ingress,
     IngressClass,
+    ListenerSet,
     Namespace,
     NetworkPolicy,
     Pod,
+    ReferenceGrant,
     Resource,
+    Route,
     Service,
     Snapshot,
     wire,
@@ -103,7 +109,10 @@ LISTED_RESOURCES: tuple[ListedResource[Any, Any], ...] = (
 )
 # Kinds of optional API groups (CRDs), read in the version the server serves, when it
 # serves them (kaudit.collect.live.discovery).
-OPTIONAL_RESOURCES: tuple[OptionalResource[Any, Any], ...] = ()
+OPTIONAL_RESOURCES: tuple[OptionalResource[Any, Any], ...] = (
+    # Gateway API (kaudit.collect.live.gateway_api)
+    *GATEWAY_API_RESOURCES,
+)
 # Servers without discovery.k8s.io/v1 (before 1.21) only have core/v1 Endpoints,
 # which is deprecated from 1.33 on: read it only when slices do not exist.
 _LEGACY_ENDPOINTS = ListedResource(
@@ -114,6 +123,13 @@ _LEGACY_ENDPOINTS = ListedResource(
     "Endpoints",
     wire.Endpoints,
     EndpointSlice.from_wire_endpoints,
+)
+_ROUTE_RESOURCES = (
+    Resource.HTTP_ROUTES,
+    Resource.GRPC_ROUTES,
+    Resource.TLS_ROUTES,
+    Resource.TCP_ROUTES,
+    Resource.UDP_ROUTES,
 )
 _KUBE_SYSTEM = "kube-system"
 # The kube-system DaemonSets are read to recognise the CNI (see kaudit deploy's RBAC).
@@ -128,6 +144,20 @@ _CONSEQUENCES: Mapping[Resource, str] = {
     Resource.NETWORK_POLICIES: "NetworkPolicy isolation and reachability checks are incomplete",
     Resource.INGRESSES: "Ingress exposure checks are incomplete",
     Resource.INGRESS_CLASSES: "Ingress class checks are incomplete",
+    # Gateway API
+    Resource.GATEWAY_CLASSES: "Gateway class checks are incomplete",
+    Resource.GATEWAYS: "Gateway listener checks and route attachment are incomplete",
+    Resource.LISTENER_SETS: "listeners of ListenerSets are unknown, so route attachment is "
+    "incomplete",
+    Resource.X_LISTENER_SETS: "listeners of XListenerSets are unknown, so route attachment is "
+    "incomplete",
+    Resource.HTTP_ROUTES: "HTTPRoute checks and Gateway exposure are incomplete",
+    Resource.GRPC_ROUTES: "GRPCRoute checks and Gateway exposure are incomplete",
+    Resource.TLS_ROUTES: "TLSRoute checks and Gateway exposure are incomplete",
+    Resource.TCP_ROUTES: "TCPRoute checks and Gateway exposure are incomplete",
+    Resource.UDP_ROUTES: "UDPRoute checks and Gateway exposure are incomplete",
+    Resource.REFERENCE_GRANTS: "cross-namespace route and certificate references cannot be "
+    "checked against ReferenceGrants",
 }
 
 
@@ -338,6 +368,15 @@ def collect_live(source: Source, *, retry_budget: float = DEFAULT_RETRY_BUDGET) 
             # IngressClasses are consulted only for Ingresses, and there is none here.
             unseen.append("IngressClasses (no Ingress here needs them)")
             continue
+        if (
+            resource.kind is Resource.GATEWAY_CLASSES
+            and include
+            and result.status == 403
+            and results.get(Resource.GATEWAYS) == []
+        ):
+            # GatewayClasses are consulted only for Gateways, and there is none here.
+            unseen.append("GatewayClasses (no Gateway here needs them)")
+            continue
         warnings.append(_missing_kind_warning(resource, result, scope))
     if want_kube_system_pods and extra_system_pods is None and daemonset_names is None:
         unseen.append(f"{_KUBE_SYSTEM}'s DaemonSets and Pods (the CNI is unknown)")
@@ -356,18 +395,41 @@ def collect_live(source: Source, *, retry_budget: float = DEFAULT_RETRY_BUDGET) 
     policies: list[NetworkPolicy] = by_kind[Resource.NETWORK_POLICIES]
     ingresses: list[Ingress] = by_kind[Resource.INGRESSES]
     ingress_classes: list[IngressClass] = by_kind[Resource.INGRESS_CLASSES]
+    # Gateway API (empty lists when the cluster does not serve the CRDs)
+    gateway_classes: list[GatewayClass] = by_kind[Resource.GATEWAY_CLASSES]
+    gateways: list[Gateway] = by_kind[Resource.GATEWAYS]
+    listener_sets: list[ListenerSet] = [
+        *by_kind[Resource.LISTENER_SETS],
+        *by_kind[Resource.X_LISTENER_SETS],
+    ]
+    routes: list[Route] = [route for kind in _ROUTE_RESOURCES for route in by_kind[kind]]
+    reference_grants: list[ReferenceGrant] = by_kind[Resource.REFERENCE_GRANTS]
 
     for name in include:
         if name not in namespace_objects and Resource.NAMESPACES not in {w.kind for w in warnings}:
             warnings.append(CollectionWarning(f"namespace {name!r} does not exist"))
     # Objects may live in namespaces we could not read (403 on namespaces): keep
     # them addressable, with the one label the API server always sets.
-    namespaced: list[Pod | Service | EndpointSlice | NetworkPolicy | Ingress] = [
+    namespaced: list[
+        Pod
+        | Service
+        | EndpointSlice
+        | NetworkPolicy
+        | Ingress
+        | Gateway
+        | ListenerSet
+        | Route
+        | ReferenceGrant
+    ] = [
         *pods,
         *services,
         *slices,
         *policies,
         *ingresses,
+        *gateways,
+        *listener_sets,
+        *routes,
+        *reference_grants,
     ]
     for obj in namespaced:
         if obj.namespace not in namespace_objects:
@@ -398,6 +460,11 @@ def collect_live(source: Source, *, retry_budget: float = DEFAULT_RETRY_BUDGET) 
         network_policies=tuple(policies),
         ingresses=tuple(ingresses),
         ingress_classes=tuple(ingress_classes),
+        gateway_classes=tuple(gateway_classes),
+        gateways=tuple(gateways),
+        listener_sets=tuple(listener_sets),
+        routes=tuple(routes),
+        reference_grants=tuple(reference_grants),
         warnings=tuple(warnings),
     )
 
