@@ -209,7 +209,7 @@ class AdminCompiler:
         selector_bits = 0
         block_ids: list[int] = []
         for peer in entry.peers:
-            selector_bits |= self._peer_classes(peer, where, warnings)
+            selector_bits |= self.peer_classes(peer, where, warnings)
             for cidr in peer.networks:
                 block_ids.append(self._blocks.ids[IPBlock(cidr)])
             if peer.nodes is not None:
@@ -243,13 +243,16 @@ class AdminCompiler:
             selected=selected,
         )
 
-    def _peer_classes(self, peer: AdminPeer, where: str, warnings: list[str]) -> int:
+    def peer_classes(
+        self, peer: AdminPeer, where: str = "", warnings: list[str] | None = None
+    ) -> int:
+        """The classes a namespaces, pods or nodes peer holds (networks and domainNames: 0)."""
         if peer.namespaces is not None:
             return self._selectors.namespaces(peer.namespaces) & self._classes.policed
         if peer.pods is not None:
             return self.subject(AdminSubject(pods=peer.pods))
         if peer.nodes is not None:
-            if not self._nodes and not peer.nodes.is_empty:
+            if not self._nodes and not peer.nodes.is_empty and warnings is not None:
                 warnings.append(
                     f"{where}: the input has no Node objects, so the nodes peer "
                     f"{peer.nodes.describe()} matches no node"

@@ -100,6 +100,7 @@ class PolicyEngine:
         self._relations: dict[tuple[Protocol | None, int | None], Relation] = {}
         self._summary: ReachabilitySummary | None = None
         self._open_ingress: dict[int, bool] = {}  # class index -> answer of open_ingress
+        self._open_egress: dict[int, bool] = {}
         self._pods_by_ip: dict[tuple[int, int], Pod] | None = None
         # (source class, destination class, own node, protocol, port number)
         self._pair_cache: dict[
@@ -579,6 +580,79 @@ class PolicyEngine:
                     if needed & ~(admitted | undecided):
                         return False
         return True
+
+    def open_egress(self, src: Pod) -> bool:
+        """Does `src`'s egress admit every pod of every other namespace on every port?
+
+        The mirror of `open_ingress`: True when nothing restricts the pod's egress
+        towards the snapshot's other namespaces and a pod without labels in a namespace
+        no selector names. The destinations' ingress is not considered.
+        """
+        cls = self._class(src)
+        cached = self._open_egress.get(cls.index)
+        if cached is None:
+            cached = self._open_egress[cls.index] = self._class_open_egress(cls)
+        return cached
+
+    def _class_open_egress(self, cls: PodClass) -> bool:
+        tiers = self._compiled.tiers
+        if cls.host_network or all(
+            not t.egress.policy_rules[cls.index] and not has(t.egress.isolated, cls.index)
+            for t in tiers
+        ):
+            return True
+        outsider = 1 << self._classes.class_of[self._classes.outsider.key].index
+        needed = (
+            (self._classes.active | outsider)
+            & self._classes.policed
+            & ~self._classes.ns_bits[cls.namespace]
+        )
+        policy_rules = self._compiled.policy_rules
+        for proto in PROTOCOLS:
+            for number in self._compiled.atoms[proto]:
+                port_cache: PortCache = {}
+                for family in self._classes.families:
+                    admitted = 0
+                    undecided = needed
+                    for tier in tiers:
+                        passed = 0
+                        for policy_rule_id in tier.egress.policy_rules[cls.index]:
+                            policy_rule = policy_rules[policy_rule_id]
+                            ports = port_bits(
+                                self._compiled, policy_rule.ports, proto, number, port_cache
+                            )
+                            hit = policy_rule.peer_bits[family] & ports & undecided
+                            if policy_rule.action is Action.ALLOW:
+                                admitted |= hit
+                            elif policy_rule.action is Action.PASS:
+                                passed |= hit
+                            if not tier.allow_only:
+                                undecided &= ~hit
+                        if tier.allow_only:
+                            undecided &= ~admitted
+                        if has(tier.egress.isolated, cls.index):
+                            undecided = 0
+                        undecided |= passed
+                    if needed & ~(admitted | undecided):
+                        return False
+        return True
+
+    def closing_policy_rules(self, pod: Pod, direction: Direction) -> tuple[PolicyRuleRef, ...]:
+        """The deny policy rules (of the admin and baseline tiers) that refuse "any other
+        pod" (a pod without labels in a namespace no selector names) as the source of
+        `pod`'s ingress, or as the destination of its egress, on some port; in the order
+        met. Empty when no deny rule refuses it."""
+        outsider = self._classes.outsider
+        found: dict[PolicyRuleRef, None] = {}
+        for proto in PROTOCOLS:
+            for number in self._compiled.atoms[proto]:
+                if direction is Direction.INGRESS:
+                    side = self.check(outsider, pod, number, proto).ingress
+                else:
+                    side = self.check(pod, outsider, number, proto).egress
+                if side is not None:
+                    found.update(dict.fromkeys(side.denying_policy_rules))
+        return tuple(found)
 
     def matrix(self, port: int, protocol: Protocol = Protocol.TCP) -> dict[str, dict[str, bool]]:
         """Every pod pair: matrix["ns/src"]["ns/dst"] is True when src may reach dst.

@@ -10,6 +10,7 @@ from kaudit.findings import Severity
 from kaudit.jsontypes import JsonArray, JsonObject, json_array
 from kaudit.kube import METADATA_ADDRESSES, PRIMARY_METADATA_ADDRESSES
 from kaudit.model import ObjectRef, Pod, PolicyRule, Resource
+from kaudit.netpol.verdict import NETWORK_POLICY_TIER
 from kaudit.rules.common import (
     ENGINE_KINDS,
     K8S_NETPOL,
@@ -296,7 +297,11 @@ def pod_metadata_reachable(ctx: AuditContext) -> Iterator[Hit]:
             {r for _, _, v in endpoints if v.egress for r in v.egress.allowing_policy_rules}
         )
         isolated = bool(egress and egress.isolating_policies)
-        if isolated:
+        by_tiers = [r for r in allowing if r.tier != NETWORK_POLICY_TIER]
+        if by_tiers:  # an admin policy's Accept: its owner, not a NetworkPolicy, must change
+            why = "allowed by " + ", ".join(str(r) for r in by_tiers)
+            remediation = None
+        elif isolated:
             why = "allowed by " + ", ".join(str(r) for r in allowing)
             documents = _patched_policy_rules(ctx, allowing)
             remediation = (

@@ -398,8 +398,21 @@ def _source_samples(ctx: AuditContext) -> list[tuple[Pod, Pod | None]]:
     return [
         (group[0], group[1] if len(group) > 1 else None)
         for group in samples.values()
-        if ctx.engine.isolation(group[0]).egress_isolated
+        if _restricted(ctx.engine.isolation(group[0]).egress_isolated, group[0], ctx, "egress")
     ]
+
+
+def _restricted(isolated: bool, pod: Pod, ctx: AuditContext, direction: str) -> bool:
+    """Isolated by a NetworkPolicy, or subject to an admin or baseline policy's rules."""
+    if isolated:
+        return True
+    isolation = ctx.engine.isolation(pod)
+    admin = (
+        isolation.egress_admin_policies
+        if direction == "egress"
+        else isolation.ingress_admin_policies
+    )
+    return bool(admin)
 
 
 def _admits_no_source(
@@ -414,7 +427,9 @@ def _admits_no_source(
     ingress policies on this port (whatever the sources' own egress says)."""
     engine = ctx.engine
     isolation = engine.isolation(pod)
-    if not isolation.ingress_isolated or beyond.intersection(isolation.ingress_policies):
+    if not _restricted(isolation.ingress_isolated, pod, ctx, "ingress") or beyond.intersection(
+        isolation.ingress_policies
+    ):
         return False
     if _ingress_admits(ctx, ctx.any_other_pod, pod, number, port):
         return False
