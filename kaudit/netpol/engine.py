@@ -638,21 +638,22 @@ class PolicyEngine:
         return True
 
     def closing_policy_rules(self, pod: Pod, direction: Direction) -> tuple[PolicyRuleRef, ...]:
-        """The deny policy rules (of the admin and baseline tiers) that refuse "any other
-        pod" (a pod without labels in a namespace no selector names) as the source of
-        `pod`'s ingress, or as the destination of its egress, on some port; in the order
-        met. Empty when no deny rule refuses it."""
-        outsider = self._classes.outsider
-        found: dict[PolicyRuleRef, None] = {}
-        for proto in PROTOCOLS:
-            for number in self._compiled.atoms[proto]:
-                if direction is Direction.INGRESS:
-                    side = self.check(outsider, pod, number, proto).ingress
-                else:
-                    side = self.check(pod, outsider, number, proto).egress
-                if side is not None:
-                    found.update(dict.fromkeys(side.denying_policy_rules))
-        return tuple(found)
+        """The deny policy rules of the admin and baseline tiers, in evaluation order, that
+        apply to `pod` for `direction` and whose peers hold "any other pod" (a pod without
+        labels in a namespace no selector names): what refuses other namespaces' traffic
+        when `open_ingress` / `open_egress` say the pod is closed. On some ports only, when
+        the rule names ports."""
+        index = self._class(pod).index
+        outsider = self._classes.class_of[self._classes.outsider.key].index
+        policy_rules = self._compiled.policy_rules
+        return tuple(
+            policy_rules[r].ref
+            for tier in self._compiled.tiers
+            if tier.name != NETWORK_POLICY_TIER
+            for r in tier.side(direction).policy_rules[index]
+            if policy_rules[r].action is Action.DENY
+            and any(has(bits, outsider) for bits in policy_rules[r].peer_bits.values())
+        )
 
     def matrix(self, port: int, protocol: Protocol = Protocol.TCP) -> dict[str, dict[str, bool]]:
         """Every pod pair: matrix["ns/src"]["ns/dst"] is True when src may reach dst.
