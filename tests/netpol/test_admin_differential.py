@@ -9,14 +9,16 @@ verdicts against the spec is checked case by case in test_admin_tiers.py.
 from __future__ import annotations
 
 import dataclasses
+import ipaddress
 from typing import Any
 
 from hypothesis import given
 from hypothesis import strategies as st
 
 from kaudit.model import AdminPolicy, Protocol, Snapshot
-from kaudit.netpol import PolicyEngine
+from kaudit.netpol import Coverage, PolicyEngine
 from tests.netpol.test_differential import (
+    ADDRESSES,
     CHECKED_PORTS,
     FAST,
     NS_LABELS,
@@ -153,3 +155,23 @@ def test_open_sides_admit_every_other_namespace(snapshot: Snapshot) -> None:
                     for dst in others:
                         side = engine.check(pod, dst, port, protocol).egress
                         assert side is not None and side.allowed, (pod.key, dst.key, port)
+
+
+@FAST
+@given(tiered_clusters())
+def test_an_address_is_allowed_exactly_when_its_range_part_is(snapshot: Snapshot) -> None:
+    """Egress to one address and to the whole address space, walked tier by tier over
+    intervals, agree on every address."""
+    engine = PolicyEngine(snapshot)
+    for src in engine.pods:
+        for port in (53, 80, 8080):
+            for whole in ("0.0.0.0/0", "::/0"):
+                verdict = engine.check_ip(src, whole, port, Protocol.TCP)
+                ranges = [ipaddress.ip_network(r) for r in verdict.allowed_ranges]
+                for address in ADDRESSES:
+                    ip = ipaddress.ip_address(address)
+                    if ip.version != ipaddress.ip_network(whole).version:
+                        continue
+                    inside = verdict.coverage is Coverage.ALL or any(ip in r for r in ranges)
+                    single = engine.check_ip(src, address, port, Protocol.TCP).allowed
+                    assert single is inside, (src.key, address, port)
