@@ -191,6 +191,7 @@ RULE_FAMILIES = frozenset(
         "ingress",
         "pods",
         "lateral",
+        "adminpolicy",
     )
 )
 

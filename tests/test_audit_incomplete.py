@@ -37,6 +37,10 @@ FIELDS = {
     Resource.TCP_ROUTES: "routes",
     Resource.UDP_ROUTES: "routes",
     Resource.REFERENCE_GRANTS: "reference_grants",
+    Resource.CLUSTER_NETWORK_POLICIES: "admin_policies",
+    Resource.ADMIN_NETWORK_POLICIES: "admin_policies",
+    Resource.BASELINE_ADMIN_NETWORK_POLICIES: "admin_policies",
+    Resource.NODES: "nodes",
 }
 
 

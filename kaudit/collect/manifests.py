@@ -30,6 +30,8 @@ from kaudit.collect.versions import (
 from kaudit.collect.workloads import pod_count, replicas
 from kaudit.errors import InputError
 from kaudit.model import (
+    ADMIN_POLICY_KINDS,
+    AdminPolicy,
     ClusterFacts,
     Endpoint,
     EndpointPort,
@@ -41,6 +43,7 @@ from kaudit.model import (
     LabelSelector,
     Namespace,
     NetworkPolicy,
+    Node,
     Pod,
     ReferenceGrant,
     Route,
@@ -132,6 +135,8 @@ class _Builder:
     listener_sets: list[ListenerSet] = field(default_factory=list)
     routes: list[Route] = field(default_factory=list)
     reference_grants: list[ReferenceGrant] = field(default_factory=list)
+    admin_policies: list[AdminPolicy] = field(default_factory=list)
+    node_objects: list[Node] = field(default_factory=list)
     ignored: Counter[str] = field(default_factory=Counter)
     # Custom resources of operators kaudit knows, expanded into the pods they run.
     operated: list[Document] = field(default_factory=list)
@@ -189,9 +194,12 @@ class _Builder:
                 self.routes.append(Route.from_raw(raw, origin, kind=kind))
             elif kind == "ReferenceGrant":
                 self.reference_grants.append(ReferenceGrant.from_raw(raw, origin))
+            elif kind in ADMIN_POLICY_KINDS:
+                self.admin_policies.append(AdminPolicy.from_raw(kind, raw, origin))
             elif kind == "Node":
-                # Read only to know how many pods each DaemonSet runs.
+                # How many pods each DaemonSet runs; labels and addresses for `nodes` peers.
                 self.nodes.add(doc.name)
+                self.node_objects.append(Node.from_raw(raw, origin))
             elif operator_kind(api_version, kind):
                 self.operated.append(Document(raw, origin))
             else:
@@ -355,6 +363,8 @@ class _Builder:
             listener_sets=tuple(self.listener_sets),
             routes=tuple(self.routes),
             reference_grants=tuple(self.reference_grants),
+            admin_policies=tuple(self.admin_policies),
+            nodes=tuple(self.node_objects),
         )
 
 

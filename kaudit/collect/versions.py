@@ -16,7 +16,18 @@ from collections.abc import Mapping
 from typing import Any
 
 # Kinds whose objects have no namespace.
-CLUSTER_SCOPED_KINDS = frozenset({"Namespace", "Node", "IngressClass", "GatewayClass"})
+CLUSTER_SCOPED_KINDS = frozenset(
+    {
+        "Namespace",
+        "Node",
+        "IngressClass",
+        "GatewayClass",
+        # policy.networking.k8s.io
+        "ClusterNetworkPolicy",
+        "AdminNetworkPolicy",
+        "BaselineAdminNetworkPolicy",
+    }
+)
 
 # The pod-creating controllers kaudit expands into pods.
 WORKLOAD_KINDS = frozenset(
@@ -55,6 +66,11 @@ KNOWN_KINDS: Mapping[str, frozenset[str]] = {
     ),
     # The experimental channel's ListenerSet before it moved to the group above (v1.5).
     "gateway.networking.x-k8s.io": frozenset({"XListenerSet"}),
+    # The network-policy-api: ClusterNetworkPolicy v1beta1/v1alpha2 (one schema),
+    # AdminNetworkPolicy and BaselineAdminNetworkPolicy v1alpha1.
+    "policy.networking.k8s.io": frozenset(
+        {"ClusterNetworkPolicy", "AdminNetworkPolicy", "BaselineAdminNetworkPolicy"}
+    ),
 }
 
 # Custom resources whose operators create pods, by API group: kaudit expands each into

@@ -71,6 +71,12 @@ CLUSTER_READ_PERMISSIONS: tuple[tuple[str, tuple[str, ...]], ...] = (
         ),
     ),
     ("gateway.networking.x-k8s.io", ("xlistenersets",)),
+    # Nodes (labels and addresses, for admin policies' nodes peers) and the network-policy-api.
+    ("", ("nodes",)),
+    (
+        "policy.networking.k8s.io",
+        ("adminnetworkpolicies", "baselineadminnetworkpolicies", "clusternetworkpolicies"),
+    ),
 )
 # Read in kube-system only, to recognise the CNI by its DaemonSets.
 CNI_READ_PERMISSIONS: tuple[tuple[str, tuple[str, ...]], ...] = (("apps", ("daemonsets",)),)

@@ -19,6 +19,17 @@ Modules, down the order they import each other: `wire` (the wire schema), `meta`
 """
 
 from kaudit.kube import LEGACY_INGRESS_CLASS_ANNOTATION
+from kaudit.model.adminpolicies import (
+    ADMIN_POLICY_KINDS,
+    POLICY_API_GROUP,
+    AdminAction,
+    AdminPeer,
+    AdminPolicy,
+    AdminPolicyRule,
+    AdminSubject,
+    AdminTier,
+    NamespacedPods,
+)
 from kaudit.model.gateway import (
     BackendRef,
     Gateway,
@@ -45,6 +56,7 @@ from kaudit.model.meta import (
     Requirement,
     frozen_map,
 )
+from kaudit.model.nodes import Node
 from kaudit.model.pods import ContainerPort, Namespace, Pod, Workload, workload_from_owner
 from kaudit.model.policies import IPBlock, NetworkPolicy, PolicyPeer, PolicyPort, PolicyRule
 from kaudit.model.services import Endpoint, EndpointPort, EndpointSlice, Service, ServicePort
@@ -57,12 +69,20 @@ from kaudit.model.snapshot import (
 )
 
 __all__ = [
+    "ADMIN_POLICY_KINDS",
     "EMPTY_LABELS",
     "LEGACY_INGRESS_CLASS_ANNOTATION",
     "LIVE",
     "MATCH_ALL",
+    "POLICY_API_GROUP",
     "SELECTOR_OPERATORS",
     "SNAPSHOT_FIELDS",
+    "AdminAction",
+    "AdminPeer",
+    "AdminPolicy",
+    "AdminPolicyRule",
+    "AdminSubject",
+    "AdminTier",
     "BackendRef",
     "ClusterFacts",
     "CollectionWarning",
@@ -82,7 +102,9 @@ __all__ = [
     "ListenerSet",
     "Meta",
     "Namespace",
+    "NamespacedPods",
     "NetworkPolicy",
+    "Node",
     "ObjectRef",
     "Origin",
     "ParentRef",

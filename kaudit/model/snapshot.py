@@ -8,8 +8,10 @@ from dataclasses import dataclass
 
 from frozendict import frozendict
 
+from kaudit.model.adminpolicies import AdminPolicy
 from kaudit.model.gateway import Gateway, GatewayClass, ListenerSet, ReferenceGrant, Route
 from kaudit.model.ingress import Ingress, IngressClass
+from kaudit.model.nodes import Node
 from kaudit.model.pods import Namespace, Pod
 from kaudit.model.policies import NetworkPolicy
 from kaudit.model.services import EndpointSlice, Service
@@ -36,6 +38,11 @@ class Resource(enum.StrEnum):
     TCP_ROUTES = "tcproutes"
     UDP_ROUTES = "udproutes"
     REFERENCE_GRANTS = "referencegrants"
+    # The network-policy-api kinds (optional CRDs), and the Nodes their `nodes` peers select.
+    CLUSTER_NETWORK_POLICIES = "clusternetworkpolicies"
+    ADMIN_NETWORK_POLICIES = "adminnetworkpolicies"
+    BASELINE_ADMIN_NETWORK_POLICIES = "baselineadminnetworkpolicies"
+    NODES = "nodes"
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,6 +86,10 @@ class Snapshot:
     listener_sets: tuple[ListenerSet, ...] = ()
     routes: tuple[Route, ...] = ()  # every route kind, each with its `kind`
     reference_grants: tuple[ReferenceGrant, ...] = ()
+    # ClusterNetworkPolicies, AdminNetworkPolicies and BaselineAdminNetworkPolicies
+    # (cluster-scoped), and the Nodes (cluster-scoped).
+    admin_policies: tuple[AdminPolicy, ...] = ()
+    nodes: tuple[Node, ...] = ()
     warnings: tuple[CollectionWarning, ...] = ()
 
     @property
@@ -100,7 +111,8 @@ class Snapshot:
     def filtered(self, include: Iterable[str] = (), exclude: Iterable[str] = ()) -> Snapshot:
         """Keep only the given namespaces (all when `include` is empty), minus `exclude`.
 
-        Cluster-scoped objects (IngressClasses, GatewayClasses) and the cluster facts always stay.
+        Cluster-scoped objects (IngressClasses, GatewayClasses, admin policies, Nodes) and the
+        cluster facts always stay.
         A namespace in `include` that nothing is in (and that is not excluded) adds
         a warning, so that an audit of nothing does not read as a clean one.
         """
@@ -132,6 +144,8 @@ class Snapshot:
             listener_sets=tuple(s for s in self.listener_sets if keep(s.namespace)),
             routes=tuple(r for r in self.routes if keep(r.namespace)),
             reference_grants=tuple(g for g in self.reference_grants if keep(g.namespace)),
+            admin_policies=self.admin_policies,
+            nodes=self.nodes,
             warnings=self.warnings + unmatched,
         )
 
@@ -159,5 +173,13 @@ SNAPSHOT_FIELDS: Mapping[str, frozenset[Resource]] = frozendict(
             }
         ),
         "reference_grants": frozenset({Resource.REFERENCE_GRANTS}),
+        "admin_policies": frozenset(
+            {
+                Resource.CLUSTER_NETWORK_POLICIES,
+                Resource.ADMIN_NETWORK_POLICIES,
+                Resource.BASELINE_ADMIN_NETWORK_POLICIES,
+            }
+        ),
+        "nodes": frozenset({Resource.NODES}),
     }
 )

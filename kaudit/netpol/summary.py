@@ -87,7 +87,7 @@ def build_summary(compiled: CompiledPolicies, relation: Relation) -> Reachabilit
     """The summary from the compiled policies and the any-port, any-protocol relation."""
     index = compiled.classes
     classes = index.classes
-    tier = compiled.network_policy
+    tier = compiled.network_policy_tier  # isolation is NetworkPolicy's
     refs = compiled.policy_refs
     namespaces = sorted({c.namespace for c in classes if c.weight})
     # Allowed pod pairs per (src, dst) namespace, only where some pair is allowed.
@@ -141,6 +141,12 @@ def build_summary(compiled: CompiledPolicies, relation: Relation) -> Reachabilit
     ]
     if index.dns_stand_in:
         notes.append("no kube-dns pods in the snapshot: DNS checks use a stand-in pod")
+    if compiled.admin_policies:
+        notes.append(
+            f"{len(compiled.admin_policies)} cluster-wide policies (ClusterNetworkPolicy, "
+            "AdminNetworkPolicy, BaselineAdminNetworkPolicy) are evaluated in the Admin and "
+            "Baseline tiers; the isolation counts are NetworkPolicy's"
+        )
     return ReachabilitySummary(
         pods=sum(c.weight for c in classes),
         namespaces=len(namespaces),

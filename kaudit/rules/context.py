@@ -22,7 +22,7 @@ from kaudit.model import (
 IsolatingPolicies = tuple[ObjectRef, ...]
 
 if TYPE_CHECKING:
-    from kaudit.netpol import PolicyEngine
+    from kaudit.netpol import Isolation, PolicyEngine
     from kaudit.routing import RoutingTable
 
 
@@ -32,7 +32,7 @@ class AuditContext:
         self.config = config or AuditConfig()
         # Several rules ask for each Service's pods: answered once per namespace and selector.
         self._service_pods: dict[tuple[str, Labels], tuple[Pod, ...]] = {}
-        self._isolating: dict[tuple[str, Labels, bool], tuple[IsolatingPolicies, ...]] = {}
+        self._isolation: dict[tuple[str, Labels, bool], Isolation] = {}
 
     def collected(self, kind: Resource) -> bool:
         return kind not in self.snapshot.missing_resources
@@ -96,17 +96,20 @@ class AuditContext:
                     index[item].add(namespace)
         return dict(index)
 
-    def isolating_policies(self, pod: Pod) -> tuple[IsolatingPolicies, IsolatingPolicies]:
-        """The policies isolating the pod for ingress and for egress (the engine's
-        `isolation`), asked once per namespace, label set and host-network flag: what
-        selects a pod depends on nothing else."""
+    def isolation(self, pod: Pod) -> Isolation:
+        """The engine's `isolation` of the pod, asked once per namespace, label set and
+        host-network flag: what selects a pod (NetworkPolicies and admin policies' subjects)
+        depends on nothing else."""
         key = (pod.namespace, pod.labels, pod.host_network)
-        found = self._isolating.get(key)
+        found = self._isolation.get(key)
         if found is None:
-            isolation = self.engine.isolation(pod)
-            found = (isolation.ingress_policies, isolation.egress_policies)
-            self._isolating[key] = found
-        return found[0], found[1]
+            found = self._isolation[key] = self.engine.isolation(pod)
+        return found
+
+    def isolating_policies(self, pod: Pod) -> tuple[IsolatingPolicies, IsolatingPolicies]:
+        """The NetworkPolicies isolating the pod for ingress and for egress."""
+        isolation = self.isolation(pod)
+        return isolation.ingress_policies, isolation.egress_policies
 
     def pods_of(self, service: Service) -> list[Pod]:
         """Pods the Service's selector picks (none for selector-less Services)."""

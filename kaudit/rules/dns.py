@@ -8,8 +8,9 @@ from typing import TYPE_CHECKING
 
 from kaudit.findings import Severity
 from kaudit.jsontypes import json_array
-from kaudit.model import NetworkPolicy, Pod, PolicyPort, Resource
+from kaudit.model import NetworkPolicy, Pod, PolicyPort
 from kaudit.rules.common import (
+    ENGINE_KINDS,
     K8S_NETPOL,
     application_pods,
     dns_target,
@@ -22,7 +23,7 @@ from kaudit.rules.definition import Hit, Rule, rule
 from kaudit.rules.remediation import dns_egress_rule, network_policy, to_yaml
 
 if TYPE_CHECKING:
-    from kaudit.netpol import DnsAccess
+    from kaudit.netpol import DnsAccess, PolicyRuleRef
 
 # --- KA105 ---------------------------------------------------------------------------------
 
@@ -48,7 +49,7 @@ if TYPE_CHECKING:
         K8S_NETPOL,
         "https://kubernetes.io/docs/concepts/services-networking/dns-pod-service/",
     ),
-    needs=(Resource.PODS, Resource.NETWORK_POLICIES),
+    needs=ENGINE_KINDS,
 )
 def egress_blocks_dns(ctx: AuditContext) -> Iterator[Hit]:
     dns_namespace, dns_labels = dns_target(ctx)
@@ -107,11 +108,21 @@ def egress_blocks_dns(ctx: AuditContext) -> Iterator[Hit]:
                 f"ipBlock also covers the DNS pods' IPs depends on the CNI (Calico: yes, "
                 f"Cilium: no), so allow DNS explicitly."
             )
+        denials = _tier_denials(access)
+        if denials:  # an admin or baseline policy rule refuses it
+            why = (
+                f"{ref.kind} {ref.namespace}/{ref.name} may not reach the cluster DNS on "
+                f"{what}{partial}{stand_in}: refused by {', '.join(map(str, denials))}."
+            )
+        else:
+            why = (
+                f"{ref.kind} {ref.namespace}/{ref.name} is isolated for egress by "
+                f"{', '.join(p.qualified_name for p in egress_policies)}, and no rule lets it "
+                f"reach the cluster DNS on {what}{partial}{stand_in}."
+            )
         yield Hit(
             ref,
-            f"{ref.kind} {ref.namespace}/{ref.name} is isolated for egress by "
-            f"{', '.join(p.qualified_name for p in egress_policies)}, and no rule lets it "
-            f"reach the cluster DNS on {what}{partial}{stand_in}.{block_note}",
+            why + block_note,
             {
                 "podCount": len(group),
                 "pods": json_array(listed(p.name for p in group)),
@@ -138,11 +149,18 @@ def egress_blocks_dns(ctx: AuditContext) -> Iterator[Hit]:
 
 
 def _blocked_dns(ctx: AuditContext, pod: Pod) -> DnsAccess | None:
-    """The pod's DNS access when it is isolated for egress and some DNS is denied."""
-    if not ctx.isolating_policies(pod)[1]:
+    """The pod's DNS access when some DNS is denied: by its egress NetworkPolicies, or
+    by a deny rule of the admin or baseline tier (a refusal by the DNS pods' own
+    NetworkPolicies alone is not this rule's case)."""
+    egress_isolated = bool(ctx.isolating_policies(pod)[1])
+    if not egress_isolated and not ctx.snapshot.admin_policies:
         return None
     access = ctx.engine.dns_access(pod)
-    return None if access.udp and access.tcp else access
+    if access.udp and access.tcp:
+        return None
+    if not egress_isolated and not _tier_denials(access):
+        return None
+    return access
 
 
 def _dns_on_host_network(ctx: AuditContext, pod: Pod) -> bool:
@@ -152,6 +170,16 @@ def _dns_on_host_network(ctx: AuditContext, pod: Pod) -> bool:
         if dns_pod is None or dns_pod.host_network:
             return True
     return False
+
+
+def _tier_denials(access: DnsAccess) -> list[PolicyRuleRef]:
+    """The deny rules (of the admin and baseline tiers) deciding a refused DNS verdict."""
+    found: dict[PolicyRuleRef, None] = {}
+    for verdict in (*access.udp_verdicts, *access.tcp_verdicts):
+        for side in (verdict.egress, verdict.ingress):
+            if side is not None and not side.allowed:
+                found.update(dict.fromkeys(side.denying_policy_rules))
+    return list(found)
 
 
 # Address ranges clusters take pod IPs from.

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from types import MappingProxyType
 
 from kaudit.rules import (
+    adminpolicy,
     dns,
     enforcement,
     gateway,
@@ -37,6 +38,7 @@ FAMILIES: tuple[tuple[Rule, ...], ...] = (
     gateway.RULES,
     pods.RULES,
     lateral.RULES,
+    adminpolicy.RULES,  # policy coverage: the network-policy-api's cluster-wide policies
 )
 
 

@@ -18,6 +18,7 @@ from kaudit.model import (
     ServicePort,
 )
 from kaudit.rules.common import (
+    ENGINE_KINDS,
     K8S_NETPOL,
     K8S_SERVICE_DOCS,
     MAX_LISTED,
@@ -417,8 +418,21 @@ def _source_samples(ctx: AuditContext) -> list[tuple[Pod, Pod | None]]:
     return [
         (group[0], group[1] if len(group) > 1 else None)
         for group in samples.values()
-        if ctx.isolating_policies(group[0])[1]
+        if _restricted(bool(ctx.isolating_policies(group[0])[1]), group[0], ctx, "egress")
     ]
+
+
+def _restricted(isolated: bool, pod: Pod, ctx: AuditContext, direction: str) -> bool:
+    """Isolated by a NetworkPolicy, or subject to an admin or baseline policy's rules."""
+    if isolated:
+        return True
+    isolation = ctx.isolation(pod)
+    admin = (
+        isolation.egress_admin_policies
+        if direction == "egress"
+        else isolation.ingress_admin_policies
+    )
+    return bool(admin)
 
 
 def _admits_no_source(
@@ -433,7 +447,9 @@ def _admits_no_source(
     ingress policies on this port (whatever the sources' own egress says)."""
     engine = ctx.engine
     ingress_policies = ctx.isolating_policies(pod)[0]
-    if not ingress_policies or beyond.intersection(ingress_policies):
+    if not _restricted(bool(ingress_policies), pod, ctx, "ingress") or beyond.intersection(
+        ingress_policies
+    ):
         return False
     if _ingress_admits(ctx, ctx.any_other_pod, pod, number, port):
         return False
@@ -562,7 +578,7 @@ def _routes_by_service(ctx: AuditContext) -> dict[tuple[str, str], list[str]]:
         or remove the Service if nothing should reach it.
     """,
     references=(K8S_NETPOL, K8S_SERVICE_DOCS),
-    needs=(Resource.PODS, Resource.SERVICES, Resource.NETWORK_POLICIES),
+    needs=(*ENGINE_KINDS, Resource.SERVICES),
 )
 def workload_unreachable_by_policy(ctx: AuditContext) -> Iterator[Hit]:
     routes = _routes_by_service(ctx)

@@ -2,7 +2,7 @@
 
 The documented request set (README, "What kaudit reads"): get and list only, on
 namespaces, pods, services, endpointslices (core/v1 endpoints only on servers
-without them), networkpolicies, ingresses, ingressclasses and kube-system's
+without them), networkpolicies, ingresses, ingressclasses, nodes and kube-system's
 daemonsets, the optional API groups' kinds (the Gateway API, the admin network
 policies) when served, plus /version, the discovery of discovery.k8s.io/v1 and of the
 optional groups; and one
@@ -26,6 +26,7 @@ LISTED = frozenset(
         ("networking.k8s.io", "networkpolicies"),
         ("networking.k8s.io", "ingresses"),
         ("networking.k8s.io", "ingressclasses"),
+        ("", "nodes"),  # for the nodes peers of admin policies
         ("apps", "daemonsets"),  # kube-system's only
     }
 )
@@ -35,7 +36,7 @@ NON_RESOURCE_PATHS = frozenset({"/version", "/apis/discovery.k8s.io/v1"})
 LISTED_OPTIONAL = frozenset((r.group, r.plural) for r in OPTIONAL_RESOURCES)
 OPTIONAL_GROUPS = frozenset(r.group for r in OPTIONAL_RESOURCES)
 # Cluster-scoped kinds: listed cluster-wide even with -n.
-CLUSTER_SCOPED = frozenset({"namespaces", "ingressclasses"}) | frozenset(
+CLUSTER_SCOPED = frozenset({"namespaces", "ingressclasses", "nodes"}) | frozenset(
     r.plural for r in OPTIONAL_RESOURCES if not r.namespaced
 )
 
@@ -106,5 +107,6 @@ EVERY_KIND = {
     "networkpolicies",
     "ingresses",
     "ingressclasses",
+    "nodes",
     "daemonsets",
 }

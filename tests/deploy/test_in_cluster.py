@@ -418,6 +418,10 @@ CLUSTER_READS = {
             )
         ),
         ("gateway.networking.x-k8s.io", "xlistenersets"),
+        ("", "nodes"),
+        ("policy.networking.k8s.io", "clusternetworkpolicies"),
+        ("policy.networking.k8s.io", "adminnetworkpolicies"),
+        ("policy.networking.k8s.io", "baselineadminnetworkpolicies"),
     ]
     for verb in ("get", "list")
 }

@@ -173,6 +173,10 @@ def test_cluster_role_reads_exactly_what_the_collector_lists() -> None:
             ("gateway.networking.k8s.io", "udproutes"),
             ("gateway.networking.k8s.io", "referencegrants"),
             ("gateway.networking.x-k8s.io", "xlistenersets"),
+            ("", "nodes"),
+            ("policy.networking.k8s.io", "clusternetworkpolicies"),
+            ("policy.networking.k8s.io", "adminnetworkpolicies"),
+            ("policy.networking.k8s.io", "baselineadminnetworkpolicies"),
         ]
         for verb in ("get", "list")
     }

@@ -32,6 +32,8 @@ from kaudit.collect.live.paging import list_all
 from kaudit.collect.source import Source
 from kaudit.errors import ClusterError, InputError
 from kaudit.model import (
+    POLICY_API_GROUP,
+    AdminPolicy,
     ClusterFacts,
     CollectionWarning,
     EndpointSlice,
@@ -42,6 +44,7 @@ from kaudit.model import (
     ListenerSet,
     Namespace,
     NetworkPolicy,
+    Node,
     Pod,
     ReferenceGrant,
     Resource,
@@ -106,12 +109,51 @@ LISTED_RESOURCES: tuple[ListedResource[Any, Any], ...] = (
         wire.IngressClass,
         IngressClass.from_wire,
     ),
+    # Nodes: their labels and addresses are what `nodes` peers of admin policies select.
+    ListedResource(Resource.NODES, "/api/v1", "nodes", False, "Nodes", wire.Node, Node.from_wire),
 )
 # Kinds of optional API groups (CRDs), read in the version the server serves, when it
 # serves them (kaudit.collect.live.discovery).
 OPTIONAL_RESOURCES: tuple[OptionalResource[Any, Any], ...] = (
     # Gateway API (kaudit.collect.live.gateway_api)
     *GATEWAY_API_RESOURCES,
+    # The network-policy-api (policy.networking.k8s.io), cluster-scoped.
+    OptionalResource(
+        Resource.CLUSTER_NETWORK_POLICIES,
+        POLICY_API_GROUP,
+        ("v1beta1", "v1alpha2"),
+        "clusternetworkpolicies",
+        False,
+        "ClusterNetworkPolicies",
+        wire.AdminPolicy,
+        AdminPolicy.cluster_network_policy,
+    ),
+    OptionalResource(
+        Resource.ADMIN_NETWORK_POLICIES,
+        POLICY_API_GROUP,
+        ("v1alpha1",),
+        "adminnetworkpolicies",
+        False,
+        "AdminNetworkPolicies",
+        wire.AdminPolicy,
+        AdminPolicy.admin_network_policy,
+    ),
+    OptionalResource(
+        Resource.BASELINE_ADMIN_NETWORK_POLICIES,
+        POLICY_API_GROUP,
+        ("v1alpha1",),
+        "baselineadminnetworkpolicies",
+        False,
+        "BaselineAdminNetworkPolicies",
+        wire.AdminPolicy,
+        AdminPolicy.baseline_admin_network_policy,
+    ),
+)
+# The admin policy kinds, in the order the snapshot lists them.
+_ADMIN_POLICY_RESOURCES = (
+    Resource.CLUSTER_NETWORK_POLICIES,
+    Resource.ADMIN_NETWORK_POLICIES,
+    Resource.BASELINE_ADMIN_NETWORK_POLICIES,
 )
 # Servers without discovery.k8s.io/v1 (before 1.21) only have core/v1 Endpoints,
 # which is deprecated from 1.33 on: read it only when slices do not exist.
@@ -158,6 +200,14 @@ _CONSEQUENCES: Mapping[Resource, str] = {
     Resource.UDP_ROUTES: "UDPRoute checks and Gateway exposure are incomplete",
     Resource.REFERENCE_GRANTS: "cross-namespace route and certificate references cannot be "
     "checked against ReferenceGrants",
+    Resource.CLUSTER_NETWORK_POLICIES: (
+        "ClusterNetworkPolicies are left out of isolation and reachability"
+    ),
+    Resource.ADMIN_NETWORK_POLICIES: "AdminNetworkPolicies are left out of isolation and reachability",
+    Resource.BASELINE_ADMIN_NETWORK_POLICIES: (
+        "the BaselineAdminNetworkPolicy is left out of isolation and reachability"
+    ),
+    Resource.NODES: "nodes peers of admin policies match no node",
 }
 
 
@@ -357,7 +407,13 @@ def collect_live(source: Source, *, retry_budget: float = DEFAULT_RETRY_BUDGET) 
     for resource in resources:
         result = results[resource.kind]
         by_kind[resource.kind] = [] if isinstance(result, Forbidden) else result
+    admin_policies: list[AdminPolicy] = [p for k in _ADMIN_POLICY_RESOURCES for p in by_kind[k]]
+    for resource in resources:
+        result = results[resource.kind]
         if not isinstance(result, Forbidden):
+            continue
+        if resource.kind is Resource.NODES and not _selects_nodes(admin_policies):
+            # Nodes are consulted only for the nodes peers of admin policies: none here.
             continue
         if (
             resource.kind is Resource.INGRESS_CLASSES
@@ -404,6 +460,7 @@ def collect_live(source: Source, *, retry_budget: float = DEFAULT_RETRY_BUDGET) 
     ]
     routes: list[Route] = [route for kind in _ROUTE_RESOURCES for route in by_kind[kind]]
     reference_grants: list[ReferenceGrant] = by_kind[Resource.REFERENCE_GRANTS]
+    nodes: list[Node] = by_kind[Resource.NODES]
 
     for name in include:
         if name not in namespace_objects and Resource.NAMESPACES not in {w.kind for w in warnings}:
@@ -465,8 +522,14 @@ def collect_live(source: Source, *, retry_budget: float = DEFAULT_RETRY_BUDGET) 
         listener_sets=tuple(listener_sets),
         routes=tuple(routes),
         reference_grants=tuple(reference_grants),
+        admin_policies=tuple(admin_policies),
+        nodes=tuple(nodes),
         warnings=tuple(warnings),
     )
+
+
+def _selects_nodes(policies: Sequence[AdminPolicy]) -> bool:
+    return any(peer.nodes is not None for p in policies for r in p.egress for peer in r.peers)
 
 
 def _result(future: Future[T], client: RawClient) -> T:
