@@ -35,7 +35,7 @@ class ExposedPort:
 
     def __str__(self) -> str:
         port = "auto" if self.port is None else str(self.port)
-        target = f"->{self.target_port}" if self.target_port not in (None, self.port) else ""
+        target = f"→{self.target_port}" if self.target_port not in (None, self.port) else ""
         return f"{port}{target}/{self.protocol}"
 
 

@@ -55,11 +55,11 @@ def test_insecure_demo_inventory(insecure: ExposureInventory) -> None:
         ("shop", "Deployment/api-server", "ExternalIP", "203.0.113.10", "8080/TCP", None, False,
          "Service/shop/api-direct > Deployment/shop/api-server"),
         # allow-frontend admits every source on 8080
-        ("shop", "Deployment/frontend", "LoadBalancer", "pending", "80->8080/TCP", None, True,
+        ("shop", "Deployment/frontend", "LoadBalancer", "pending", "80→8080/TCP", None, True,
          "Service/shop/frontend-public > Deployment/shop/frontend"),
-        ("shop", "Deployment/frontend", "NodePort", "30080", "30080->8080/TCP", None, True,
+        ("shop", "Deployment/frontend", "NodePort", "30080", "30080→8080/TCP", None, True,
          "Service/shop/frontend > Deployment/shop/frontend"),
-        ("shop", "Deployment/frontend", "NodePort", "auto", "auto->8080/TCP", None, True,
+        ("shop", "Deployment/frontend", "NodePort", "auto", "auto→8080/TCP", None, True,
          "Service/shop/frontend-public > Deployment/shop/frontend"),
     ]  # fmt: skip
 
@@ -83,7 +83,7 @@ def test_hardened_demo_inventory(hardened: ExposureInventory) -> None:
         ("kube-system", "DaemonSet/kindnet", "HostNetwork", "node network", "", None, True,
          "DaemonSet/kube-system/kindnet"),
         # TLS; the controller's pods are not part of the demo, so admission is unknown
-        ("shop", "Deployment/frontend", "Ingress", "shop.example.com", "443->8080/TCP", True,
+        ("shop", "Deployment/frontend", "Ingress", "shop.example.com", "443→8080/TCP", True,
          None, "Ingress/shop/storefront > Service/shop/frontend > Deployment/shop/frontend"),
     ]  # fmt: skip
     assert hardened.dead_ends == ()
