@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from kaudit.exposure.admission import Admission
 from kaudit.exposure.direct import Found, pod_paths, service_paths
+from kaudit.exposure.gateways import gateway_routes
 from kaudit.exposure.model import DeadEnd, ExposureEntry, ExposureInventory
-from kaudit.exposure.routes import gateway_routes, ingress_routes, routed_paths
+from kaudit.exposure.routes import ingress_routes, routed_paths
 from kaudit.model import Snapshot
 from kaudit.rules.context import AuditContext
 
@@ -46,6 +47,14 @@ def build_inventory(ctx: AuditContext) -> ExposureInventory:
         node_addresses=admission.node_addresses,
         notes=tuple(notes),
     )
+
+
+def inventory_of(ctx: AuditContext) -> ExposureInventory:
+    """The context's inventory, built on first use (rules and the report share it)."""
+    found = ctx.derived.get("exposure")
+    if not isinstance(found, ExposureInventory):
+        found = ctx.derived["exposure"] = build_inventory(ctx)
+    return found
 
 
 def exposure_inventory(snapshot: Snapshot) -> ExposureInventory:

@@ -3,8 +3,8 @@
 Both are one path source shape, `RoutedPath`: an entry (a hostname on a port, with or
 without TLS), the objects in front (the Ingress; the Gateway and its route), the
 backend Service and port, and the controller pods that forward the traffic. `routed_paths`
-turns them into entries per backing workload; `ingress_routes` and `gateway_routes` are
-the two sources.
+turns them into entries per backing workload; `ingress_routes` here and
+`kaudit.exposure.gateways.gateway_routes` are the two sources.
 """
 
 from __future__ import annotations
@@ -139,11 +139,10 @@ def _controller_answer(
 def _ingress_class(ctx: AuditContext, ingress: Ingress) -> tuple[IngressClass | None, str | None]:
     """The class serving the Ingress, or None and why it is not served (None, None: served
     by a class the input does not hold)."""
-    classes = {c.name: c for c in ctx.snapshot.ingress_classes}
-    live = ctx.snapshot.facts.source == "live"
-    known = live or bool(classes)
     if not ctx.collected(Resource.INGRESS_CLASSES):
         return None, None
+    classes = {c.name: c for c in ctx.snapshot.ingress_classes}
+    known = ctx.snapshot.facts.source == "live" or bool(classes)
     wanted = ingress.ingress_class_name
     if wanted:
         if wanted in classes:
@@ -228,18 +227,3 @@ def ingress_routes(ctx: AuditContext) -> Iterator[RoutedPath]:
                 controller_note=note,
                 unserved=not_served,
             )
-
-
-# --- Gateway API -----------------------------------------------------------------------------
-
-
-def gateway_routes(ctx: AuditContext) -> Iterator[RoutedPath]:
-    """Gateway API paths: one RoutedPath per attached route rule's backend, from a
-    Gateway listener (hostname, port, TLS from its protocol) through the route to a
-    Service, with the Gateway's data-plane pods (`controllers.gateway_pods`) as sources.
-
-    This is where the Gateway API's attachment resolution plugs in; until the snapshot
-    holds Gateway API objects there are none.
-    """
-    del ctx
-    return iter(())

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from kaudit.exposure.severity import delivered_in_clear, reached_text
 from kaudit.findings import Severity
 from kaudit.jsontypes import JsonObject, JsonValue, json_array
 from kaudit.model import Resource, Route
@@ -145,7 +146,8 @@ def _tls_siblings(ctx: AuditContext, plain: ListenerRoutes) -> list[ListenerRout
         An HTTP listener with routes attached serves them in clear text: credentials,
         cookies and data cross the network readable and alterable on the way. With
         neither an HTTPS listener for the same hostnames nor a redirect to HTTPS, plain
-        HTTP is the only way in.
+        HTTP is the only way in. High when the exposure inventory finds it reaching
+        workloads whose ingress policies admit the traffic.
     """,
     remediation="""
         Add an HTTPS listener for the hostnames (tls.mode Terminate with a certificate
@@ -173,23 +175,30 @@ def gateway_listener_plain_http(ctx: AuditContext) -> Iterator[Hit]:
         owner = entry.listener.owner
         hostnames = sorted({h for a in serving for h in a.hostnames})
         where = ", ".join(hostnames) if hostnames else "every hostname"
+        # Worse when the plain HTTP reaches workloads whose policies admit it.
+        reached = delivered_in_clear(ctx, gateway.ref, listener.port)
+        evidence: JsonObject = {
+            "listener": listener.name,
+            "port": listener.port,
+            "hostname": listener.hostname,
+            "routes": [
+                {"route": str(a.route.ref), "hostnames": json_array(a.hostnames)} for a in serving
+            ],
+            "addresses": json_array(gateway.addresses),
+        }
+        reach_note = ""
+        if reached:
+            reach_note = f" It reaches {reached_text(reached)}, whose policies admit it."
+            evidence["reaches"] = json_array(sorted({e.workload_name for e in reached}))
         yield Hit(
             owner,
             f"{owner.kind} {owner.qualified_name} listener {listener.name} (HTTP, port "
             f"{listener.port}) serves {len(serving)} route{'s' if len(serving) > 1 else ''} "
             f"({', '.join(str(a.route.ref) for a in serving)}) over plain HTTP for {where}, "
             f"with no HTTPS listener for {listener.hostname or 'every hostname'} and no "
-            f"redirect to https.",
-            {
-                "listener": listener.name,
-                "port": listener.port,
-                "hostname": listener.hostname,
-                "routes": [
-                    {"route": str(a.route.ref), "hostnames": json_array(a.hostnames)}
-                    for a in serving
-                ],
-                "addresses": json_array(gateway.addresses),
-            },
+            f"redirect to https.{reach_note}",
+            evidence,
+            severity=Severity.HIGH if reached else None,
             remediation="Serve the hostnames over HTTPS and redirect plain HTTP there:\n\n"
             + to_yaml(
                 manifest(
