@@ -124,6 +124,8 @@ def _dead_end(ctx: AuditContext, route: RoutedPath) -> DeadEnd | tuple[ServicePo
 def _controller_answer(
     admission: Admission, route: RoutedPath, pods: Sequence[Pod], targets: list[PortTarget]
 ) -> Answer:
+    if admission.open_to_all(pods):
+        return Answer(True, ("no NetworkPolicy isolates the pods for ingress",))
     if route.controller_pods is None:
         return Answer(None, (route.controller_note,) if route.controller_note else ())
     if not route.controller_pods:

@@ -1,40 +1,48 @@
-"""What the inventory tells the rules: which plain-text paths really deliver traffic.
+"""What the inventory tells the rules: whether a plain-text entry point delivers anything.
 
-A finding about plain HTTP (an Ingress without TLS, a Gateway listener serving HTTP) is
-worse when the path reaches workloads whose policies admit the traffic, through an
-Ingress or through Gateway routes alike: the rules raise their severity on what
-`delivered_in_clear` returns.
+A finding about plain HTTP (an Ingress without TLS, a Gateway listener serving HTTP)
+assumes the clear text reaches pods, as it usually does. When the inventory shows that no
+workload receives it today, through an Ingress or through Gateway routes alike (every
+path ends in a dead end, or the pods' policies deny it), the rules lower their severity
+on what `closed_in_clear` returns: the problem is latent, not live.
 """
 
 from __future__ import annotations
 
-from kaudit.exposure.inventory import inventory_of
-from kaudit.exposure.model import ExposureEntry
+from collections.abc import Sequence
+
+from kaudit.exposure.direct import Found
+from kaudit.exposure.model import DeadEnd, ExposedPort, ExposureEntry
 from kaudit.model import ObjectRef
-from kaudit.rules.context import AuditContext
 
 
-def delivered_in_clear(
-    ctx: AuditContext, front: ObjectRef, port: int | None = None
-) -> list[ExposureEntry]:
-    """Entries without TLS through `front` (an Ingress, a Gateway or a ListenerSet; on
-    `port` when given) whose workloads' policies admit the traffic.
+def _on(ports: tuple[ExposedPort, ...], port: int | None) -> bool:
+    return port is None or any(p.port == port for p in ports)
 
-    Nothing when some kind could not be collected: the inventory reads most kinds, and
-    would judge gaps in the data (the rule keeps its default severity then)."""
-    if ctx.snapshot.missing_resources:
-        return []
-    return [
-        entry
-        for entry in inventory_of(ctx).entries
-        if entry.tls is False
-        and entry.admitted_by_policy is True
-        and front in entry.path
-        and (port is None or any(p.port == port for p in entry.ports))
+
+def closed_in_clear(
+    paths: Sequence[Found], front: ObjectRef, port: int | None = None
+) -> str | None:
+    """Why no workload receives plain-text traffic through `front` (an Ingress, a Gateway;
+    on `port` when given) among `paths` (`inventory.ingress_paths` or `gateway_paths`), or
+    None when some workload may, or no path is known.
+
+    The rule reads only the kinds those paths read, so a kind that could not be collected
+    leaves the rule incomplete exactly when its answer depended on it.
+    """
+    entries = [
+        p
+        for p in paths
+        if isinstance(p, ExposureEntry)
+        and p.tls is False
+        and front in p.path
+        and _on(p.ports, port)
     ]
-
-
-def reached_text(entries: list[ExposureEntry]) -> str:
-    """E.g. "Deployment shop/web, Deployment shop/api"."""
-    names = sorted({f"{e.workload.kind} {e.workload.qualified_name}" for e in entries})
-    return ", ".join(names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
+    dead_ends = [
+        p for p in paths if isinstance(p, DeadEnd) and front in p.path and _on(p.ports, port)
+    ]
+    if any(e.admitted_by_policy is not False for e in entries) or not (entries or dead_ends):
+        return None
+    reasons = [f"the ingress policies of {e.workload_name} deny it" for e in entries]
+    reasons += [d.reason for d in dead_ends]
+    return "; ".join(dict.fromkeys(reasons))

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from kaudit.exposure.severity import delivered_in_clear, reached_text
+from kaudit.exposure.inventory import gateway_paths
+from kaudit.exposure.severity import closed_in_clear
 from kaudit.findings import Severity
 from kaudit.jsontypes import JsonObject, JsonValue, json_array
 from kaudit.model import Resource, Route
@@ -146,8 +147,8 @@ def _tls_siblings(ctx: AuditContext, plain: ListenerRoutes) -> list[ListenerRout
         An HTTP listener with routes attached serves them in clear text: credentials,
         cookies and data cross the network readable and alterable on the way. With
         neither an HTTPS listener for the same hostnames nor a redirect to HTTPS, plain
-        HTTP is the only way in. High when the exposure inventory finds it reaching
-        workloads whose ingress policies admit the traffic.
+        HTTP is the only way in. Low when the exposure inventory finds that no workload
+        receives it today (its routes lead nowhere, or the pods' policies deny them).
     """,
     remediation="""
         Add an HTTPS listener for the hostnames (tls.mode Terminate with a certificate
@@ -175,8 +176,8 @@ def gateway_listener_plain_http(ctx: AuditContext) -> Iterator[Hit]:
         owner = entry.listener.owner
         hostnames = sorted({h for a in serving for h in a.hostnames})
         where = ", ".join(hostnames) if hostnames else "every hostname"
-        # Worse when the plain HTTP reaches workloads whose policies admit it.
-        reached = delivered_in_clear(ctx, gateway.ref, listener.port)
+        # Latent, not live, when the exposure inventory finds no workload receiving it.
+        closed = closed_in_clear(gateway_paths(ctx), gateway.ref, listener.port)
         evidence: JsonObject = {
             "listener": listener.name,
             "port": listener.port,
@@ -187,9 +188,9 @@ def gateway_listener_plain_http(ctx: AuditContext) -> Iterator[Hit]:
             "addresses": json_array(gateway.addresses),
         }
         reach_note = ""
-        if reached:
-            reach_note = f" It reaches {reached_text(reached)}, whose policies admit it."
-            evidence["reaches"] = json_array(sorted({e.workload_name for e in reached}))
+        if closed:
+            reach_note = f" No workload receives it today: {closed}."
+            evidence["reachesNoWorkload"] = closed
         yield Hit(
             owner,
             f"{owner.kind} {owner.qualified_name} listener {listener.name} (HTTP, port "
@@ -198,7 +199,7 @@ def gateway_listener_plain_http(ctx: AuditContext) -> Iterator[Hit]:
             f"with no HTTPS listener for {listener.hostname or 'every hostname'} and no "
             f"redirect to https.{reach_note}",
             evidence,
-            severity=Severity.HIGH if reached else None,
+            severity=Severity.LOW if closed else None,
             remediation="Serve the hostnames over HTTPS and redirect plain HTTP there:\n\n"
             + to_yaml(
                 manifest(

@@ -101,8 +101,18 @@ def test_plain_http_listener_path_to_the_workload() -> None:
         ObjectRef("Service", "shop", "web"),
         ObjectRef("Deployment", "shop", "web"),
     )
-    # No data-plane pod in the input: admission unknown.
+    # No policy isolates the pods: admitted, whatever forwards the traffic.
+    assert entry.admitted_by_policy is True
+    assert entry.notes == ("no NetworkPolicy isolates the pods for ingress",)
+
+
+def test_without_the_data_plane_an_isolated_workload_is_unknown() -> None:
+    entry = the_entry(gateway_inventory(gateway(), route(), admit_from("infra")), Via.GATEWAY)
     assert entry.admitted_by_policy is None
+    assert entry.notes == (
+        "the data-plane pods of Gateway infra/edge are not in the input (or carry no label "
+        "kaudit knows)",
+    )
 
 
 def test_https_listener_is_tls() -> None:

@@ -1,5 +1,6 @@
-"""The inventory feeds the plain-HTTP rules: high when the clear text reaches workloads
-whose policies admit it, through an Ingress or through Gateway routes."""
+"""The inventory feeds the plain-HTTP rules: when no workload receives the clear text
+today (every path a dead end, or denied by the pods' policies), through an Ingress or
+through Gateway routes, the finding is low; otherwise it keeps its default."""
 
 from __future__ import annotations
 
@@ -10,27 +11,39 @@ from tests.exposure.test_pods_and_ingress import NGINX, admit_namespace, ingress
 from tests.rules.helpers import run, snapshot_of
 
 
-def test_ingress_without_tls_is_high_when_the_pods_admit_the_controller() -> None:
+def test_ingress_without_tls_is_low_when_the_policies_deny_the_controller() -> None:
     documents = (WEB, service(), NGINX, ingress(tls=False))
+    (denied,) = run("ingress-without-tls", snapshot_of(*documents, admit_namespace("other")))
+    assert denied.severity is Severity.LOW
+    assert denied.message.endswith(
+        "No workload receives it today: the ingress policies of Deployment/web deny it."
+    )
+    # near miss: the policy admits the controller's namespace, so the clear text arrives
     (admitted,) = run(
         "ingress-without-tls", snapshot_of(*documents, admit_namespace("ingress-nginx"))
     )
-    assert admitted.severity is Severity.HIGH
-    assert admitted.message.endswith("It reaches Deployment shop/web, whose policies admit it.")
-    assert admitted.evidence["reaches"] == ["Deployment/web"]
-    # near miss: the policy admits another namespace, so the clear text goes nowhere
-    (denied,) = run("ingress-without-tls", snapshot_of(*documents, admit_namespace("other")))
-    assert denied.severity is Severity.MEDIUM
-    assert "reaches" not in denied.evidence
+    assert admitted.severity is Severity.MEDIUM
+    assert "reachesNoWorkload" not in admitted.evidence
 
 
-def test_gateway_plain_http_is_high_when_routes_deliver_it() -> None:
+def test_ingress_without_tls_to_a_missing_service_is_low() -> None:
+    (finding,) = run("ingress-without-tls", snapshot_of(WEB, NGINX, ingress(tls=False)))
+    assert finding.severity is Severity.LOW
+    assert finding.evidence["reachesNoWorkload"] == "backend Service web does not exist"
+
+
+def test_gateway_plain_http_is_low_when_routes_deliver_nothing() -> None:
     documents = (INFRA, WEB, service(), gateway(), route(), DATA_PLANE)
-    (admitted,) = run("gateway-listener-plain-http", snapshot_of(*documents, admit_from("infra")))
-    assert admitted.severity is Severity.HIGH
-    assert admitted.evidence["reaches"] == ["Deployment/web"]
     (denied,) = run("gateway-listener-plain-http", snapshot_of(*documents, admit_from("other")))
-    assert denied.severity is Severity.MEDIUM
+    assert denied.severity is Severity.LOW
+    (admitted,) = run("gateway-listener-plain-http", snapshot_of(*documents, admit_from("infra")))
+    assert admitted.severity is Severity.MEDIUM
     # without the data-plane pods admission is unknown: the default severity stays
-    (unknown,) = run("gateway-listener-plain-http", snapshot_of(*documents[:-1]))
+    (unknown,) = run("gateway-listener-plain-http", snapshot_of(*documents[:-1], admit_from("x")))
     assert unknown.severity is Severity.MEDIUM
+    broken = route(backend="{name: web, port: 8080}")
+    (dead,) = run(
+        "gateway-listener-plain-http", snapshot_of(INFRA, WEB, service(), gateway(), broken)
+    )
+    assert dead.severity is Severity.LOW
+    assert dead.evidence["reachesNoWorkload"] == "port 8080 is not a port of Service web"
