@@ -90,6 +90,10 @@ class Admission:
     def __init__(self, engine: PolicyEngine, pods: Sequence[Pod]) -> None:
         self.engine = engine
         self.node_addresses = node_addresses(pods)
+        self._nodes_by_family: dict[int, tuple[str, ...]] = {
+            family: tuple(a for a in self.node_addresses if _version(a) == family)
+            for family in (4, 6)
+        }
         # Set once source-NATed traffic was asked about without knowing the node addresses.
         self.asked_unknown_nodes = False
 
@@ -105,7 +109,7 @@ class Admission:
         return self.client_sources(families)
 
     def node_sources(self, families: Sequence[int]) -> Sources:
-        known = tuple(a for a in self.node_addresses if _version(a) in families)
+        known = tuple(a for f in families for a in self._nodes_by_family.get(f, ()))
         if known:
             return Sources(known, "the node addresses (source NAT)")
         ranges = tuple(EVERY_ADDRESS[f] for f in families)

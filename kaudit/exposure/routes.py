@@ -183,6 +183,8 @@ def _tls(ingress: Ingress, host: str | None) -> bool:
 def ingress_routes(ctx: AuditContext) -> Iterator[RoutedPath]:
     """One RoutedPath per Ingress, hostname and backend Service port."""
     pods = [p for ps in ctx.pods_by_namespace.values() for p in ps]
+    # Many Ingresses share a few controllers: find each one's pods once.
+    by_controller: dict[str, tuple[Pod, ...] | None] = {}
     for ingress in sorted(ctx.snapshot.ingresses, key=lambda i: (i.namespace, i.name)):
         ingress_class, not_served = _ingress_class(ctx, ingress)
         controller_pods: tuple[Pod, ...] | None = None
@@ -194,7 +196,10 @@ def ingress_routes(ctx: AuditContext) -> Iterator[RoutedPath]:
         elif ingress_class.controller in CLOUD_INGRESS_CONTROLLERS:
             note = f"controller {ingress_class.controller} forwards from outside the cluster"
         else:
-            controller_pods = ingress_controller_pods(ingress_class.controller, pods)
+            controller = ingress_class.controller
+            if controller not in by_controller:
+                by_controller[controller] = ingress_controller_pods(controller, pods)
+            controller_pods = by_controller[controller]
             note = (
                 f"kaudit does not know the pods of controller {ingress_class.controller}"
                 if controller_pods is None
