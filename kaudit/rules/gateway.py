@@ -15,8 +15,15 @@ from kaudit.findings import Severity
 from kaudit.jsontypes import JsonObject, JsonValue, json_array
 from kaudit.model import Resource, Route
 from kaudit.model.gateway import GATEWAY_EXPERIMENTAL_GROUP, GATEWAY_GROUP, RouteParentStatus
-from kaudit.routing import ListenerRoutes, ParentAttachment, ResolvedBackend, RouteResolution
+from kaudit.routing import (
+    AttachedRoute,
+    ListenerRoutes,
+    ParentAttachment,
+    ResolvedBackend,
+    RouteResolution,
+)
 from kaudit.routing.hostnames import covers
+from kaudit.routing.resolve import PARENT_NOT_FOUND
 from kaudit.rules.common import service_port_mismatch
 from kaudit.rules.context import AuditContext
 from kaudit.rules.definition import Hit, Rule, rule
@@ -49,6 +56,13 @@ def _status(statuses: tuple[RouteParentStatus, ...]) -> list[JsonValue]:
         }
         for s in statuses
     ]
+
+
+def _outside_input(ctx: AuditContext, namespace: str) -> bool:
+    """A namespace the snapshot holds nothing of (not read with -n, or nothing of the
+    input is in it): its Gateways, Services and ReferenceGrants are unknown, and their
+    absence is no evidence."""
+    return namespace not in {n.name for n in ctx.snapshot.namespaces}
 
 
 def _route_evidence(route: Route) -> JsonObject:
@@ -126,15 +140,18 @@ def gateway_unknown_class(ctx: AuditContext) -> Iterator[Hit]:
 # --- KA312 ---------------------------------------------------------------------------------
 
 
-def _tls_siblings(ctx: AuditContext, plain: ListenerRoutes) -> list[ListenerRoutes]:
-    """Listeners of the same Gateway that terminate TLS for every hostname `plain` serves."""
-    gateway = plain.listener.gateway.ref
-    return [
-        other
-        for other in ctx.routing.listeners_of(gateway)
+def _uncovered(ctx: AuditContext, plain: ListenerRoutes, serving: list[AttachedRoute]) -> bool:
+    """Whether a hostname the routes answer on the HTTP listener has no listener of the
+    same Gateway that terminates TLS for it (None: every hostname)."""
+    tls = [
+        other.listener.listener.hostname
+        for other in ctx.routing.listeners_of(plain.listener.gateway.ref)
         if other.listener.listener.terminates_tls
-        and covers(other.listener.listener.hostname, plain.listener.listener.hostname)
     ]
+    wanted: set[str | None] = set()
+    for attached in serving:
+        wanted.update(attached.hostnames or (plain.listener.listener.hostname,))
+    return any(not any(covers(outer, name) for outer in tls) for name in wanted)
 
 
 @rule(
@@ -167,11 +184,11 @@ def gateway_listener_plain_http(ctx: AuditContext) -> Iterator[Hit]:
         listener = entry.listener.listener
         if listener.protocol != "HTTP" or not entry.routes:
             continue
-        if _tls_siblings(ctx, entry):
-            continue  # an HTTPS listener serves the same hostnames
         serving = [a for a in entry.routes if not a.route.redirects_to_https]
         if not serving:
             continue  # every route attached here redirects to https
+        if not _uncovered(ctx, entry, serving):
+            continue  # an HTTPS listener serves the same hostnames
         gateway = entry.listener.gateway
         owner = entry.listener.owner
         hostnames = sorted({h for a in serving for h in a.hostnames})
@@ -344,7 +361,12 @@ def _attachment_evidence(attachment: ParentAttachment) -> JsonObject:
 )
 def route_parent_not_found(ctx: AuditContext) -> Iterator[Hit]:
     for resolution in ctx.routing.routes:
-        failed = [a for a in resolution.attachments if not a.accepted]
+        failed = [
+            a
+            for a in resolution.attachments
+            if not a.accepted
+            and not (a.reason == PARENT_NOT_FOUND and _outside_input(ctx, a.parent_ref.namespace))
+        ]
         if not failed:
             continue
         route = resolution.route
@@ -396,7 +418,11 @@ def _backend_evidence(backend: ResolvedBackend) -> JsonObject:
 )
 def route_backend_missing_service(ctx: AuditContext) -> Iterator[Hit]:
     for resolution in ctx.routing.routes:
-        missing = [b for b in resolution.backends if b.missing_service]
+        missing = [
+            b
+            for b in resolution.backends
+            if b.missing_service and not _outside_input(ctx, b.ref.namespace)
+        ]
         if not missing:
             continue
         route = resolution.route
@@ -533,7 +559,11 @@ def _grant_fix(resolution: RouteResolution, backends: list[ResolvedBackend]) -> 
 )
 def route_cross_namespace_without_referencegrant(ctx: AuditContext) -> Iterator[Hit]:
     for resolution in ctx.routing.routes:
-        refused = [b for b in resolution.backends if not b.granted]
+        refused = [
+            b
+            for b in resolution.backends
+            if not b.granted and not _outside_input(ctx, b.ref.namespace)
+        ]
         if not refused:
             continue
         route = resolution.route
@@ -548,7 +578,11 @@ def route_cross_namespace_without_referencegrant(ctx: AuditContext) -> Iterator[
             origin=route.origin,
         )
     for entry in ctx.routing.listeners:
-        denied = [c.ref for c in entry.certificates if not c.granted]
+        denied = [
+            c.ref
+            for c in entry.certificates
+            if not c.granted and not _outside_input(ctx, c.ref.namespace)
+        ]
         if not denied:
             continue
         owner = entry.listener.owner

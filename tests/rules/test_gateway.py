@@ -7,7 +7,7 @@ import dataclasses
 from kaudit.findings import Severity
 from kaudit.model import ClusterFacts
 from tests.jsondig import dig
-from tests.rules.fixtures import deployment
+from tests.rules.fixtures import deployment, namespace
 from tests.rules.helpers import fired_on, only, run, snapshot_of
 
 GATEWAY_CLASS = """
@@ -144,6 +144,24 @@ def test_http_listener_beside_an_https_listener_for_its_hostname_is_silent() -> 
     assert fired_on("gateway-listener-plain-http", *docs) == ["Gateway/shop/edge"]
 
 
+def test_https_listener_covering_the_routes_hostnames_is_enough() -> None:
+    # The HTTP listener takes every hostname, but its route answers only for
+    # shop.example.com, which the HTTPS listener serves.
+    any_host = "{name: http, port: 80, protocol: HTTP}"
+    docs = [*BASE, gateway(f"[{any_host}, {HTTPS}]"), route()]
+    assert fired_on("gateway-listener-plain-http", *docs) == []
+    wildcard = HTTPS.replace("hostname: shop.example.com", "hostname: '*.example.com'")
+    docs = [*BASE, gateway(f"[{any_host}, {wildcard}]"), route()]
+    assert fired_on("gateway-listener-plain-http", *docs) == []
+    # A TLS passthrough listener does not terminate TLS for the Gateway.
+    passthrough = (
+        "{name: tls, port: 443, protocol: TLS, hostname: shop.example.com, "
+        "tls: {mode: Passthrough}}"
+    )
+    docs = [*BASE, gateway(f"[{any_host}, {passthrough}]"), route()]
+    assert fired_on("gateway-listener-plain-http", *docs) == ["Gateway/shop/edge"]
+
+
 def test_http_listener_without_routes_is_silent() -> None:
     assert fired_on("gateway-listener-plain-http", *BASE, gateway(f"[{HTTP}]")) == []
 
@@ -197,6 +215,16 @@ def test_section_name_that_does_not_exist_fires_and_one_that_exists_is_silent() 
     assert "has no listener 'web' (listeners: http (80), https (443))" in finding.message
     good = route(parent="{name: edge, sectionName: https}")
     assert fired_on("route-parent-not-found", *docs, good) == []
+
+
+def test_parent_in_a_namespace_outside_the_input_is_not_reported() -> None:
+    # Audited with -n shop, say: the Gateways of infra were not read.
+    outside = route(parent="{name: edge, namespace: infra}")
+    assert fired_on("route-parent-not-found", *BASE, outside) == []
+    # The namespace is in the input, and the Gateway is not: reported.
+    assert fired_on("route-parent-not-found", *BASE, namespace("infra"), outside) == [
+        "HTTPRoute/shop/web"
+    ]
 
 
 def test_route_from_a_namespace_the_listener_does_not_admit_fires() -> None:
@@ -324,7 +352,7 @@ def test_reference_grant_that_allows_the_backend_is_silent() -> None:
 
 def test_cross_namespace_certificate_without_grant_fires() -> None:
     https = HTTPS.replace("{name: shop-tls}", "{name: shop-tls, namespace: certs}")
-    docs = [*BASE, gateway(f"[{https}]")]
+    docs = [*BASE, namespace("certs"), gateway(f"[{https}]")]
     finding = only("route-cross-namespace-without-referencegrant", *docs)
     assert str(finding.resource) == "Gateway/shop/edge"
     assert "uses certificate Secret/certs/shop-tls from another namespace" in finding.message
