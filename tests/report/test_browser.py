@@ -305,3 +305,31 @@ def test_exposure_section_opens_the_page_and_draws_its_graph(
 def _artifact(name: str) -> Path:
     ARTIFACTS.mkdir(exist_ok=True)
     return ARTIFACTS / name
+
+
+def test_exposure_page_has_no_script_and_no_csp_violation(
+    browser: Browser, demo_report: Report, tmp_path: Path
+) -> None:
+    from kaudit.report.exposure_render import ExposureFormat, render_exposure
+
+    assert demo_report.exposure is not None
+    page_file = tmp_path / "exposure.html"
+    page_file.write_text(
+        render_exposure(
+            demo_report.exposure,
+            demo_report.facts,
+            demo_report.generated_at,
+            ExposureFormat.HTML,
+        ),
+        encoding="utf-8",
+    )
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    watched = Watched(context.new_page())
+    watched.page.goto(page_file.as_uri())
+    watched.page.wait_for_load_state("load")
+    assert watched.errors == []
+    assert watched.page.locator("script").count() == 0
+    assert watched.page.is_visible("svg.exposure-graph")
+    # Styles apply (inline CSS is allowed by the page's policy): the edges are stroked.
+    stroke = watched.page.eval_on_selector("path.edge", "p => getComputedStyle(p).stroke")
+    assert stroke not in ("none", "")
