@@ -32,6 +32,8 @@ LAYER_OF: Mapping[str, str] = {
     "kaudit.report.sinks": "report-sinks",
     "kaudit.collect": "collect",
     "kaudit.rules": "rules",
+    # The exposure inventory sits beside the rules: it asks the engine, rules may read it.
+    "kaudit.exposure": "rules",
     "kaudit.config": "config",
     "kaudit.netpol": "netpol",
     "kaudit.routing": "routing",

@@ -169,6 +169,8 @@ class ServiceSpec(WireObject):
     load_balancer_source_ranges: list[str] | None = None
     load_balancer_class: str | None = None
     allocate_load_balancer_node_ports: bool | None = None
+    # Cluster (the default: clients are source-NATed to a node address) or Local.
+    external_traffic_policy: str | None = None
 
 
 class LoadBalancerIngress(WireObject):

@@ -32,6 +32,7 @@ the default allow; a verdict names the tier of its deciding policy rules.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
@@ -47,7 +48,7 @@ from kaudit.netpol.addresses import (
 from kaudit.netpol.bits import has, iter_bits
 from kaudit.netpol.classes import PROTOCOLS, Family, PodClass
 from kaudit.netpol.compile import Action, CompiledPolicies, compile_policies
-from kaudit.netpol.outside import class_open, egress_to_range, isolating_policies
+from kaudit.netpol.outside import class_open, isolating_policies, side_for_range
 from kaudit.netpol.relation import Relation, ports_match, relation
 from kaudit.netpol.summary import ReachabilitySummary, build_summary
 from kaudit.netpol.verdict import (
@@ -62,7 +63,7 @@ from kaudit.netpol.verdict import (
     Verdict,
 )
 
-__all__ = ["PROTOCOLS", "NamespaceReach", "PolicyEngine"]
+__all__ = ["PROTOCOLS", "AddressIngress", "NamespaceReach", "PolicyEngine"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,6 +79,20 @@ class NamespaceReach:
         """The reaching pods, class by class in the engine's (deterministic) order."""
         for group in self._members:
             yield from group
+
+
+@dataclass(frozen=True, slots=True)
+class AddressIngress:
+    """May connections from an address or CIDR outside the cluster enter a pod (its ingress
+    side only): `coverage` ALL, SOME or NONE of the range, `allowed_ranges` the admitted
+    part when SOME."""
+
+    side: SideVerdict
+    source: str
+    port: int
+    protocol: Protocol
+    coverage: Coverage
+    allowed_ranges: tuple[str, ...] = ()
 
 
 class PolicyEngine:
@@ -365,7 +380,9 @@ class PolicyEngine:
         key = (cls.index, target, port, protocol)
         cached = self._address_cache.get(key)
         if cached is None:
-            cached = egress_to_range(self._compiled, src, cls, target, port, protocol)
+            cached = side_for_range(
+                self._compiled, src, cls, target, port, protocol, Direction.EGRESS
+            )
             self._address_cache[key] = cached
         side, reached = cached
         side = _for_pod(side, src)
@@ -420,6 +437,37 @@ class PolicyEngine:
         parsed = parse_address(address)
         return None if parsed is None else self._pods_by_ip.get(parsed)
 
+    def ingress_from_address(
+        self, dst: Pod, address: str, port: int, protocol: Protocol = Protocol.TCP
+    ) -> AddressIngress:
+        """Do `dst`'s ingress policies admit an address or CIDR outside the cluster on
+        `port`/`protocol`: the ingress counterpart of `check_ip`, tier by tier. Policy
+        rules without `from` admit every address, ipBlock (and networks) peers their CIDR
+        minus `except`, selectors none; named ports resolve against `dst`. hostNetwork and
+        unisolated pods admit everything. Raises ValueError when `address` does not parse.
+        """
+        target = parse_range(address)
+        side, reached = self._ingress_from_range(dst, target, port, protocol)
+        covered, total = size(reached), target.last - target.first + 1
+        coverage = Coverage.ALL if covered == total else Coverage.SOME if covered else Coverage.NONE
+        side = dataclasses.replace(side, allowed=coverage is Coverage.ALL)
+        ranges = target.cidrs(reached) if coverage is Coverage.SOME else ()
+        return AddressIngress(side, address, port, protocol, coverage, ranges)
+
+    def _ingress_from_range(
+        self, dst: Pod, target: AddressRange, port: int, protocol: Protocol
+    ) -> tuple[SideVerdict, tuple[Interval, ...]]:
+        whole = ((target.first, target.last),)
+        if not self._classes.is_active(dst):
+            return SideVerdict(Direction.INGRESS, dst.ref, False, Reason.TERMINATED), ()
+        if dst.host_network:
+            return SideVerdict(Direction.INGRESS, dst.ref, True, Reason.HOST_NETWORK), whole
+        cls = self._class(dst)
+        side, reached = side_for_range(
+            self._compiled, dst, cls, target, port, protocol, Direction.INGRESS
+        )
+        return _for_pod(side, dst), reached
+
     def metadata_access(self, pod: Pod) -> list[tuple[str, int, Verdict]]:
         """(address, port, verdict) for each cloud metadata endpoint (METADATA_ENDPOINTS)."""
         return [
@@ -436,44 +484,11 @@ class PolicyEngine:
         without `from` admits every address, an ipBlock its CIDR minus `except`; selectors
         never match an outside address. Raises ValueError for anything but one address.
         """
-        parsed = parse_address(address)
-        if parsed is None:
+        if parse_address(address) is None:
             raise ValueError(f"{address!r} is not an IP address")
-        owner, cls = self._pod_with_ip(address), self._class(dst)
+        owner = self._pod_with_ip(address)
         notes = [f"{address} is the address of pod {owner.key}"] if owner is not None else []
-        policies = self._policy_refs(Direction.INGRESS, cls.index)
-        side = SideVerdict(Direction.INGRESS, dst.ref, True, Reason.NOT_ISOLATED)
-        if not self._classes.is_active(dst):
-            side = SideVerdict(Direction.INGRESS, dst.ref, False, Reason.TERMINATED)
-        elif dst.host_network:
-            side = SideVerdict(Direction.INGRESS, dst.ref, True, Reason.HOST_NETWORK)
-        for tier in self._compiled.tiers if side.reason is Reason.NOT_ISOLATED else ():
-            tier_side = tier.side(Direction.INGRESS)
-            matching = [
-                rule
-                for rule in (
-                    self._compiled.policy_rules[r] for r in tier_side.policy_rules[cls.index]
-                )
-                if (rule.all_peers or any(b.contains(*parsed) for b in rule.blocks))
-                and ports_match(rule.ports, cls, protocol, port)
-            ]
-            action = matching[0].action if matching else None
-            if action is Action.PASS:
-                continue
-            # The first match decides; the matches after it with the same action are named too.
-            end = next((i for i, r in enumerate(matching) if r.action is not action), None)
-            deciding = tuple(r.ref for r in matching[:end])
-            if action is Action.ALLOW:
-                side = SideVerdict(
-                    side.direction, dst.ref, True, Reason.POLICY_RULES, policies, deciding
-                )
-            elif action is Action.DENY:
-                reason = Reason.DENIED_BY_POLICY_RULE
-                side = SideVerdict(side.direction, dst.ref, False, reason, policies, (), deciding)
-            elif has(tier_side.isolated, cls.index):
-                side = SideVerdict(side.direction, dst.ref, False, Reason.NO_POLICY_RULE, policies)
-            if action is not None or has(tier_side.isolated, cls.index):
-                break
+        side, _ = self._ingress_from_range(dst, parse_range(address), port, protocol)
         coverage = Coverage.ALL if side.allowed else Coverage.NONE
         source = ObjectRef("Address", "", address)
         return Verdict(

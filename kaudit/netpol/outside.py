@@ -1,5 +1,6 @@
-"""Egress to addresses outside the cluster: which part of an address range a pod may reach;
-and whether a class is open to every other namespace (`class_open`).
+"""Addresses outside the cluster: which part of an address range a pod may reach (egress)
+or be reached from (ingress); and whether a class is open to every other namespace
+(`class_open`).
 
 Tier by tier, as pair verdicts are decided (`kaudit.netpol.compile`): on the
 NetworkPolicy tier alone the allowed part is the union of what each matching policy
@@ -33,27 +34,32 @@ def isolating_policies(
     )
 
 
-def egress_to_range(
+def side_for_range(
     compiled: CompiledPolicies,
-    src: Pod,
+    pod: Pod,
     cls: PodClass,
     target: AddressRange,
     port: int,
     protocol: Protocol,
+    direction: Direction,
 ) -> tuple[SideVerdict, tuple[Interval, ...]]:
+    """The pod's side of a connection with the addresses of `target`: its egress to them
+    (named ports cannot match an outside destination) or its ingress from them (named
+    ports resolve against the pod), and the part of `target` that side admits."""
     whole = ((target.first, target.last),)
+    port_class = cls if direction is Direction.INGRESS else None
     if len(compiled.tiers) > 1:
-        return _egress_to_range_in_tiers(compiled, src, cls, target, port, protocol)
+        return _side_in_tiers(compiled, pod, cls, target, port, protocol, direction)
     # The NetworkPolicy tier alone, whose policy rules all allow: the union of the
     # parts each allows.
-    policies = isolating_policies(compiled, Direction.EGRESS, cls.index)
+    policies = isolating_policies(compiled, direction, cls.index)
     if not policies:
-        return SideVerdict(Direction.EGRESS, src.ref, True, Reason.NOT_ISOLATED), whole
+        return SideVerdict(direction, pod.ref, True, Reason.NOT_ISOLATED), whole
     allowed: list[Interval] = []
     allowing: list[PolicyRuleRef] = []
-    for policy_rule_id in compiled.network_policy_tier.egress.policy_rules[cls.index]:
+    for policy_rule_id in compiled.network_policy_tier.side(direction).policy_rules[cls.index]:
         policy_rule = compiled.policy_rules[policy_rule_id]
-        if not ports_match(policy_rule.ports, None, protocol, port):
+        if not ports_match(policy_rule.ports, port_class, protocol, port):
             continue
         part = _rule_part(compiled, policy_rule_id, target)
         if part:
@@ -61,7 +67,7 @@ def egress_to_range(
             allowing.append(policy_rule.ref)
     reached = normalize(allowed)
     reason = Reason.POLICY_RULES if reached else Reason.NO_POLICY_RULE
-    side = SideVerdict(Direction.EGRESS, src.ref, bool(reached), reason, policies, tuple(allowing))
+    side = SideVerdict(direction, pod.ref, bool(reached), reason, policies, tuple(allowing))
     return side, reached
 
 
@@ -75,25 +81,27 @@ def _rule_part(
     return normalize(i for b in policy_rule.blocks for i in b.within(target))
 
 
-def _egress_to_range_in_tiers(
+def _side_in_tiers(
     compiled: CompiledPolicies,
-    src: Pod,
+    pod: Pod,
     cls: PodClass,
     target: AddressRange,
     port: int,
     protocol: Protocol,
+    direction: Direction,
 ) -> tuple[SideVerdict, tuple[Interval, ...]]:
     """Tier by tier, each policy rule deciding the part of the range still undecided."""
-    policies = isolating_policies(compiled, Direction.EGRESS, cls.index)
+    policies = isolating_policies(compiled, direction, cls.index)
+    port_class = cls if direction is Direction.INGRESS else None
     undecided: tuple[Interval, ...] = ((target.first, target.last),)
     allowed: list[Interval] = []
     allowing: list[PolicyRuleRef] = []
     denying: list[PolicyRuleRef] = []
     for tier in compiled.tiers:
         passed: list[Interval] = []
-        for policy_rule_id in tier.egress.policy_rules[cls.index]:
+        for policy_rule_id in tier.side(direction).policy_rules[cls.index]:
             policy_rule = compiled.policy_rules[policy_rule_id]
-            if not undecided or not ports_match(policy_rule.ports, None, protocol, port):
+            if not undecided or not ports_match(policy_rule.ports, port_class, protocol, port):
                 continue
             hit = intersect(_rule_part(compiled, policy_rule_id, target), undecided)
             if not hit:
@@ -109,7 +117,7 @@ def _egress_to_range_in_tiers(
                 passed.extend(hit)
         if tier.allow_only and allowed:
             undecided = subtract(undecided, allowed)
-        if has(tier.egress.isolated, cls.index):
+        if has(tier.side(direction).isolated, cls.index):
             undecided = ()
         undecided = normalize((*undecided, *passed))
     by_default = bool(undecided)
@@ -123,8 +131,8 @@ def _egress_to_range_in_tiers(
     else:
         reason = Reason.NO_POLICY_RULE
     side = SideVerdict(
-        Direction.EGRESS,
-        src.ref,
+        direction,
+        pod.ref,
         bool(reached),
         reason,
         policies,

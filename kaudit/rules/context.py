@@ -33,6 +33,9 @@ class AuditContext:
         # Several rules ask for each Service's pods: answered once per namespace and selector.
         self._service_pods: dict[tuple[str, Labels], tuple[Pod, ...]] = {}
         self._isolation: dict[tuple[str, Labels, bool], Isolation] = {}
+        # Results that modules above the context build from it once per audit, by name
+        # (the exposure inventory: kaudit.exposure.inventory_of).
+        self.derived: dict[str, object] = {}
 
     def collected(self, kind: Resource) -> bool:
         return kind not in self.snapshot.missing_resources

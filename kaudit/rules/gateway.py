@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from kaudit.exposure.inventory import gateway_paths
+from kaudit.exposure.severity import closed_in_clear
 from kaudit.findings import Severity
 from kaudit.jsontypes import JsonObject, JsonValue, json_array
 from kaudit.model import Resource, Route
@@ -162,7 +164,8 @@ def _uncovered(ctx: AuditContext, plain: ListenerRoutes, serving: list[AttachedR
         An HTTP listener with routes attached serves them in clear text: credentials,
         cookies and data cross the network readable and alterable on the way. With
         neither an HTTPS listener for the same hostnames nor a redirect to HTTPS, plain
-        HTTP is the only way in.
+        HTTP is the only way in. Low when the exposure inventory finds that no workload
+        receives it today (its routes lead nowhere, or the pods' policies deny them).
     """,
     remediation="""
         Add an HTTPS listener for the hostnames (tls.mode Terminate with a certificate
@@ -190,23 +193,30 @@ def gateway_listener_plain_http(ctx: AuditContext) -> Iterator[Hit]:
         owner = entry.listener.owner
         hostnames = sorted({h for a in serving for h in a.hostnames})
         where = ", ".join(hostnames) if hostnames else "every hostname"
+        # Latent, not live, when the exposure inventory finds no workload receiving it.
+        closed = closed_in_clear(gateway_paths(ctx), gateway.ref, listener.port)
+        evidence: JsonObject = {
+            "listener": listener.name,
+            "port": listener.port,
+            "hostname": listener.hostname,
+            "routes": [
+                {"route": str(a.route.ref), "hostnames": json_array(a.hostnames)} for a in serving
+            ],
+            "addresses": json_array(gateway.addresses),
+        }
+        reach_note = ""
+        if closed:
+            reach_note = f" No workload receives it today: {closed}."
+            evidence["reachesNoWorkload"] = closed
         yield Hit(
             owner,
             f"{owner.kind} {owner.qualified_name} listener {listener.name} (HTTP, port "
             f"{listener.port}) serves {len(serving)} route{'s' if len(serving) > 1 else ''} "
             f"({', '.join(str(a.route.ref) for a in serving)}) over plain HTTP for {where}, "
             f"with no HTTPS listener for {listener.hostname or 'every hostname'} and no "
-            f"redirect to https.",
-            {
-                "listener": listener.name,
-                "port": listener.port,
-                "hostname": listener.hostname,
-                "routes": [
-                    {"route": str(a.route.ref), "hostnames": json_array(a.hostnames)}
-                    for a in serving
-                ],
-                "addresses": json_array(gateway.addresses),
-            },
+            f"redirect to https.{reach_note}",
+            evidence,
+            severity=Severity.LOW if closed else None,
             remediation="Serve the hostnames over HTTPS and redirect plain HTTP there:\n\n"
             + to_yaml(
                 manifest(

@@ -276,3 +276,60 @@ def test_print_layout_hides_the_controls(
     assert not watched.page.locator("button.copy").first.is_visible()
     assert watched.page.is_visible("table.heat")
     assert watched.errors == []
+
+
+def test_exposure_section_opens_the_page_and_draws_its_graph(
+    browser: Browser, demo_report: Report, tmp_path: Path
+) -> None:
+    assert demo_report.exposure is not None and demo_report.exposure.entries
+    watched = open_report(browser, demo_report, tmp_path)
+    # A CSP violation (an inline style or script the policy refuses) is a console error.
+    assert watched.errors == []
+    first = watched.page.eval_on_selector("main > section", "s => s.id")
+    assert first == "exposure"
+    assert watched.page.is_visible("#exposure svg.exposure-graph")
+    box = watched.page.locator("#exposure svg.exposure-graph").bounding_box()
+    assert box is not None and box["width"] > 600 and box["height"] > 100
+    # Styled by the page's own stylesheet: edges are stroked, nodes are drawn.
+    stroke = watched.page.eval_on_selector("#exposure path.edge", "p => getComputedStyle(p).stroke")
+    assert stroke not in ("none", "")
+    labels = watched.page.eval_on_selector_all(
+        "#exposure svg g.node text", "ts => ts.map(t => t.textContent)"
+    )
+    assert "Deployment/frontend" in labels
+    rows = watched.page.locator("#exposure table.exposure-table tbody tr").count()
+    assert rows == len(demo_report.exposure.entries)
+    watched.page.locator("#exposure").screenshot(path=str(_artifact("demo-exposure.png")))
+
+
+def _artifact(name: str) -> Path:
+    ARTIFACTS.mkdir(exist_ok=True)
+    return ARTIFACTS / name
+
+
+def test_exposure_page_has_no_script_and_no_csp_violation(
+    browser: Browser, demo_report: Report, tmp_path: Path
+) -> None:
+    from kaudit.report.exposure_render import ExposureFormat, render_exposure
+
+    assert demo_report.exposure is not None
+    page_file = tmp_path / "exposure.html"
+    page_file.write_text(
+        render_exposure(
+            demo_report.exposure,
+            demo_report.facts,
+            demo_report.generated_at,
+            ExposureFormat.HTML,
+        ),
+        encoding="utf-8",
+    )
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    watched = Watched(context.new_page())
+    watched.page.goto(page_file.as_uri())
+    watched.page.wait_for_load_state("load")
+    assert watched.errors == []
+    assert watched.page.locator("script").count() == 0
+    assert watched.page.is_visible("svg.exposure-graph")
+    # Styles apply (inline CSS is allowed by the page's policy): the edges are stroked.
+    stroke = watched.page.eval_on_selector("path.edge", "p => getComputedStyle(p).stroke")
+    assert stroke not in ("none", "")
