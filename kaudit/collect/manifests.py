@@ -17,10 +17,12 @@ from typing import Any, cast
 from frozendict import frozendict
 
 from kaudit.collect.cni import detect_cni
+from kaudit.collect.cni_policies import CniPolicyReader
 from kaudit.collect.documents import STDIN, Document, read_documents
 from kaudit.collect.versions import (
     CLUSTER_SCOPED_KINDS,
     ignored_kind_name,
+    is_cni_policy_group,
     recognised_kind,
     to_current,
 )
@@ -119,6 +121,8 @@ class _Builder:
     ingresses: list[Ingress] = field(default_factory=list)
     ingress_classes: list[IngressClass] = field(default_factory=list)
     ignored: Counter[str] = field(default_factory=Counter)
+    # CNI policy kinds (Cilium, Calico) and ServiceAccounts.
+    cni: CniPolicyReader = field(default_factory=CniPolicyReader)
     nodes: set[str] = field(default_factory=set)
     # `--namespace` values: objects without a namespace go into it, as with `kubectl apply -n`.
     target_namespaces: tuple[str, ...] = ()
@@ -135,7 +139,11 @@ class _Builder:
         current = to_current(api_version, kind, doc.raw)
         raw = self._in_target_namespace(kind, current, doc)
         try:
-            if kind == "Namespace":
+            if is_cni_policy_group(api_version):
+                self.cni.add(kind, raw, origin)
+            elif kind == "ServiceAccount":
+                self.cni.add_service_account(raw, origin)
+            elif kind == "Namespace":
                 ns = Namespace.from_raw(raw, origin)
                 self.namespaces[ns.name] = ns
             elif kind == "Pod":
@@ -259,7 +267,11 @@ class _Builder:
                 inputs=inputs,
                 cni=detect_cni(pods),
                 cni_checked="kube-system" in namespaces,
-                ignored_kinds=frozendict(sorted(self.ignored.items())),
+                # CNI policy kinds are read but not yet evaluated by the engine: they
+                # stay listed with the ignored kinds, so reports keep their caveat.
+                ignored_kinds=frozendict(
+                    sorted((self.ignored + Counter(self.cni.unevaluated_kinds())).items())
+                ),
                 notes=self.notes(),
             ),
             namespaces=tuple(sorted(namespaces.values(), key=lambda n: n.name)),
@@ -269,6 +281,7 @@ class _Builder:
             network_policies=tuple(self.policies),
             ingresses=tuple(self.ingresses),
             ingress_classes=tuple(self.ingress_classes),
+            **self.cni.snapshot_fields(),
         )
 
 

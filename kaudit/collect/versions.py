@@ -16,7 +16,19 @@ from collections.abc import Mapping
 from typing import Any
 
 # Kinds whose objects have no namespace.
-CLUSTER_SCOPED_KINDS = frozenset({"Namespace", "Node", "IngressClass"})
+CLUSTER_SCOPED_KINDS = frozenset(
+    {
+        "Namespace",
+        "Node",
+        "IngressClass",
+        # CNI policy kinds (Cilium, Calico)
+        "CiliumClusterwideNetworkPolicy",
+        "GlobalNetworkPolicy",
+        "StagedGlobalNetworkPolicy",
+        "GlobalNetworkSet",
+        "Tier",
+    }
+)
 
 # The pod-creating controllers kaudit expands into pods.
 WORKLOAD_KINDS = frozenset(
@@ -31,14 +43,43 @@ WORKLOAD_KINDS = frozenset(
     }
 )
 
+# CNI policy kinds by API group: Cilium's, and Calico's (its API server's group and the
+# group its CRDs store the same objects in). Their "NetworkPolicy" is not Kubernetes'.
+_CALICO_KINDS = (
+    "NetworkPolicy",
+    "GlobalNetworkPolicy",
+    "StagedNetworkPolicy",
+    "StagedGlobalNetworkPolicy",
+    "NetworkSet",
+    "GlobalNetworkSet",
+    "Tier",
+)
+CNI_POLICY_KINDS: Mapping[str, tuple[str, ...]] = {
+    "cilium.io": ("CiliumNetworkPolicy", "CiliumClusterwideNetworkPolicy"),
+    "projectcalico.org": _CALICO_KINDS,
+    "crd.projectcalico.org": _CALICO_KINDS,
+}
+
 # API group ("" is core) -> the kinds kaudit reads from it.
 KNOWN_KINDS: Mapping[str, frozenset[str]] = {
-    "": frozenset({"Namespace", "Node", "Pod", "Service", "Endpoints", "ReplicationController"}),
+    "": frozenset(
+        {
+            "Namespace",
+            "Node",
+            "Pod",
+            "Service",
+            "Endpoints",
+            "ReplicationController",
+            "ServiceAccount",  # names and labels only, for Calico's serviceAccountSelector
+        }
+    ),
     "discovery.k8s.io": frozenset({"EndpointSlice"}),
     "networking.k8s.io": frozenset({"NetworkPolicy", "Ingress", "IngressClass"}),
     "extensions": frozenset({"Ingress", "NetworkPolicy", "Deployment", "DaemonSet", "ReplicaSet"}),
     "apps": frozenset({"Deployment", "StatefulSet", "DaemonSet", "ReplicaSet"}),
     "batch": frozenset({"Job", "CronJob"}),
+    # CNI policy kinds: Cilium's, and Calico's (its API server's group and its CRDs' group).
+    **{group: frozenset(kinds) for group, kinds in CNI_POLICY_KINDS.items()},
 }
 
 # Versions whose Ingress has `serviceName`/`servicePort` backends and `spec.backend`.
@@ -56,6 +97,11 @@ def api_group(api_version: str) -> str:
 def recognised_kind(api_version: str, kind: str) -> str | None:
     """`kind` when kaudit reads objects of this group and kind, else None."""
     return kind if kind in KNOWN_KINDS.get(api_group(api_version), frozenset()) else None
+
+
+def is_cni_policy_group(api_version: str) -> bool:
+    """Is this the group of a CNI's own policy kinds (read by `kaudit.model.cni`)?"""
+    return api_group(api_version) in CNI_POLICY_KINDS
 
 
 def ignored_kind_name(api_version: str, kind: str) -> str:

@@ -55,6 +55,25 @@ CLUSTER_READ_PERMISSIONS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("", ("namespaces", "pods", "services")),
     ("discovery.k8s.io", ("endpointslices",)),
     ("networking.k8s.io", ("ingressclasses", "ingresses", "networkpolicies")),
+    # CNI policy kinds (Cilium, Calico: its API server's group and its CRDs' group), and
+    # the ServiceAccounts (names and labels) Calico's policies select by.
+    ("cilium.io", ("ciliumclusterwidenetworkpolicies", "ciliumnetworkpolicies")),
+    *(
+        (
+            group,
+            (
+                "globalnetworkpolicies",
+                "globalnetworksets",
+                "networkpolicies",
+                "networksets",
+                "stagedglobalnetworkpolicies",
+                "stagednetworkpolicies",
+                "tiers",
+            ),
+        )
+        for group in ("projectcalico.org", "crd.projectcalico.org")
+    ),
+    ("", ("serviceaccounts",)),
 )
 # Read in kube-system only, to recognise the CNI by its DaemonSets.
 CNI_READ_PERMISSIONS: tuple[tuple[str, tuple[str, ...]], ...] = (("apps", ("daemonsets",)),)

@@ -94,6 +94,9 @@ class Pod:
     # True for pods derived from a workload template in manifests (not real pods).
     from_template: bool = False
     origin: Origin = LIVE
+    # The pod's ServiceAccount ("default" when unset, as the API server defaults it):
+    # Cilium and Calico policies select pods by it.
+    service_account: str = "default"
 
     @property
     def ref(self) -> ObjectRef:
@@ -176,6 +179,7 @@ class Pod:
             workload=workload,
             from_template=from_template,
             origin=origin,
+            service_account=spec.service_account_name or spec.service_account or "default",
         )
 
     @classmethod

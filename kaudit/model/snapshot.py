@@ -8,6 +8,9 @@ from dataclasses import dataclass
 
 from frozendict import frozendict
 
+from kaudit.model.accounts import ServiceAccount
+from kaudit.model.cni.calico import CalicoPolicy, NetworkSet, Tier
+from kaudit.model.cni.cilium import CiliumPolicy
 from kaudit.model.ingress import Ingress, IngressClass
 from kaudit.model.pods import Namespace, Pod
 from kaudit.model.policies import NetworkPolicy
@@ -24,6 +27,17 @@ class Resource(enum.StrEnum):
     NETWORK_POLICIES = "networkpolicies"
     INGRESSES = "ingresses"
     INGRESS_CLASSES = "ingressclasses"
+    # CNI policy kinds (Cilium, Calico) and the ServiceAccounts Calico selects by.
+    CILIUM_NETWORK_POLICIES = "ciliumnetworkpolicies"
+    CILIUM_CLUSTERWIDE_NETWORK_POLICIES = "ciliumclusterwidenetworkpolicies"
+    CALICO_NETWORK_POLICIES = "networkpolicies.projectcalico.org"
+    CALICO_GLOBAL_NETWORK_POLICIES = "globalnetworkpolicies.projectcalico.org"
+    CALICO_STAGED_NETWORK_POLICIES = "stagednetworkpolicies.projectcalico.org"
+    CALICO_STAGED_GLOBAL_NETWORK_POLICIES = "stagedglobalnetworkpolicies.projectcalico.org"
+    CALICO_NETWORK_SETS = "networksets.projectcalico.org"
+    CALICO_GLOBAL_NETWORK_SETS = "globalnetworksets.projectcalico.org"
+    CALICO_TIERS = "tiers.projectcalico.org"
+    SERVICE_ACCOUNTS = "serviceaccounts"
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +73,12 @@ class Snapshot:
     ingresses: tuple[Ingress, ...] = ()
     ingress_classes: tuple[IngressClass, ...] = ()
     warnings: tuple[CollectionWarning, ...] = ()
+    # CNI policy kinds (Cilium, Calico) and the ServiceAccounts Calico selects by.
+    cilium_policies: tuple[CiliumPolicy, ...] = ()
+    calico_policies: tuple[CalicoPolicy, ...] = ()
+    calico_network_sets: tuple[NetworkSet, ...] = ()
+    calico_tiers: tuple[Tier, ...] = ()
+    service_accounts: tuple[ServiceAccount, ...] = ()
 
     @property
     def missing_resources(self) -> frozenset[Resource]:
@@ -79,7 +99,8 @@ class Snapshot:
     def filtered(self, include: Iterable[str] = (), exclude: Iterable[str] = ()) -> Snapshot:
         """Keep only the given namespaces (all when `include` is empty), minus `exclude`.
 
-        Cluster-scoped objects (IngressClasses) and the cluster facts always stay.
+        Cluster-scoped objects (IngressClasses, clusterwide and global policies, network
+        sets and tiers) and the cluster facts always stay.
         A namespace in `include` that nothing is in (and that is not excluded) adds
         a warning, so that an audit of nothing does not read as a clean one.
         """
@@ -107,4 +128,16 @@ class Snapshot:
             ingresses=tuple(i for i in self.ingresses if keep(i.namespace)),
             ingress_classes=self.ingress_classes,
             warnings=self.warnings + unmatched,
+            # CNI policy kinds: namespaced ones filtered, cluster-scoped ones ('') kept.
+            cilium_policies=tuple(
+                p for p in self.cilium_policies if not p.namespace or keep(p.namespace)
+            ),
+            calico_policies=tuple(
+                p for p in self.calico_policies if not p.namespace or keep(p.namespace)
+            ),
+            calico_network_sets=tuple(
+                n for n in self.calico_network_sets if not n.namespace or keep(n.namespace)
+            ),
+            calico_tiers=self.calico_tiers,
+            service_accounts=tuple(a for a in self.service_accounts if keep(a.namespace)),
         )

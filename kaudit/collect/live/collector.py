@@ -15,6 +15,8 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
+from frozendict import frozendict
+
 from kaudit.collect.cni import detect_cni
 from kaudit.collect.live.client import (
     DEFAULT_RETRY_BUDGET,
@@ -23,6 +25,13 @@ from kaudit.collect.live.client import (
     Forbidden,
     RawClient,
     api_path,
+)
+from kaudit.collect.live.cni_resources import (
+    CNI_CONSEQUENCES,
+    CNI_OPTIONAL_RESOURCES,
+    cni_snapshot_fields,
+    cni_unevaluated_kinds,
+    read_once,
 )
 from kaudit.collect.live.credentials import connect
 from kaudit.collect.live.decoding import ListDecoder
@@ -102,8 +111,11 @@ LISTED_RESOURCES: tuple[ListedResource[Any, Any], ...] = (
     ),
 )
 # Kinds of optional API groups (CRDs), read in the version the server serves, when it
-# serves them (kaudit.collect.live.discovery).
-OPTIONAL_RESOURCES: tuple[OptionalResource[Any, Any], ...] = ()
+# serves them (kaudit.collect.live.discovery). A kind listed for two groups is read
+# from the first group served.
+OPTIONAL_RESOURCES: tuple[OptionalResource[Any, Any], ...] = (
+    *CNI_OPTIONAL_RESOURCES,  # CNI policy kinds (Cilium, Calico)
+)
 # Servers without discovery.k8s.io/v1 (before 1.21) only have core/v1 Endpoints,
 # which is deprecated from 1.33 on: read it only when slices do not exist.
 _LEGACY_ENDPOINTS = ListedResource(
@@ -128,6 +140,7 @@ _CONSEQUENCES: Mapping[Resource, str] = {
     Resource.NETWORK_POLICIES: "NetworkPolicy isolation and reachability checks are incomplete",
     Resource.INGRESSES: "Ingress exposure checks are incomplete",
     Resource.INGRESS_CLASSES: "Ingress class checks are incomplete",
+    **CNI_CONSEQUENCES,  # CNI policy kinds (Cilium, Calico) and ServiceAccounts
 }
 
 
@@ -306,8 +319,9 @@ def collect_live(source: Source, *, retry_budget: float = DEFAULT_RETRY_BUDGET) 
             endpoints = next(r for r in resources if r.kind is Resource.ENDPOINT_SLICES)
             futures[Resource.ENDPOINT_SLICES] = fetch(endpoints)
             discovered = _result(optional_probe, client)
-            resources.extend(discovered.listed)
-            futures.update({r.kind: fetch(r) for r in discovered.listed})
+            optional_listed = read_once(discovered.listed)
+            resources.extend(optional_listed)
+            futures.update({r.kind: fetch(r) for r in optional_listed})
             results = {kind: _result(future, client) for kind, future in futures.items()}
             daemonset_names = _result(daemonsets, client)
             extra_system_pods = _result(system_pods, client) if system_pods else None
@@ -388,6 +402,9 @@ def collect_live(source: Source, *, retry_budget: float = DEFAULT_RETRY_BUDGET) 
         server_version=version,
         cni=cni,
         cni_checked=cni_checked,
+        # CNI policy kinds are read but not yet evaluated by the engine: listed with the
+        # ignored kinds, so reports keep their caveat.
+        ignored_kinds=frozendict(sorted(cni_unevaluated_kinds(by_kind).items())),
     )
     return Snapshot(
         facts=facts,
@@ -399,6 +416,7 @@ def collect_live(source: Source, *, retry_budget: float = DEFAULT_RETRY_BUDGET) 
         ingresses=tuple(ingresses),
         ingress_classes=tuple(ingress_classes),
         warnings=tuple(warnings),
+        **cni_snapshot_fields(by_kind),  # CNI policy kinds (Cilium, Calico), ServiceAccounts
     )
 
 
