@@ -38,14 +38,11 @@ FIELDS = {
     Resource.CALICO_TIERS: "calico_tiers",
     Resource.SERVICE_ACCOUNTS: "service_accounts",
 }
-# Kinds the policy engine does not read yet: the CNI policy kinds are in the snapshot,
-# and the engine evaluates them once the ordered tiers take them (issue 15, engine step).
+# Kinds no rule reads yet: the engine evaluates the rest of the CNI policy kinds once the
+# ordered tiers take them (issue 15, engine step); cni-without-policy-enforcement reads
+# the policies themselves already.
 NOT_YET_READ = frozenset(
     {
-        Resource.CILIUM_NETWORK_POLICIES,
-        Resource.CILIUM_CLUSTERWIDE_NETWORK_POLICIES,
-        Resource.CALICO_NETWORK_POLICIES,
-        Resource.CALICO_GLOBAL_NETWORK_POLICIES,
         Resource.CALICO_STAGED_NETWORK_POLICIES,
         Resource.CALICO_STAGED_GLOBAL_NETWORK_POLICIES,
         Resource.CALICO_NETWORK_SETS,
