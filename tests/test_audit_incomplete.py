@@ -37,6 +37,10 @@ FIELDS = {
     Resource.CALICO_GLOBAL_NETWORK_SETS: "calico_network_sets",
     Resource.CALICO_TIERS: "calico_tiers",
     Resource.SERVICE_ACCOUNTS: "service_accounts",
+    Resource.CLUSTER_NETWORK_POLICIES: "admin_policies",
+    Resource.ADMIN_NETWORK_POLICIES: "admin_policies",
+    Resource.BASELINE_ADMIN_NETWORK_POLICIES: "admin_policies",
+    Resource.NODES: "nodes",
 }
 # Kinds no rule reads yet: the engine evaluates the rest of the CNI policy kinds once the
 # ordered tiers take them (issue 15, engine step); cni-without-policy-enforcement reads

@@ -27,6 +27,10 @@ CLUSTER_SCOPED_KINDS = frozenset(
         "StagedGlobalNetworkPolicy",
         "GlobalNetworkSet",
         "Tier",
+        # policy.networking.k8s.io
+        "ClusterNetworkPolicy",
+        "AdminNetworkPolicy",
+        "BaselineAdminNetworkPolicy",
     }
 )
 
@@ -80,6 +84,11 @@ KNOWN_KINDS: Mapping[str, frozenset[str]] = {
     "batch": frozenset({"Job", "CronJob"}),
     # CNI policy kinds: Cilium's, and Calico's (its API server's group and its CRDs' group).
     **{group: frozenset(kinds) for group, kinds in CNI_POLICY_KINDS.items()},
+    # The network-policy-api: ClusterNetworkPolicy v1beta1/v1alpha2 (one schema),
+    # AdminNetworkPolicy and BaselineAdminNetworkPolicy v1alpha1.
+    "policy.networking.k8s.io": frozenset(
+        {"ClusterNetworkPolicy", "AdminNetworkPolicy", "BaselineAdminNetworkPolicy"}
+    ),
 }
 
 # Versions whose Ingress has `serviceName`/`servicePort` backends and `spec.backend`.

@@ -74,6 +74,12 @@ CLUSTER_READ_PERMISSIONS: tuple[tuple[str, tuple[str, ...]], ...] = (
         for group in ("projectcalico.org", "crd.projectcalico.org")
     ),
     ("", ("serviceaccounts",)),
+    # Nodes (labels and addresses, for admin policies' nodes peers) and the network-policy-api.
+    ("", ("nodes",)),
+    (
+        "policy.networking.k8s.io",
+        ("adminnetworkpolicies", "baselineadminnetworkpolicies", "clusternetworkpolicies"),
+    ),
 )
 # Read in kube-system only, to recognise the CNI by its DaemonSets.
 CNI_READ_PERMISSIONS: tuple[tuple[str, tuple[str, ...]], ...] = (("apps", ("daemonsets",)),)

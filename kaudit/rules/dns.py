@@ -8,8 +8,9 @@ from typing import TYPE_CHECKING
 
 from kaudit.findings import Severity
 from kaudit.jsontypes import json_array
-from kaudit.model import NetworkPolicy, Pod, PolicyPort, Resource
+from kaudit.model import NetworkPolicy, Pod, PolicyPort
 from kaudit.rules.common import (
+    ENGINE_KINDS,
     K8S_NETPOL,
     application_pods,
     dns_target,
@@ -48,7 +49,7 @@ if TYPE_CHECKING:
         K8S_NETPOL,
         "https://kubernetes.io/docs/concepts/services-networking/dns-pod-service/",
     ),
-    needs=(Resource.PODS, Resource.NETWORK_POLICIES),
+    needs=ENGINE_KINDS,
 )
 def egress_blocks_dns(ctx: AuditContext) -> Iterator[Hit]:
     dns_namespace, dns_labels = dns_target(ctx)

@@ -11,6 +11,7 @@ from kaudit.jsontypes import JsonArray, JsonObject, json_array
 from kaudit.kube import METADATA_ADDRESSES, PRIMARY_METADATA_ADDRESSES
 from kaudit.model import ObjectRef, Pod, PolicyRule, Resource
 from kaudit.rules.common import (
+    ENGINE_KINDS,
     K8S_NETPOL,
     group_by_workload,
     listed,
@@ -267,7 +268,7 @@ def _policy_rule_raw(policy_rule: PolicyRule) -> JsonObject:
         K8S_NETPOL + "#ipblock",
         "https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/configuring-instance-metadata-service.html",
     ),
-    needs=(Resource.PODS, Resource.NETWORK_POLICIES),
+    needs=ENGINE_KINDS,
 )
 def pod_metadata_reachable(ctx: AuditContext) -> Iterator[Hit]:
     reachable: dict[str, list[tuple[str, int, Verdict]]] = {}

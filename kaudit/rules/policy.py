@@ -14,6 +14,7 @@ from kaudit.jsontypes import JsonObject, json_array
 from kaudit.kube import LEGACY_ISOLATION_ANNOTATION
 from kaudit.model import Pod, Resource
 from kaudit.rules.common import (
+    ENGINE_KINDS,
     K8S_NETPOL,
     RECIPES,
     application_pods,
@@ -55,7 +56,7 @@ from kaudit.rules.remediation import (
         an egress exception for DNS, then allow the flows each workload needs.
     """,
     references=(K8S_NETPOL + "#default-policies", RECIPES),
-    needs=(Resource.PODS, Resource.NETWORK_POLICIES),
+    needs=ENGINE_KINDS,
 )
 def namespace_without_networkpolicy(ctx: AuditContext) -> Iterator[Hit]:
     dns_namespace, dns_labels = dns_target(ctx)
@@ -157,7 +158,7 @@ def _coverage_message(
         no rules) to the namespace, then allow the flows each workload needs.
     """,
     references=(K8S_NETPOL + "#default-deny-all-ingress-traffic",),
-    needs=(Resource.PODS, Resource.NETWORK_POLICIES),
+    needs=ENGINE_KINDS,
 )
 def namespace_without_default_deny_ingress(ctx: AuditContext) -> Iterator[Hit]:
     for namespace, open_pods in _unisolated(ctx, "ingress"):
@@ -190,7 +191,7 @@ def namespace_without_default_deny_ingress(ctx: AuditContext) -> Iterator[Hit]:
         destinations each workload needs.
     """,
     references=(K8S_NETPOL + "#default-deny-all-egress-traffic",),
-    needs=(Resource.PODS, Resource.NETWORK_POLICIES),
+    needs=ENGINE_KINDS,
 )
 def namespace_without_default_deny_egress(ctx: AuditContext) -> Iterator[Hit]:
     dns_namespace, dns_labels = dns_target(ctx)
@@ -271,7 +272,7 @@ def ingress_only_policies(ctx: AuditContext) -> Iterator[Hit]:
         the {LEGACY_ISOLATION_ANNOTATION} annotation.
     """,
     references=(K8S_NETPOL + "#default-policies",),
-    needs=(Resource.NAMESPACES, Resource.PODS, Resource.NETWORK_POLICIES),
+    needs=(Resource.NAMESPACES, *ENGINE_KINDS),
 )
 def namespace_legacy_isolation_annotation(ctx: AuditContext) -> Iterator[Hit]:
     for namespace in sorted(ctx.snapshot.namespaces, key=lambda n: n.name):

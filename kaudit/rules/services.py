@@ -9,6 +9,7 @@ from kaudit.findings import Severity
 from kaudit.jsontypes import JsonArray, JsonObject, json_array
 from kaudit.model import ObjectRef, Pod, Resource, Service, ServicePort
 from kaudit.rules.common import (
+    ENGINE_KINDS,
     K8S_NETPOL,
     K8S_SERVICE_DOCS,
     MAX_LISTED,
@@ -464,7 +465,7 @@ def _routes_by_service(ctx: AuditContext) -> dict[tuple[str, str], list[str]]:
         or remove the Service if nothing should reach it.
     """,
     references=(K8S_NETPOL, K8S_SERVICE_DOCS),
-    needs=(Resource.PODS, Resource.SERVICES, Resource.NETWORK_POLICIES),
+    needs=(*ENGINE_KINDS, Resource.SERVICES),
 )
 def workload_unreachable_by_policy(ctx: AuditContext) -> Iterator[Hit]:
     routes = _routes_by_service(ctx)
