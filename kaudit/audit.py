@@ -96,6 +96,23 @@ _FIELD_KINDS = {
     "ingresses": Resource.INGRESSES,
     "ingress_classes": Resource.INGRESS_CLASSES,
 }
+# Fields that hold several kinds: a read of one reads them all.
+_FIELD_KIND_GROUPS = {
+    # CNI policy kinds (Cilium, Calico) and ServiceAccounts
+    "cilium_policies": (
+        Resource.CILIUM_NETWORK_POLICIES,
+        Resource.CILIUM_CLUSTERWIDE_NETWORK_POLICIES,
+    ),
+    "calico_policies": (
+        Resource.CALICO_NETWORK_POLICIES,
+        Resource.CALICO_GLOBAL_NETWORK_POLICIES,
+        Resource.CALICO_STAGED_NETWORK_POLICIES,
+        Resource.CALICO_STAGED_GLOBAL_NETWORK_POLICIES,
+    ),
+    "calico_network_sets": (Resource.CALICO_NETWORK_SETS, Resource.CALICO_GLOBAL_NETWORK_SETS),
+    "calico_tiers": (Resource.CALICO_TIERS,),
+    "service_accounts": (Resource.SERVICE_ACCOUNTS,),
+}
 
 
 class _ReadRecorder:
@@ -115,6 +132,9 @@ class _ReadRecorder:
         kind = _FIELD_KINDS.get(name)
         if kind is not None:
             self._read.add(kind)
+            return getattr(self._snapshot, name)
+        if name in _FIELD_KIND_GROUPS:
+            self._read.update(_FIELD_KIND_GROUPS[name])
             return getattr(self._snapshot, name)
         member = inspect.getattr_static(Snapshot, name, None)
         if isinstance(member, property) and member.fget is not None:

@@ -57,21 +57,3 @@ class CniPolicyReader:
             "calico_tiers": tuple(self.tiers),
             "service_accounts": tuple(self.service_accounts),
         }
-
-    def unevaluated_kinds(self) -> dict[str, int]:
-        """Policy kinds read but not evaluated by the engine, as the ignored-kind counts
-        name them (`CiliumNetworkPolicy.cilium.io`), so reports keep their caveat."""
-        return unevaluated_policy_kinds(self.cilium, self.calico)
-
-
-def unevaluated_policy_kinds(
-    cilium: list[CiliumPolicy], calico: list[CalicoPolicy]
-) -> dict[str, int]:
-    counts: dict[str, int] = {}
-    for policy in cilium:
-        key = f"{policy.kind}.cilium.io"
-        counts[key] = counts.get(key, 0) + 1
-    for calico_policy in calico:
-        key = f"{calico_policy.kind}.projectcalico.org"
-        counts[key] = counts.get(key, 0) + 1
-    return counts

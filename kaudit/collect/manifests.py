@@ -275,11 +275,7 @@ class _Builder:
                 inputs=inputs,
                 cni=detect_cni(pods),
                 cni_checked="kube-system" in namespaces,
-                # CNI policy kinds are read but not yet evaluated by the engine: they
-                # stay listed with the ignored kinds, so reports keep their caveat.
-                ignored_kinds=frozendict(
-                    sorted((self.ignored + Counter(self.cni.unevaluated_kinds())).items())
-                ),
+                ignored_kinds=frozendict(sorted(self.ignored.items())),
                 notes=self.notes(),
             ),
             namespaces=tuple(sorted(namespaces.values(), key=lambda n: n.name)),

@@ -41,7 +41,7 @@ def egress_to_range(
     protocol: Protocol,
 ) -> tuple[SideVerdict, tuple[Interval, ...]]:
     whole = ((target.first, target.last),)
-    if len(compiled.tiers) > 1:
+    if len(compiled.tiers) > 1 or not compiled.tiers[0].allow_only:
         return _egress_to_range_in_tiers(compiled, src, cls, target, port, protocol)
     # The NetworkPolicy tier alone, whose policy rules all allow: the union of the
     # parts each allows.

@@ -66,8 +66,10 @@ class PolicyRuleRef:
 
     def __str__(self) -> str:
         where = f"{self.direction.value.lower()}[{self.rule_index}]"
-        if self.tier == NETWORK_POLICY_TIER:
+        if self.tier == NETWORK_POLICY_TIER and self.policy.kind == "NetworkPolicy":
             return f"{self.policy.qualified_name} {where}"
+        if self.tier == NETWORK_POLICY_TIER:  # Calico's default tier holds NetworkPolicy's
+            return f"{self.policy.kind} {self.policy.qualified_name} {where}"
         named = f" {self.name!r}" if self.name else ""
         return f"{self.policy.kind} {self.policy.qualified_name} {where}{named} ({self.tier} tier)"
 
@@ -79,6 +81,7 @@ class PolicyRuleRef:
         }
         if self.tier != NETWORK_POLICY_TIER:
             data["tier"] = self.tier
+        if self.tier != NETWORK_POLICY_TIER or self.policy.kind != "NetworkPolicy":
             data["kind"] = self.policy.kind
         if self.name:
             data["name"] = self.name

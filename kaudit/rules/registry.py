@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from types import MappingProxyType
 
 from kaudit.rules import (
+    cni,
     dns,
     enforcement,
     ingress,
@@ -30,6 +31,7 @@ FAMILIES: tuple[tuple[Rule, ...], ...] = (
     dns.RULES,
     selectors.RULES,
     enforcement.RULES,
+    cni.RULES,  # CNI policy kinds (Cilium, Calico)
     services.RULES,
     service_exposure.RULES,
     ingress.RULES,

@@ -14,7 +14,6 @@ import functools
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from kaudit.collect.cni_policies import unevaluated_policy_kinds
 from kaudit.collect.live.discovery import ListedResource, OptionalResource
 from kaudit.model import Resource, wire
 from kaudit.model.accounts import ServiceAccount
@@ -175,11 +174,3 @@ def cni_snapshot_fields(by_kind: Mapping[Resource, list[Any]]) -> dict[str, Any]
         "calico_tiers": of(Resource.CALICO_TIERS),
         "service_accounts": of(Resource.SERVICE_ACCOUNTS),
     }
-
-
-def cni_unevaluated_kinds(by_kind: Mapping[Resource, list[Any]]) -> dict[str, int]:
-    """Policy kinds read but not yet evaluated by the engine (see `unevaluated_policy_kinds`)."""
-    fields = cni_snapshot_fields(by_kind)
-    return unevaluated_policy_kinds(
-        list(fields["cilium_policies"]), list(fields["calico_policies"])
-    )

@@ -15,8 +15,6 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from frozendict import frozendict
-
 from kaudit.collect.cni import detect_cni
 from kaudit.collect.live.client import (
     DEFAULT_RETRY_BUDGET,
@@ -30,7 +28,6 @@ from kaudit.collect.live.cni_resources import (
     CNI_CONSEQUENCES,
     CNI_OPTIONAL_RESOURCES,
     cni_snapshot_fields,
-    cni_unevaluated_kinds,
     read_once,
 )
 from kaudit.collect.live.credentials import connect
@@ -459,9 +456,6 @@ def collect_live(source: Source, *, retry_budget: float = DEFAULT_RETRY_BUDGET) 
         server_version=version,
         cni=cni,
         cni_checked=cni_checked,
-        # CNI policy kinds are read but not yet evaluated by the engine: listed with the
-        # ignored kinds, so reports keep their caveat.
-        ignored_kinds=frozendict(sorted(cni_unevaluated_kinds(by_kind).items())),
     )
     return Snapshot(
         facts=facts,

@@ -31,6 +31,7 @@ from kaudit.model import wire
 from kaudit.model.cni.calico_selector import Selector, parse_selector
 from kaudit.model.meta import EMPTY_LABELS, LIVE, Labels, Meta, ObjectRef, Origin, Raw, is_port_name
 
+GROUP = "projectcalico.org"
 DEFAULT_TIER = "default"
 # The default tier's fixed order ("Get started with policy tiers": 1,000,000).
 DEFAULT_TIER_ORDER = 1_000_000.0
@@ -138,7 +139,8 @@ class CalicoPolicy:
 
     @property
     def ref(self) -> ObjectRef:
-        return ObjectRef(self.kind, self.namespace, self.name)
+        # Named with its group: a Calico NetworkPolicy is not a Kubernetes one.
+        return ObjectRef(f"{self.kind}.{GROUP}", self.namespace, self.name)
 
     @property
     def is_global(self) -> bool:
@@ -175,6 +177,18 @@ class CalicoPolicy:
                 notes.append(f"{where}.http: application layer match approximated at L4")
             if rule.icmp:
                 notes.append(f"{where}: ICMP criteria are not evaluated")
+            if rule.source.ports or rule.source.not_ports:
+                notes.append(
+                    f"{where}.source: source ports are not evaluated; the rule is left out"
+                )
+            for side, entity in (("source", rule.source), ("destination", rule.destination)):
+                if entity.service is not None:
+                    notes.append(
+                        f"{where}.{side}.services: Service matches are not evaluated; "
+                        "they match nothing here"
+                    )
+                if any(p.name is not None for p in entity.not_ports):
+                    notes.append(f"{where}.{side}.notPorts: named ports there are not evaluated")
         return tuple(notes)
 
     @classmethod

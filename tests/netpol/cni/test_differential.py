@@ -274,10 +274,6 @@ def test_the_scenarios_deny_and_allow() -> None:
     assert 0.1 < sum(answers) / len(answers) < 0.95
 
 
-@pytest.mark.skip(
-    reason="the engine evaluates the CNI policy kinds once they plug into the ordered tiers "
-    "of the admin-policy engine (issue 14)"
-)
 @pytest.mark.parametrize("seed", SEEDS)
 def test_the_engine_agrees_with_the_reference(seed: int, tmp_path: Path) -> None:
     from kaudit.netpol import PolicyEngine
@@ -288,3 +284,19 @@ def test_the_engine_agrees_with_the_reference(seed: int, tmp_path: Path) -> None
         pods = {p.key: p for p in snapshot.pods}
         got = engine.check(pods[src], pods[dst], port, Protocol(protocol)).allowed
         assert got == allowed, (seed, src, dst, port, protocol)
+
+
+@pytest.mark.parametrize("seed", range(0, 40, 3))
+def test_the_whole_matrix_agrees_with_the_pair_answers(seed: int, tmp_path: Path) -> None:
+    from kaudit.netpol import PolicyEngine
+
+    snapshot = scenario(seed, tmp_path)
+    engine = PolicyEngine(snapshot)
+    reference = reference_matrix(snapshot)
+    for port, protocol in QUESTIONS:
+        matrix = engine.matrix(port, Protocol(protocol))
+        got = {(s, d): v for s, row in matrix.items() for d, v in row.items()}
+        want = {(s, d): v for (s, d, p, pr), v in reference.items() if (p, pr) == (port, protocol)}
+        assert got == want, (seed, port, protocol)
+    summary = engine.summary()
+    assert summary is not None

@@ -13,11 +13,6 @@ from kaudit.model import Protocol, Snapshot
 from tests.netpol.cni.cases import ALL_CASES, DATA, Case
 from tests.netpol.cni.reference import CniReference
 
-ENGINE_PENDING = pytest.mark.skip(
-    reason="the engine evaluates the CNI policy kinds once they plug into the ordered tiers "
-    "of the admin-policy engine (issue 14); until then kaudit reports them as not evaluated"
-)
-
 
 def load_case(case: Case, folder: Path) -> Snapshot:
     inline = folder / f"{case.name}.yaml"
@@ -55,7 +50,6 @@ def test_every_case_cites_its_page_and_asks_both_answers() -> None:
     assert len({c.name for c in ALL_CASES}) == len(ALL_CASES)
 
 
-@ENGINE_PENDING
 @pytest.mark.parametrize("case", ALL_CASES, ids=lambda c: c.name)
 def test_the_engine_gives_the_documented_answers(case: Case, tmp_path: Path) -> None:
     from kaudit.netpol import PolicyEngine
