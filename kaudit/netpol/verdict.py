@@ -154,13 +154,17 @@ class SideVerdict:
     def explain(self) -> str:
         side = "egress of" if self.direction is Direction.EGRESS else "ingress of"
         who = f"{side} {self.pod.qualified_name}"
-        policies = ", ".join(p.qualified_name for p in self.isolating_policies)
+        # NetworkPolicies by name; the other kinds (Cilium's, Calico's) with their kind.
+        policies = ", ".join(
+            p.qualified_name if p.kind == "NetworkPolicy" else f"{p.kind} {p.qualified_name}"
+            for p in self.isolating_policies
+        )
         if self.reason is Reason.HOST_NETWORK:
             return f"{who}: allowed (hostNetwork pod: NetworkPolicy does not apply to it)"
         if self.reason is Reason.OWN_NODE:
             return f"{who}: allowed (the source runs on this pod's node, always allowed)"
         if self.reason is Reason.NOT_ISOLATED:
-            return f"{who}: allowed (no NetworkPolicy selects it for {self.direction.value})"
+            return f"{who}: allowed (no policy selects it for {self.direction.value})"
         if self.reason is Reason.POLICY_RULES:
             policy_rules = ", ".join(str(r) for r in self.allowing_policy_rules)
             # Not allowed despite allowing policy rules: only part of an address range is.
