@@ -265,7 +265,9 @@ def compile_policies(snapshot: Snapshot) -> CompiledPolicies:
         classes=classes,
         policy_rules=all_policy_rules,
         tiers=tuple(tiers),
-        groups=_groups(classes, all_policy_rules, tuple(tiers)),
+        groups=_groups(
+            classes, all_policy_rules, tuple(tiers), by_rules=bool(snapshot.calico_policies)
+        ),
         atoms=_port_atoms(all_policy_rules, classes),
         warnings=tuple(warnings),
     )
@@ -530,9 +532,16 @@ def _compile_policy_rule(
 
 
 def _groups(
-    classes: PodClasses, policy_rules: tuple[CompiledPolicyRule, ...], tiers: tuple[Tier, ...]
+    classes: PodClasses,
+    policy_rules: tuple[CompiledPolicyRule, ...],
+    tiers: tuple[Tier, ...],
+    *,
+    by_rules: bool = False,
 ) -> Groups:
-    """Group classes whose rows (as sources) or columns (as destinations) must be equal."""
+    """Group classes whose rows (as sources) or columns (as destinations) must be equal.
+
+    `by_rules`: key by the classes' own rules too, for tiers where a rule may apply to
+    part of its policy's classes (Calico's, whose rules narrow the policy's pods)."""
     all_classes = classes.classes
     families = classes.families
     tier_of = {t.name: position for position, t in enumerate(tiers)}
@@ -591,9 +600,8 @@ def _groups(
         src_list, dst_list = [], []
         for cls in all_classes:
             i = cls.index
-            # The rules too: a Calico rule may apply to part of its policy's pods.
             skey = (
-                (policies(Direction.EGRESS, i), own(Direction.EGRESS, i)),
+                (policies(Direction.EGRESS, i), own(Direction.EGRESS, i) if by_rules else ()),
                 tuple(member_in[family][i]),
             )
             if skey not in src_index:
@@ -601,7 +609,7 @@ def _groups(
                 srcs.append((own(Direction.EGRESS, i), expand(family, skey[1]), i))
             src_list.append(src_index[skey])
             dkey = (
-                (policies(Direction.INGRESS, i), own(Direction.INGRESS, i)),
+                (policies(Direction.INGRESS, i), own(Direction.INGRESS, i) if by_rules else ()),
                 tuple(member_out[family][i]),
                 tuple(cls.named_ports.values()),
             )
