@@ -53,3 +53,12 @@ def test_each_policy_with_approximated_parts_is_named_with_them() -> None:
 
 def test_nothing_when_everything_was_evaluated() -> None:
     assert run("policy-not-fully-evaluated", snapshot_of(PLAIN)) == []
+
+
+def test_a_namespace_isolated_by_cilium_is_not_reported_without_networkpolicy() -> None:
+    from tests.netpol.cni.cases import DATA
+
+    app = (DATA / "cilium/starwars/http-sw-app.yaml").read_text()
+    policy = (DATA / "cilium/starwars/sw_l3_l4_policy.yaml").read_text()
+    assert run("namespace-without-networkpolicy", snapshot_of(app)) != []
+    assert run("namespace-without-networkpolicy", snapshot_of(app, policy)) == []
