@@ -341,33 +341,34 @@ def test_markdown_pings_nobody(tmp_path: Path) -> None:
     assert "\r" not in md.stdout
 
 
-CILIUM_INPUT = """\
+ANTREA_INPUT = """\
 apiVersion: v1
 kind: Pod
 metadata: {name: a, namespace: x, labels: {app: a}}
 spec: {containers: [{name: c, ports: [{containerPort: 80}]}]}
 ---
-apiVersion: cilium.io/v2
-kind: CiliumNetworkPolicy
+apiVersion: crd.antrea.io/v1beta1
+kind: NetworkPolicy
 metadata: {name: p, namespace: x}
-spec: {endpointSelector: {}}
+spec: {appliedTo: [{podSelector: {}}]}
 """
 
 
 def test_reach_says_when_policies_of_another_engine_were_left_out(tmp_path: Path) -> None:
-    manifest = tmp_path / "cilium.yaml"
-    manifest.write_text(CILIUM_INPUT)
+    manifest = tmp_path / "antrea.yaml"
+    manifest.write_text(ANTREA_INPUT)
     result = kaudit("reach", "-f", str(manifest), "--port", "80", "--format", "json")
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["pods"] == ["x/a"]
     assert result.stderr == (
-        "kaudit: warning: Not evaluated: CiliumNetworkPolicy.cilium.io is in the input and "
-        "changes what may reach what, but kaudit evaluates only Kubernetes NetworkPolicy and "
+        "kaudit: warning: Not evaluated: NetworkPolicy.crd.antrea.io is in the input and "
+        "changes what may reach what, but kaudit evaluates only Kubernetes NetworkPolicy, "
         "the network-policy-api's ClusterNetworkPolicy, AdminNetworkPolicy and "
-        "BaselineAdminNetworkPolicy: reachability here leaves it out.\n"
+        "BaselineAdminNetworkPolicy, and Cilium's and Calico's own policies: reachability "
+        "here leaves it out.\n"
     )
     plain = manifest.with_name("plain.yaml")
-    plain.write_text(CILIUM_INPUT.split("---")[0])
+    plain.write_text(ANTREA_INPUT.split("---")[0])
     assert kaudit("reach", "-f", str(plain), "--port", "80").stderr == ""
 
 

@@ -17,11 +17,13 @@ from typing import Any, cast
 from frozendict import frozendict
 
 from kaudit.collect.cni import detect_cni
+from kaudit.collect.cni_policies import CniPolicyReader
 from kaudit.collect.documents import STDIN, Document, read_documents
 from kaudit.collect.operators import operator_pods, operator_services, plan
 from kaudit.collect.versions import (
     CLUSTER_SCOPED_KINDS,
     ignored_kind_name,
+    is_cni_policy_group,
     may_create_pods,
     operator_kind,
     recognised_kind,
@@ -142,6 +144,8 @@ class _Builder:
     operated: list[Document] = field(default_factory=list)
     # namespace -> ignored custom resources that may create pods ("Kind.group/name").
     unexpanded: dict[str, set[str]] = field(default_factory=dict)
+    # CNI policy kinds (Cilium, Calico) and ServiceAccounts.
+    cni: CniPolicyReader = field(default_factory=CniPolicyReader)
     nodes: set[str] = field(default_factory=set)
     # `--namespace` values: objects without a namespace go into it, as with `kubectl apply -n`.
     target_namespaces: tuple[str, ...] = ()
@@ -165,7 +169,11 @@ class _Builder:
         current = to_current(api_version, kind, doc.raw)
         raw = self._in_target_namespace(kind, current, doc)
         try:
-            if kind == "Namespace":
+            if is_cni_policy_group(api_version):
+                self.cni.add(kind, raw, origin)
+            elif kind == "ServiceAccount":
+                self.cni.add_service_account(raw, origin)
+            elif kind == "Namespace":
                 ns = Namespace.from_raw(raw, origin)
                 self.namespaces[ns.name] = ns
             elif kind == "Pod":
@@ -363,6 +371,7 @@ class _Builder:
             listener_sets=tuple(self.listener_sets),
             routes=tuple(self.routes),
             reference_grants=tuple(self.reference_grants),
+            **self.cni.snapshot_fields(),
             admin_policies=tuple(self.admin_policies),
             nodes=tuple(self.node_objects),
         )

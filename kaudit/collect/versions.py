@@ -22,6 +22,12 @@ CLUSTER_SCOPED_KINDS = frozenset(
         "Node",
         "IngressClass",
         "GatewayClass",
+        # CNI policy kinds (Cilium, Calico)
+        "CiliumClusterwideNetworkPolicy",
+        "GlobalNetworkPolicy",
+        "StagedGlobalNetworkPolicy",
+        "GlobalNetworkSet",
+        "Tier",
         # policy.networking.k8s.io
         "ClusterNetworkPolicy",
         "AdminNetworkPolicy",
@@ -42,9 +48,36 @@ WORKLOAD_KINDS = frozenset(
     }
 )
 
+# CNI policy kinds by API group: Cilium's, and Calico's (its API server's group and the
+# group its CRDs store the same objects in). Their "NetworkPolicy" is not Kubernetes'.
+_CALICO_KINDS = (
+    "NetworkPolicy",
+    "GlobalNetworkPolicy",
+    "StagedNetworkPolicy",
+    "StagedGlobalNetworkPolicy",
+    "NetworkSet",
+    "GlobalNetworkSet",
+    "Tier",
+)
+CNI_POLICY_KINDS: Mapping[str, tuple[str, ...]] = {
+    "cilium.io": ("CiliumNetworkPolicy", "CiliumClusterwideNetworkPolicy"),
+    "projectcalico.org": _CALICO_KINDS,
+    "crd.projectcalico.org": _CALICO_KINDS,
+}
+
 # API group ("" is core) -> the kinds kaudit reads from it.
 KNOWN_KINDS: Mapping[str, frozenset[str]] = {
-    "": frozenset({"Namespace", "Node", "Pod", "Service", "Endpoints", "ReplicationController"}),
+    "": frozenset(
+        {
+            "Namespace",
+            "Node",
+            "Pod",
+            "Service",
+            "Endpoints",
+            "ReplicationController",
+            "ServiceAccount",  # names and labels only, for Calico's serviceAccountSelector
+        }
+    ),
     "discovery.k8s.io": frozenset({"EndpointSlice"}),
     "networking.k8s.io": frozenset({"NetworkPolicy", "Ingress", "IngressClass"}),
     "extensions": frozenset({"Ingress", "NetworkPolicy", "Deployment", "DaemonSet", "ReplicaSet"}),
@@ -66,6 +99,8 @@ KNOWN_KINDS: Mapping[str, frozenset[str]] = {
     ),
     # The experimental channel's ListenerSet before it moved to the group above (v1.5).
     "gateway.networking.x-k8s.io": frozenset({"XListenerSet"}),
+    # CNI policy kinds: Cilium's, and Calico's (its API server's group and its CRDs' group).
+    **{group: frozenset(kinds) for group, kinds in CNI_POLICY_KINDS.items()},
     # The network-policy-api: ClusterNetworkPolicy v1beta1/v1alpha2 (one schema),
     # AdminNetworkPolicy and BaselineAdminNetworkPolicy v1alpha1.
     "policy.networking.k8s.io": frozenset(
@@ -156,6 +191,11 @@ def may_create_pods(api_version: str, kind: str) -> bool:
     if "." not in group or group.endswith(".k8s.io") or group in PODLESS_CUSTOM_GROUPS:
         return False
     return kind not in PODLESS_CUSTOM_KINDS.get(group, frozenset())
+
+
+def is_cni_policy_group(api_version: str) -> bool:
+    """Is this the group of a CNI's own policy kinds (read by `kaudit.model.cni`)?"""
+    return api_group(api_version) in CNI_POLICY_KINDS
 
 
 def ignored_kind_name(api_version: str, kind: str) -> str:

@@ -71,6 +71,25 @@ CLUSTER_READ_PERMISSIONS: tuple[tuple[str, tuple[str, ...]], ...] = (
         ),
     ),
     ("gateway.networking.x-k8s.io", ("xlistenersets",)),
+    # CNI policy kinds (Cilium, Calico: its API server's group and its CRDs' group), and
+    # the ServiceAccounts (names and labels) Calico's policies select by.
+    ("cilium.io", ("ciliumclusterwidenetworkpolicies", "ciliumnetworkpolicies")),
+    *(
+        (
+            group,
+            (
+                "globalnetworkpolicies",
+                "globalnetworksets",
+                "networkpolicies",
+                "networksets",
+                "stagedglobalnetworkpolicies",
+                "stagednetworkpolicies",
+                "tiers",
+            ),
+        )
+        for group in ("projectcalico.org", "crd.projectcalico.org")
+    ),
+    ("", ("serviceaccounts",)),
     # Nodes (labels and addresses, for admin policies' nodes peers) and the network-policy-api.
     ("", ("nodes",)),
     (

@@ -26,7 +26,7 @@ import ipaddress
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from kaudit.model import wire
+from kaudit.model import wire, wire_admin
 from kaudit.model.meta import (
     LIVE,
     Labels,
@@ -99,7 +99,7 @@ class NamespacedPods:
     pod_selector: LabelSelector
 
     @classmethod
-    def from_wire(cls, pods: wire.NamespacedPods, field: str) -> NamespacedPods:
+    def from_wire(cls, pods: wire_admin.NamespacedPods, field: str) -> NamespacedPods:
         if pods.pod_selector is None:
             raise ValueError(f"{field}.podSelector: required")
         return cls(
@@ -186,7 +186,9 @@ class AdminPolicy:
         return ObjectRef(self.kind, "", self.name)
 
     @classmethod
-    def from_wire(cls, kind: str, policy: wire.AdminPolicy, origin: Origin = LIVE) -> AdminPolicy:
+    def from_wire(
+        cls, kind: str, policy: wire_admin.AdminPolicy, origin: Origin = LIVE
+    ) -> AdminPolicy:
         """Raises ValueError (naming the field) where the API server would refuse the object."""
         rules = _KINDS[kind]
         meta = Meta.from_wire(policy.metadata)
@@ -227,18 +229,18 @@ class AdminPolicy:
 
     @classmethod
     def from_raw(cls, kind: str, raw: Raw, origin: Origin = LIVE) -> AdminPolicy:
-        return cls.from_wire(kind, wire.from_mapping(raw, wire.AdminPolicy), origin)
+        return cls.from_wire(kind, wire.from_mapping(raw, wire_admin.AdminPolicy), origin)
 
     @classmethod
-    def cluster_network_policy(cls, policy: wire.AdminPolicy) -> AdminPolicy:
+    def cluster_network_policy(cls, policy: wire_admin.AdminPolicy) -> AdminPolicy:
         return cls.from_wire(CLUSTER_NETWORK_POLICY, policy)
 
     @classmethod
-    def admin_network_policy(cls, policy: wire.AdminPolicy) -> AdminPolicy:
+    def admin_network_policy(cls, policy: wire_admin.AdminPolicy) -> AdminPolicy:
         return cls.from_wire(ADMIN_NETWORK_POLICY, policy)
 
     @classmethod
-    def baseline_admin_network_policy(cls, policy: wire.AdminPolicy) -> AdminPolicy:
+    def baseline_admin_network_policy(cls, policy: wire_admin.AdminPolicy) -> AdminPolicy:
         return cls.from_wire(BASELINE_ADMIN_NETWORK_POLICY, policy)
 
 
@@ -252,7 +254,7 @@ def _priority(value: int | str | None) -> int:
     return value
 
 
-def _subject(subject: wire.AdminPolicySubject) -> AdminSubject:
+def _subject(subject: wire_admin.AdminPolicySubject) -> AdminSubject:
     set_fields = [f for f in ("namespaces", "pods") if getattr(subject, f) is not None]
     if len(set_fields) != 1:
         raise ValueError("spec.subject: exactly one of namespaces or pods must be set")
@@ -263,7 +265,10 @@ def _subject(subject: wire.AdminPolicySubject) -> AdminSubject:
 
 
 def _rules(
-    rules: Sequence[wire.AdminPolicyRule] | None, field: str, peers_field: str, kind: _KindRules
+    rules: Sequence[wire_admin.AdminPolicyRule] | None,
+    field: str,
+    peers_field: str,
+    kind: _KindRules,
 ) -> tuple[AdminPolicyRule, ...]:
     rules = rules or ()
     if len(rules) > kind.max_rules:
@@ -272,7 +277,7 @@ def _rules(
 
 
 def _rule(
-    rule: wire.AdminPolicyRule, field: str, peers_field: str, kind: _KindRules
+    rule: wire_admin.AdminPolicyRule, field: str, peers_field: str, kind: _KindRules
 ) -> AdminPolicyRule:
     name = rule.name or ""
     if len(name) > 100:
@@ -311,7 +316,9 @@ def _rule(
     return AdminPolicyRule(name, action, peers, ports)
 
 
-def _peer(peer: wire.AdminPolicyPeer, field: str, egress: bool, kind: _KindRules) -> AdminPeer:
+def _peer(
+    peer: wire_admin.AdminPolicyPeer, field: str, egress: bool, kind: _KindRules
+) -> AdminPeer:
     set_fields = [
         f
         for f in ("namespaces", "pods", "nodes", "networks", "domain_names")
@@ -365,7 +372,7 @@ def _port(value: int | str | None, field: str) -> int:
     return value
 
 
-def _range(span: wire.AdminPortRange, protocol: Protocol, field: str) -> PolicyPort:
+def _range(span: wire_admin.AdminPortRange, protocol: Protocol, field: str) -> PolicyPort:
     start, end = _port(span.start, f"{field}.start"), _port(span.end, f"{field}.end")
     if start >= end:
         raise ValueError(f"{field}: start ({start}) must be less than end ({end})")
@@ -379,7 +386,7 @@ def _named(name: str | None, field: str) -> tuple[PolicyPort, ...]:
 
 
 def _ports_v1alpha1(
-    ports: Sequence[wire.AdminPolicyPort] | None, field: str
+    ports: Sequence[wire_admin.AdminPolicyPort] | None, field: str
 ) -> tuple[PolicyPort, ...]:
     if ports is None:
         return ()
@@ -406,7 +413,7 @@ def _ports_v1alpha1(
 
 
 def _protocols(
-    protocols: Sequence[wire.AdminPolicyProtocol] | None, field: str
+    protocols: Sequence[wire_admin.AdminPolicyProtocol] | None, field: str
 ) -> tuple[PolicyPort, ...]:
     if protocols is None:
         return ()

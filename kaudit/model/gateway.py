@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from kaudit.model import wire
+from kaudit.model import wire, wire_gateway
 from kaudit.model.meta import (
     LIVE,
     Labels,
@@ -85,7 +85,11 @@ class NamespaceFilter:
 
     @classmethod
     def from_wire(
-        cls, namespaces: wire.RouteNamespaces | None, default: str, allowed: frozenset[str], at: str
+        cls,
+        namespaces: wire_gateway.RouteNamespaces | None,
+        default: str,
+        allowed: frozenset[str],
+        at: str,
     ) -> NamespaceFilter:
         from_ = _one_of(namespaces.from_ if namespaces else None, allowed, default, f"{at}.from")
         selector = namespaces.selector if namespaces else None
@@ -123,7 +127,7 @@ class Listener:
         )
 
     @classmethod
-    def from_wire(cls, listener: wire.GatewayListener, namespace: str, at: str) -> Listener:
+    def from_wire(cls, listener: wire_gateway.GatewayListener, namespace: str, at: str) -> Listener:
         protocol = _required(listener.protocol, f"{at}.protocol")
         tls = listener.tls
         tls_mode = None
@@ -164,7 +168,7 @@ class Listener:
 
 
 def _listeners(
-    listeners: list[wire.GatewayListener] | None, namespace: str
+    listeners: list[wire_gateway.GatewayListener] | None, namespace: str
 ) -> tuple[Listener, ...]:
     built = tuple(
         Listener.from_wire(item, namespace, f"spec.listeners[{index}]")
@@ -194,10 +198,13 @@ class Gateway:
 
     @classmethod
     def from_wire(
-        cls, gateway: wire.Gateway, origin: Origin = LIVE, default_namespace: str = "default"
+        cls,
+        gateway: wire_gateway.Gateway,
+        origin: Origin = LIVE,
+        default_namespace: str = "default",
     ) -> Gateway:
         meta = Meta.from_wire(gateway.metadata, default_namespace)
-        spec = gateway.spec or wire.GatewaySpec()
+        spec = gateway.spec or wire_gateway.GatewaySpec()
         status = gateway.status
         addresses = [a.value for a in spec.addresses or () if a.value]
         addresses += [a.value for a in (status.addresses if status else None) or () if a.value]
@@ -222,7 +229,9 @@ class Gateway:
     def from_raw(
         cls, raw: Raw, origin: Origin = LIVE, default_namespace: str = "default"
     ) -> Gateway:
-        return cls.from_wire(wire.from_mapping(raw, wire.Gateway), origin, default_namespace)
+        return cls.from_wire(
+            wire.from_mapping(raw, wire_gateway.Gateway), origin, default_namespace
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -236,7 +245,9 @@ class GatewayClass:
         return ObjectRef("GatewayClass", "", self.name)
 
     @classmethod
-    def from_wire(cls, gateway_class: wire.GatewayClass, origin: Origin = LIVE) -> GatewayClass:
+    def from_wire(
+        cls, gateway_class: wire_gateway.GatewayClass, origin: Origin = LIVE
+    ) -> GatewayClass:
         meta = Meta.from_wire(gateway_class.metadata)
         spec = gateway_class.spec
         return cls(
@@ -249,7 +260,7 @@ class GatewayClass:
 
     @classmethod
     def from_raw(cls, raw: Raw, origin: Origin = LIVE) -> GatewayClass:
-        return cls.from_wire(wire.from_mapping(raw, wire.GatewayClass), origin)
+        return cls.from_wire(wire.from_mapping(raw, wire_gateway.GatewayClass), origin)
 
 
 @dataclass(frozen=True, slots=True)
@@ -283,7 +294,7 @@ class ParentRef:
         )
 
     @classmethod
-    def from_wire(cls, ref: wire.ParentReference, namespace: str, at: str) -> ParentRef:
+    def from_wire(cls, ref: wire_gateway.ParentReference, namespace: str, at: str) -> ParentRef:
         return cls(
             group=GATEWAY_GROUP if ref.group is None else ref.group,
             kind=ref.kind or "Gateway",
@@ -310,13 +321,13 @@ class ListenerSet:
     @classmethod
     def from_wire(
         cls,
-        listener_set: wire.ListenerSet,
+        listener_set: wire_gateway.ListenerSet,
         origin: Origin = LIVE,
         default_namespace: str = "default",
         kind: str = "ListenerSet",
     ) -> ListenerSet:
         meta = Meta.from_wire(listener_set.metadata, default_namespace)
-        spec = listener_set.spec or wire.ListenerSetSpec()
+        spec = listener_set.spec or wire_gateway.ListenerSetSpec()
         if spec.parent_ref is None:
             raise ValueError("spec.parentRef: required")
         return cls(
@@ -337,7 +348,7 @@ class ListenerSet:
         kind: str = "ListenerSet",
     ) -> ListenerSet:
         return cls.from_wire(
-            wire.from_mapping(raw, wire.ListenerSet), origin, default_namespace, kind
+            wire.from_mapping(raw, wire_gateway.ListenerSet), origin, default_namespace, kind
         )
 
 
@@ -432,7 +443,7 @@ class Route:
     @classmethod
     def from_wire(
         cls,
-        route: wire.Route,
+        route: wire_gateway.Route,
         origin: Origin = LIVE,
         default_namespace: str = "default",
         kind: str = "HTTPRoute",
@@ -441,7 +452,7 @@ class Route:
             raise ValueError(f"{kind} is not a route kind")
         meta = Meta.from_wire(route.metadata, default_namespace)
         namespace = meta.namespace
-        spec = route.spec or wire.RouteSpec()
+        spec = route.spec or wire_gateway.RouteSpec()
         rules = []
         for index, item in enumerate(spec.rules or ()):
             backends = []
@@ -475,7 +486,7 @@ class Route:
         statuses = tuple(
             RouteParentStatus(
                 parent=ParentRef.from_wire(
-                    p.parent_ref or wire.ParentReference(name="?"),
+                    p.parent_ref or wire_gateway.ParentReference(name="?"),
                     namespace,
                     f"status.parents[{index}].parentRef",
                 ),
@@ -514,7 +525,9 @@ class Route:
         default_namespace: str = "default",
         kind: str = "HTTPRoute",
     ) -> Route:
-        return cls.from_wire(wire.from_mapping(raw, wire.Route), origin, default_namespace, kind)
+        return cls.from_wire(
+            wire.from_mapping(raw, wire_gateway.Route), origin, default_namespace, kind
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -563,10 +576,13 @@ class ReferenceGrant:
 
     @classmethod
     def from_wire(
-        cls, grant: wire.ReferenceGrant, origin: Origin = LIVE, default_namespace: str = "default"
+        cls,
+        grant: wire_gateway.ReferenceGrant,
+        origin: Origin = LIVE,
+        default_namespace: str = "default",
     ) -> ReferenceGrant:
         meta = Meta.from_wire(grant.metadata, default_namespace)
-        spec = grant.spec or wire.ReferenceGrantSpec()
+        spec = grant.spec or wire_gateway.ReferenceGrantSpec()
         from_ = tuple(
             GrantFrom(
                 group=f.group or CORE_GROUP,
@@ -591,4 +607,6 @@ class ReferenceGrant:
     def from_raw(
         cls, raw: Raw, origin: Origin = LIVE, default_namespace: str = "default"
     ) -> ReferenceGrant:
-        return cls.from_wire(wire.from_mapping(raw, wire.ReferenceGrant), origin, default_namespace)
+        return cls.from_wire(
+            wire.from_mapping(raw, wire_gateway.ReferenceGrant), origin, default_namespace
+        )

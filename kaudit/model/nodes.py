@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from kaudit.model import wire
+from kaudit.model import wire, wire_admin
 from kaudit.model.meta import LIVE, Labels, Meta, ObjectRef, Origin, Raw
 
 
@@ -20,7 +20,7 @@ class Node:
         return ObjectRef("Node", "", self.name)
 
     @classmethod
-    def from_wire(cls, node: wire.Node, origin: Origin = LIVE) -> Node:
+    def from_wire(cls, node: wire_admin.Node, origin: Origin = LIVE) -> Node:
         meta = Meta.from_wire(node.metadata)
         status = node.status
         addresses = tuple(
@@ -32,4 +32,4 @@ class Node:
 
     @classmethod
     def from_raw(cls, raw: Raw, origin: Origin = LIVE) -> Node:
-        return cls.from_wire(wire.from_mapping(raw, wire.Node), origin)
+        return cls.from_wire(wire.from_mapping(raw, wire_admin.Node), origin)

@@ -96,6 +96,9 @@ class Pod:
     origin: Origin = LIVE
     # The images of the pod's containers (not its init containers), in container order.
     images: tuple[str, ...] = ()
+    # The pod's ServiceAccount ("default" when unset, as the API server defaults it):
+    # Cilium and Calico policies select pods by it.
+    service_account: str = "default"
 
     @property
     def ref(self) -> ObjectRef:
@@ -179,6 +182,7 @@ class Pod:
             from_template=from_template,
             origin=origin,
             images=tuple(c.image for c in spec.containers or () if c.image),
+            service_account=spec.service_account_name or spec.service_account or "default",
         )
 
     @classmethod

@@ -8,7 +8,10 @@ from dataclasses import dataclass
 
 from frozendict import frozendict
 
+from kaudit.model.accounts import ServiceAccount
 from kaudit.model.adminpolicies import AdminPolicy
+from kaudit.model.cni.calico import CalicoPolicy, NetworkSet, Tier
+from kaudit.model.cni.cilium import CiliumPolicy
 from kaudit.model.gateway import Gateway, GatewayClass, ListenerSet, ReferenceGrant, Route
 from kaudit.model.ingress import Ingress, IngressClass
 from kaudit.model.nodes import Node
@@ -38,6 +41,17 @@ class Resource(enum.StrEnum):
     TCP_ROUTES = "tcproutes"
     UDP_ROUTES = "udproutes"
     REFERENCE_GRANTS = "referencegrants"
+    # CNI policy kinds (Cilium, Calico) and the ServiceAccounts Calico selects by.
+    CILIUM_NETWORK_POLICIES = "ciliumnetworkpolicies"
+    CILIUM_CLUSTERWIDE_NETWORK_POLICIES = "ciliumclusterwidenetworkpolicies"
+    CALICO_NETWORK_POLICIES = "networkpolicies.projectcalico.org"
+    CALICO_GLOBAL_NETWORK_POLICIES = "globalnetworkpolicies.projectcalico.org"
+    CALICO_STAGED_NETWORK_POLICIES = "stagednetworkpolicies.projectcalico.org"
+    CALICO_STAGED_GLOBAL_NETWORK_POLICIES = "stagedglobalnetworkpolicies.projectcalico.org"
+    CALICO_NETWORK_SETS = "networksets.projectcalico.org"
+    CALICO_GLOBAL_NETWORK_SETS = "globalnetworksets.projectcalico.org"
+    CALICO_TIERS = "tiers.projectcalico.org"
+    SERVICE_ACCOUNTS = "serviceaccounts"
     # The network-policy-api kinds (optional CRDs), and the Nodes their `nodes` peers select.
     CLUSTER_NETWORK_POLICIES = "clusternetworkpolicies"
     ADMIN_NETWORK_POLICIES = "adminnetworkpolicies"
@@ -91,6 +105,12 @@ class Snapshot:
     admin_policies: tuple[AdminPolicy, ...] = ()
     nodes: tuple[Node, ...] = ()
     warnings: tuple[CollectionWarning, ...] = ()
+    # CNI policy kinds (Cilium, Calico) and the ServiceAccounts Calico selects by.
+    cilium_policies: tuple[CiliumPolicy, ...] = ()
+    calico_policies: tuple[CalicoPolicy, ...] = ()
+    calico_network_sets: tuple[NetworkSet, ...] = ()
+    calico_tiers: tuple[Tier, ...] = ()
+    service_accounts: tuple[ServiceAccount, ...] = ()
 
     @property
     def missing_resources(self) -> frozenset[Resource]:
@@ -111,8 +131,9 @@ class Snapshot:
     def filtered(self, include: Iterable[str] = (), exclude: Iterable[str] = ()) -> Snapshot:
         """Keep only the given namespaces (all when `include` is empty), minus `exclude`.
 
-        Cluster-scoped objects (IngressClasses, GatewayClasses, admin policies, Nodes) and the
-        cluster facts always stay.
+        Cluster-scoped objects (IngressClasses, GatewayClasses, admin policies, Nodes,
+        clusterwide and global CNI policies, network sets and tiers) and the cluster facts
+        always stay.
         A namespace in `include` that nothing is in (and that is not excluded) adds
         a warning, so that an audit of nothing does not read as a clean one.
         """
@@ -147,6 +168,18 @@ class Snapshot:
             admin_policies=self.admin_policies,
             nodes=self.nodes,
             warnings=self.warnings + unmatched,
+            # CNI policy kinds: namespaced ones filtered, cluster-scoped ones ('') kept.
+            cilium_policies=tuple(
+                p for p in self.cilium_policies if not p.namespace or keep(p.namespace)
+            ),
+            calico_policies=tuple(
+                p for p in self.calico_policies if not p.namespace or keep(p.namespace)
+            ),
+            calico_network_sets=tuple(
+                n for n in self.calico_network_sets if not n.namespace or keep(n.namespace)
+            ),
+            calico_tiers=self.calico_tiers,
+            service_accounts=tuple(a for a in self.service_accounts if keep(a.namespace)),
         )
 
 
@@ -181,5 +214,21 @@ SNAPSHOT_FIELDS: Mapping[str, frozenset[Resource]] = frozendict(
             }
         ),
         "nodes": frozenset({Resource.NODES}),
+        "cilium_policies": frozenset(
+            {Resource.CILIUM_NETWORK_POLICIES, Resource.CILIUM_CLUSTERWIDE_NETWORK_POLICIES}
+        ),
+        "calico_policies": frozenset(
+            {
+                Resource.CALICO_NETWORK_POLICIES,
+                Resource.CALICO_GLOBAL_NETWORK_POLICIES,
+                Resource.CALICO_STAGED_NETWORK_POLICIES,
+                Resource.CALICO_STAGED_GLOBAL_NETWORK_POLICIES,
+            }
+        ),
+        "calico_network_sets": frozenset(
+            {Resource.CALICO_NETWORK_SETS, Resource.CALICO_GLOBAL_NETWORK_SETS}
+        ),
+        "calico_tiers": frozenset({Resource.CALICO_TIERS}),
+        "service_accounts": frozenset({Resource.SERVICE_ACCOUNTS}),
     }
 )

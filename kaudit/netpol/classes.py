@@ -56,6 +56,7 @@ ClassKey = tuple[
     bool,
     str | None,
     tuple[tuple[Family, frozenset[int]], ...],
+    str,  # the service account, when CNI policy kinds select by it
 ]
 
 
@@ -72,6 +73,8 @@ class PodClass:
     block_matches: Mapping[Family, frozenset[int]]
     members: tuple[Pod, ...]  # running or pending pods
     inactive: tuple[Pod, ...]  # terminated or stand-in pods
+    # Set when policies select by service account (Cilium, Calico): part of the class.
+    service_account: str = ""
 
     @property
     def weight(self) -> int:
@@ -196,10 +199,18 @@ def build_pod_classes(
     policies: Iterable[NetworkPolicy],
     blocks: CompiledBlocks,
     admin_policies: Sequence[AdminPolicy] = (),
+    cni_references: tuple[frozenset[str], tuple[tuple[str, Protocol], ...]] | None = None,
 ) -> tuple[PodClasses, tuple[str, ...]]:
-    """The pod classes of a snapshot, and warnings about its pods."""
+    """The pod classes of a snapshot, and warnings about its pods.
+
+    `cni_references`: the label keys and named ports the CNI policy kinds look at;
+    given, pods are told apart by their service account too (those kinds select by it).
+    """
     policies = tuple(policies)
     label_keys, named_refs = _references(policies, admin_policies)
+    if cni_references is not None:
+        label_keys = label_keys | cni_references[0]
+        named_refs = tuple(sorted({*named_refs, *cni_references[1]}))
     pods, dns_pods, dns_stand_in, outsider, warnings = _collect_pods(snapshot)
     stand_ins = {outsider.key}
     if dns_stand_in:
@@ -246,6 +257,7 @@ def build_pod_classes(
                         held if family not in common_blocks else common_blocks[family] & held
                     )
         node = pod.node_name if pod.host_network else None
+        account = pod.service_account if cni_references is not None else ""
         key = (
             pod.namespace,
             labels,
@@ -253,6 +265,7 @@ def build_pod_classes(
             pod.host_network,
             node,
             tuple(sorted(signature.items())),
+            account,
         )
         entry = by_key.get(key)
         if entry is None:
@@ -266,6 +279,7 @@ def build_pod_classes(
                 block_matches=MappingProxyType(signature),
                 members=(),
                 inactive=(),
+                service_account=account,
             )
             entry = by_key[key] = (draft, [], [])
         (entry[1] if active else entry[2]).append(pod)

@@ -29,8 +29,10 @@ direction. The Admin tier (ClusterNetworkPolicy `tier: Admin` and
 AdminNetworkPolicy, by priority) comes before it and the Baseline tier
 (ClusterNetworkPolicy `tier: Baseline`, BaselineAdminNetworkPolicy) after it, each
 present only when the snapshot has such policies (`kaudit.netpol.admin_tiers`);
-they isolate nothing. The CNI's own policy tiers (Cilium, Calico) will take their
-place in the same list.
+they isolate nothing. The CNI's own policy tiers take their place in the same list
+(`kaudit.netpol.cni_tiers`): Cilium's deny-then-allow tier before NetworkPolicy and
+its default-deny tier after it; Calico's tiers by order, its default tier merged
+with NetworkPolicy (Kubernetes policies at order 1000 among Calico's own).
 
 *Bitset speed.* For an allow-only tier, the classes a source reaches are the OR,
 over its policy rules, of `peer_bits & port_bits`: one integer operation per
@@ -55,8 +57,9 @@ representative per range, so no port is missed and none is evaluated twice.
 
 from __future__ import annotations
 
+import dataclasses
 import enum
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from kaudit.model import (
@@ -70,6 +73,8 @@ from kaudit.model import (
     Protocol,
     Snapshot,
 )
+from kaudit.model.cni.calico import KUBERNETES_POLICY_ORDER
+from kaudit.model.cni.calico import Action as CalicoAction
 from kaudit.netpol.addresses import CompiledBlock, Interval
 from kaudit.netpol.admin_tiers import (
     AdminCompiler,
@@ -79,6 +84,8 @@ from kaudit.netpol.admin_tiers import (
     ordered,
 )
 from kaudit.netpol.bits import bits_of, iter_bits
+from kaudit.netpol.calico_tiers import CalicoTiers, calico_tiers
+from kaudit.netpol.cilium_tiers import cilium_tiers
 from kaudit.netpol.classes import (
     PROTOCOLS,
     CompiledBlocks,
@@ -89,6 +96,13 @@ from kaudit.netpol.classes import (
     build_pod_classes,
     compile_blocks,
     namespace_labels,
+)
+from kaudit.netpol.cni_tiers import (
+    CniContext,
+    CniRule,
+    CniTier,
+    cni_address_blocks,
+    cni_references,
 )
 from kaudit.netpol.verdict import NETWORK_POLICY_TIER, Direction, PolicyRuleRef
 
@@ -188,11 +202,28 @@ def compile_policies(snapshot: Snapshot) -> CompiledPolicies:
     policies = tuple(snapshot.network_policies)
     admin = ordered(snapshot.admin_policies, AdminTier.ADMIN)
     baseline = ordered(snapshot.admin_policies, AdminTier.BASELINE)
-    blocks = compile_blocks(policies, address_blocks((*admin, *baseline), snapshot.nodes))
-    classes, pod_warnings = build_pod_classes(snapshot, policies, blocks, (*admin, *baseline))
-    selectors = SelectorIndex(classes, namespace_labels(snapshot))
+    references = cni_references(snapshot)
+    blocks = compile_blocks(
+        policies,
+        [*address_blocks((*admin, *baseline), snapshot.nodes), *cni_address_blocks(snapshot)],
+    )
+    classes, pod_warnings = build_pod_classes(
+        snapshot, policies, blocks, (*admin, *baseline), references
+    )
+    labels = namespace_labels(snapshot)
+    selectors = SelectorIndex(classes, labels)
     block_bits = block_bits_of(classes)
     policy_rules, tier = _network_policy_tier(policies, classes, selectors, blocks, block_bits)
+    # CNI policies come after every other policy in the policy index space.
+    cni_first = len(policies) + len(admin) + len(baseline)
+    cni = CniContext(snapshot, classes, labels, blocks, block_bits)
+    calico = (
+        calico_tiers(cni, cni_first + len(snapshot.cilium_policies))
+        if snapshot.calico_policies
+        else None
+    )
+    if calico is not None:
+        policy_rules, tier = _calico_default_tier(policies, policy_rules, tier, calico, blocks)
     tiers = [tier]
     all_rules = list(policy_rules)
     warnings = [*blocks.warnings, *pod_warnings]
@@ -206,19 +237,141 @@ def compile_policies(snapshot: Snapshot) -> CompiledPolicies:
         admin_tier = _admin_tier(name.value, compiled_tier, all_rules, blocks)
         tiers.insert(0 if name is AdminTier.ADMIN else len(tiers), admin_tier)
         warnings.extend(compiled_tier.warnings)
+    before: list[CniTier] = []
+    after: list[CniTier] = []
+    if snapshot.cilium_policies:
+        rules_tier, default_deny_tier = cilium_tiers(cni, cni_first)
+        before.append(rules_tier)
+        after.append(default_deny_tier)
+    if calico is not None:
+        before.extend(calico.before)
+        after[:0] = calico.after
+    position = tiers.index(tier)
+    count = len(classes.classes)
+    tiers[position:position] = [_cni_tier(t, all_rules, blocks, count) for t in before]
+    position = tiers.index(tier) + 1
+    tiers[position:position] = [_cni_tier(t, all_rules, blocks, count) for t in after]
     all_policy_rules = tuple(all_rules)
     return CompiledPolicies(
         snapshot=snapshot,
         policies=policies,
         admin_policies=(*admin, *baseline),
-        policy_refs=(*(p.ref for p in policies), *(p.ref for p in (*admin, *baseline))),
+        policy_refs=(
+            *(p.ref for p in policies),
+            *(p.ref for p in (*admin, *baseline)),
+            *(p.ref for p in snapshot.cilium_policies),
+            *(p.ref for p in snapshot.calico_policies),
+        ),
         classes=classes,
         policy_rules=all_policy_rules,
         tiers=tuple(tiers),
-        groups=_groups(classes, all_policy_rules, tuple(tiers)),
+        groups=_groups(
+            classes, all_policy_rules, tuple(tiers), by_rules=bool(snapshot.calico_policies)
+        ),
         atoms=_port_atoms(all_policy_rules, classes),
         warnings=tuple(warnings),
     )
+
+
+def _from_cni(rule: CniRule, rule_id: int, blocks: CompiledBlocks) -> CompiledPolicyRule:
+    return CompiledPolicyRule(
+        id=rule_id,
+        ref=rule.ref,
+        policy_index=rule.policy_index,
+        direction=rule.direction,
+        action=Action(rule.action),
+        ports=rule.ports,
+        all_peers=False,
+        blocks=tuple(b for b in (blocks.blocks[i] for i in rule.block_ids) if b),
+        peer_bits=rule.peer_bits,
+        selected=rule.applies_to,
+    )
+
+
+def _cni_tier(
+    tier: CniTier, all_rules: list[CompiledPolicyRule], blocks: CompiledBlocks, count: int
+) -> Tier:
+    """A CNI tier's rules appended to `all_rules` (ids ascending in evaluation order)."""
+    first_id = len(all_rules)
+    all_rules.extend(_from_cni(r, first_id + i, blocks) for i, r in enumerate(tier.rules))
+
+    def side(direction: Direction) -> TierSide:
+        lists: list[list[int]] = [[] for _ in range(count)]
+        for offset, rule in enumerate(tier.rules):
+            if rule.direction is direction:
+                for cls_index in iter_bits(rule.applies_to):
+                    lists[cls_index].append(first_id + offset)
+        return TierSide(
+            policy_rules=tuple(map(tuple, lists)),
+            policies=tier.policies_of[direction],
+            isolated=tier.isolated[direction],
+        )
+
+    return Tier(
+        name=tier.name,
+        ingress=side(Direction.INGRESS),
+        egress=side(Direction.EGRESS),
+        allow_only=all(r.action == Action.ALLOW.value for r in tier.rules),
+    )
+
+
+def _calico_default_tier(
+    policies: Sequence[NetworkPolicy],
+    np_rules: tuple[CompiledPolicyRule, ...],
+    np_tier: Tier,
+    calico: CalicoTiers,
+    blocks: CompiledBlocks,
+) -> tuple[tuple[CompiledPolicyRule, ...], Tier]:
+    """Calico's default tier: its own policies and the NetworkPolicies (order 1000, named
+    knp.default.<name>) in one order, first match deciding; it stands in the NetworkPolicy
+    tier's place, so its Calico rules are named with that tier."""
+    entries: list[tuple[tuple[float, str], int, CompiledPolicyRule | CniRule]] = [
+        (
+            (KUBERNETES_POLICY_ORDER, f"knp.default.{policies[r.policy_index].name}"),
+            r.ref.rule_index,
+            r,
+        )
+        for r in np_rules
+    ]
+    entries += [(r.order_key, r.ref.rule_index, r) for r in calico.default.rules]
+    entries.sort(key=lambda e: (e[0], e[1]))
+    new_rules: list[CompiledPolicyRule] = []
+    renumbered: dict[int, int] = {}
+    calico_ids: list[tuple[int, CniRule]] = []
+    for _, _, rule in entries:
+        rule_id = len(new_rules)
+        if isinstance(rule, CompiledPolicyRule):
+            renumbered[rule.id] = rule_id
+            new_rules.append(dataclasses.replace(rule, id=rule_id))
+        else:
+            cni_rule = dataclasses.replace(
+                rule, ref=dataclasses.replace(rule.ref, tier=NETWORK_POLICY_TIER)
+            )
+            calico_ids.append((rule_id, cni_rule))
+            new_rules.append(_from_cni(cni_rule, rule_id, blocks))
+    deny_at_end = calico.default_action is CalicoAction.DENY
+
+    def side(direction: Direction) -> TierSide:
+        old = np_tier.side(direction)
+        lists = [[renumbered[r] for r in rules] for rules in old.policy_rules]
+        for rule_id, rule in calico_ids:
+            if rule.direction is direction:
+                for cls_index in iter_bits(rule.applies_to):
+                    lists[cls_index].append(rule_id)
+        own = calico.default.policies_of[direction]
+        return TierSide(
+            policy_rules=tuple(tuple(sorted(ids)) for ids in lists),
+            policies=tuple(old.policies[i] + own[i] for i in range(len(lists))),
+            isolated=(old.isolated | calico.default_applies[direction]) if deny_at_end else 0,
+        )
+
+    tier = Tier(
+        name=NETWORK_POLICY_TIER,
+        ingress=side(Direction.INGRESS),
+        egress=side(Direction.EGRESS),
+        allow_only=all(r.action is Action.ALLOW for r in new_rules),
+    )
+    return tuple(new_rules), tier
 
 
 def _admin_tier(
@@ -379,9 +532,16 @@ def _compile_policy_rule(
 
 
 def _groups(
-    classes: PodClasses, policy_rules: tuple[CompiledPolicyRule, ...], tiers: tuple[Tier, ...]
+    classes: PodClasses,
+    policy_rules: tuple[CompiledPolicyRule, ...],
+    tiers: tuple[Tier, ...],
+    *,
+    by_rules: bool = False,
 ) -> Groups:
-    """Group classes whose rows (as sources) or columns (as destinations) must be equal."""
+    """Group classes whose rows (as sources) or columns (as destinations) must be equal.
+
+    `by_rules`: key by the classes' own rules too, for tiers where a rule may apply to
+    part of its policy's classes (Calico's, whose rules narrow the policy's pods)."""
     all_classes = classes.classes
     families = classes.families
     tier_of = {t.name: position for position, t in enumerate(tiers)}
@@ -440,13 +600,16 @@ def _groups(
         src_list, dst_list = [], []
         for cls in all_classes:
             i = cls.index
-            skey = (policies(Direction.EGRESS, i), tuple(member_in[family][i]))
+            skey = (
+                (policies(Direction.EGRESS, i), own(Direction.EGRESS, i) if by_rules else ()),
+                tuple(member_in[family][i]),
+            )
             if skey not in src_index:
                 src_index[skey] = len(srcs)
                 srcs.append((own(Direction.EGRESS, i), expand(family, skey[1]), i))
             src_list.append(src_index[skey])
             dkey = (
-                policies(Direction.INGRESS, i),
+                (policies(Direction.INGRESS, i), own(Direction.INGRESS, i) if by_rules else ()),
                 tuple(member_out[family][i]),
                 tuple(cls.named_ports.values()),
             )

@@ -48,7 +48,7 @@ def side_for_range(
     ports resolve against the pod), and the part of `target` that side admits."""
     whole = ((target.first, target.last),)
     port_class = cls if direction is Direction.INGRESS else None
-    if len(compiled.tiers) > 1:
+    if len(compiled.tiers) > 1 or not compiled.tiers[0].allow_only:
         return _side_in_tiers(compiled, pod, cls, target, port, protocol, direction)
     # The NetworkPolicy tier alone, whose policy rules all allow: the union of the
     # parts each allows.

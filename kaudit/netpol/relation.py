@@ -117,7 +117,7 @@ def relation(compiled: CompiledPolicies, protocol: Protocol | None, port: int | 
 
 
 def _rows(compiled: CompiledPolicies, family: Family, admits: list[int]) -> list[int]:
-    if len(compiled.tiers) == 1:
+    if len(compiled.tiers) == 1 and compiled.tiers[0].allow_only:
         return _rows_allow_only(compiled, family, admits)
     policy_rules = compiled.policy_rules
     everything = compiled.classes.everything
@@ -187,7 +187,7 @@ def _rows(compiled: CompiledPolicies, family: Family, admits: list[int]) -> list
 
 
 def _cols(compiled: CompiledPolicies, family: Family, admits: list[int]) -> list[int]:
-    if len(compiled.tiers) == 1:
+    if len(compiled.tiers) == 1 and compiled.tiers[0].allow_only:
         return _cols_allow_only(compiled, family, admits)
     policy_rules = compiled.policy_rules
     everything = compiled.classes.everything

@@ -66,8 +66,10 @@ class PolicyRuleRef:
 
     def __str__(self) -> str:
         where = f"{self.direction.value.lower()}[{self.rule_index}]"
-        if self.tier == NETWORK_POLICY_TIER:
+        if self.tier == NETWORK_POLICY_TIER and self.policy.kind == "NetworkPolicy":
             return f"{self.policy.qualified_name} {where}"
+        if self.tier == NETWORK_POLICY_TIER:  # Calico's default tier holds NetworkPolicy's
+            return f"{self.policy.kind} {self.policy.qualified_name} {where}"
         named = f" {self.name!r}" if self.name else ""
         return f"{self.policy.kind} {self.policy.qualified_name} {where}{named} ({self.tier} tier)"
 
@@ -79,6 +81,7 @@ class PolicyRuleRef:
         }
         if self.tier != NETWORK_POLICY_TIER:
             data["tier"] = self.tier
+        if self.tier != NETWORK_POLICY_TIER or self.policy.kind != "NetworkPolicy":
             data["kind"] = self.policy.kind
         if self.name:
             data["name"] = self.name
@@ -151,13 +154,17 @@ class SideVerdict:
     def explain(self) -> str:
         side = "egress of" if self.direction is Direction.EGRESS else "ingress of"
         who = f"{side} {self.pod.qualified_name}"
-        policies = ", ".join(p.qualified_name for p in self.isolating_policies)
+        # NetworkPolicies by name; the other kinds (Cilium's, Calico's) with their kind.
+        policies = ", ".join(
+            p.qualified_name if p.kind == "NetworkPolicy" else f"{p.kind} {p.qualified_name}"
+            for p in self.isolating_policies
+        )
         if self.reason is Reason.HOST_NETWORK:
             return f"{who}: allowed (hostNetwork pod: NetworkPolicy does not apply to it)"
         if self.reason is Reason.OWN_NODE:
             return f"{who}: allowed (the source runs on this pod's node, always allowed)"
         if self.reason is Reason.NOT_ISOLATED:
-            return f"{who}: allowed (no NetworkPolicy selects it for {self.direction.value})"
+            return f"{who}: allowed (no policy selects it for {self.direction.value})"
         if self.reason is Reason.POLICY_RULES:
             policy_rules = ", ".join(str(r) for r in self.allowing_policy_rules)
             # Not allowed despite allowing policy rules: only part of an address range is.

@@ -1,7 +1,7 @@
 """Kinds present in the input but not audited, and the ones among them that change reachability.
 
 `ClusterFacts.ignored_kinds` counts the objects kaudit read past. Some of them are
-policies of other engines (Cilium, Calico, Antrea):
+policies of other engines (Antrea's, another group's NetworkPolicy):
 the cluster enforces them, kaudit does not evaluate them, so every answer about
 who may reach whom leaves them out. Every report format says so in one line.
 """
@@ -11,11 +11,12 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 
-# Kinds of policy engines besides networking.k8s.io/v1 NetworkPolicy and the
+# Kinds of policy engines besides networking.k8s.io/v1 NetworkPolicy, the
 # network-policy-api (policy.networking.k8s.io: ClusterNetworkPolicy, AdminNetworkPolicy,
-# BaselineAdminNetworkPolicy, all evaluated) that allow or deny traffic. An ignored
-# "NetworkPolicy" is another group's (Calico's), an ignored "ClusterNetworkPolicy"
-# Antrea's (crd.antrea.io): the Kubernetes ones are audited.
+# BaselineAdminNetworkPolicy) and the CNI kinds of Cilium (cilium.io) and Calico
+# (projectcalico.org, crd.projectcalico.org), all evaluated, that allow or deny
+# traffic. An ignored "NetworkPolicy" or "ClusterNetworkPolicy" is another group's
+# (Antrea's crd.antrea.io): the evaluated ones are read, not ignored.
 REACHABILITY_KINDS = frozenset(
     {
         "CiliumNetworkPolicy",
@@ -52,7 +53,8 @@ def unevaluated_policy_caveat(ignored: Mapping[str, int]) -> str | None:
     return (
         f"Not evaluated: {listed} {'is' if len(kinds) == 1 else 'are'} in the input and "
         f"change{'s' if len(kinds) == 1 else ''} what may reach what, but kaudit evaluates "
-        f"only Kubernetes NetworkPolicy and the network-policy-api's ClusterNetworkPolicy, "
-        f"AdminNetworkPolicy and BaselineAdminNetworkPolicy: reachability here leaves "
+        f"only Kubernetes NetworkPolicy, the network-policy-api's ClusterNetworkPolicy, "
+        f"AdminNetworkPolicy and BaselineAdminNetworkPolicy, and Cilium's and Calico's own "
+        f"policies: reachability here leaves "
         f"{'it' if len(kinds) == 1 else 'them'} out."
     )

@@ -14,6 +14,9 @@ from kaudit.rules.definition import Hit, Rule, rule
 
 # --- KA109 ---------------------------------------------------------------------------------
 
+_CILIUM = frozenset({"cilium"})
+_CALICO = frozenset({"calico"})
+
 
 def _cni_workload(ctx: AuditContext, cni: str) -> ObjectRef | None:
     for pod in ctx.snapshot.pods:
@@ -45,33 +48,62 @@ def _cni_workload(ctx: AuditContext, cni: str) -> ObjectRef | None:
         K8S_NETPOL + "#prerequisites",
         "https://kubernetes.io/docs/concepts/extend-kubernetes/compute-storage-net/network-plugins/",
     ),
-    needs=(Resource.NETWORK_POLICIES,),
+    needs=(
+        Resource.NETWORK_POLICIES,
+        # CNI policy kinds, enforced by their own plugin alone
+        Resource.CILIUM_NETWORK_POLICIES,
+        Resource.CILIUM_CLUSTERWIDE_NETWORK_POLICIES,
+        Resource.CALICO_NETWORK_POLICIES,
+        Resource.CALICO_GLOBAL_NETWORK_POLICIES,
+    ),
 )
 def cni_without_policy_enforcement(ctx: AuditContext) -> Iterator[Hit]:
-    policies = ctx.snapshot.network_policies
-    if not policies:
-        return
-    facts = ctx.snapshot.facts
+    snapshot = ctx.snapshot
+    facts = snapshot.facts
     seen = list(facts.cni)
-    enforcing = sorted(set(seen) & ENFORCING_CNIS)
-    if enforcing:
+    # Each engine's policies and the CNI plugins that enforce them: NetworkPolicy any
+    # enforcing plugin, Cilium's and Calico's own kinds only their own plugin.
+    groups = [
+        (len(snapshot.network_policies), "NetworkPolicy", "NetworkPolicies", ENFORCING_CNIS),
+        (len(snapshot.cilium_policies), "Cilium policy", "Cilium policies", _CILIUM),
+        (
+            sum(1 for p in snapshot.calico_policies if p.enforced),
+            "Calico policy",
+            "Calico policies",
+            _CALICO,
+        ),
+    ]
+    present = [g for g in groups if g[0]]
+    unenforced = [g for g in present if not set(seen) & g[3]]
+    if not unenforced:
         return
     evidence: JsonObject = {
         "cni": json_array(seen),
         "cniChecked": facts.cni_checked,
-        "policyCount": len(policies),
+        "policyCount": len(snapshot.network_policies),
     }
-    count = plural(len(policies), "NetworkPolicy", "NetworkPolicies")
+    for number, singular, _, enforcers in present:
+        if enforcers is not ENFORCING_CNIS:  # ciliumPolicyCount, calicoPolicyCount
+            evidence[f"{singular.split()[0].lower()}PolicyCount"] = number
+    count = " and ".join(plural(g[0], g[1], g[2]) for g in present)
     if seen:
         workload = _cni_workload(ctx, seen[0])
         ref = workload or ObjectRef("Cluster", "", facts.context or "cluster")
-        yield Hit(
-            ref,
-            f"The cluster runs {', '.join(seen)}, which does not enforce NetworkPolicy: the "
-            f"{count} in the cluster have no effect and all traffic stays open.",
-            evidence,
-            severity=Severity.HIGH,
-        )
+        parts = []
+        for number, singular, plural_name, enforcers in unenforced:
+            counted = plural(number, singular, plural_name)
+            if enforcers is ENFORCING_CNIS:
+                parts.append(
+                    f"The cluster runs {', '.join(seen)}, which does not enforce NetworkPolicy: "
+                    f"the {counted} in the cluster have no effect and all traffic stays open."
+                )
+            else:
+                engine = singular.split()[0]
+                parts.append(
+                    f"The cluster runs {', '.join(seen)}, not {engine}: the {counted} in the "
+                    f"cluster are enforced by {engine} alone and have no effect here."
+                )
+        yield Hit(ref, " ".join(parts), evidence, severity=Severity.HIGH)
     elif facts.cni_checked:
         yield Hit(
             ObjectRef("Cluster", "", facts.context or "cluster"),

@@ -66,6 +66,12 @@ def namespace_without_networkpolicy(ctx: AuditContext) -> Iterator[Hit]:
         if ctx.policies_by_namespace.get(namespace):
             continue
         pods = application_pods(ctx, namespace)
+        # Policies of other kinds (Cilium's, Calico's) may isolate pods here: not open then.
+        if any(
+            ctx.engine.isolation(p).ingress_isolated or ctx.engine.isolation(p).egress_isolated
+            for p in pods
+        ):
+            continue
         workloads = workload_names(pods)
         inbound = closure(ctx, pods, Direction.INGRESS)
         outbound = closure(ctx, pods, Direction.EGRESS)

@@ -13,6 +13,7 @@ from types import MappingProxyType
 
 from kaudit.rules import (
     adminpolicy,
+    cni,
     dns,
     enforcement,
     gateway,
@@ -32,6 +33,7 @@ FAMILIES: tuple[tuple[Rule, ...], ...] = (
     dns.RULES,
     selectors.RULES,
     enforcement.RULES,
+    cni.RULES,  # CNI policy kinds (Cilium, Calico)
     services.RULES,
     service_exposure.RULES,
     ingress.RULES,

@@ -28,6 +28,7 @@ LISTED = frozenset(
         ("networking.k8s.io", "ingressclasses"),
         ("", "nodes"),  # for the nodes peers of admin policies
         ("apps", "daemonsets"),  # kube-system's only
+        ("", "serviceaccounts"),  # only when Calico's policy kinds are served
     }
 )
 NON_RESOURCE_PATHS = frozenset({"/version", "/apis/discovery.k8s.io/v1"})

@@ -27,6 +27,7 @@ from kaudit.model import (
     Route,
     Service,
     wire,
+    wire_gateway,
 )
 from tests.plugins.clusterkit import REPO_ROOT, Cluster, slices_settled
 
@@ -41,10 +42,14 @@ BUILDERS: dict[str, tuple[type[Any], Callable[[Any], Any], Callable[[Any], Any]]
     "Ingress": (wire.Ingress, Ingress.from_wire, Ingress.from_raw),
     "IngressClass": (wire.IngressClass, IngressClass.from_wire, IngressClass.from_raw),
     # Gateway API
-    "GatewayClass": (wire.GatewayClass, GatewayClass.from_wire, GatewayClass.from_raw),
-    "Gateway": (wire.Gateway, Gateway.from_wire, Gateway.from_raw),
-    "HTTPRoute": (wire.Route, Route.from_wire, Route.from_raw),
-    "ReferenceGrant": (wire.ReferenceGrant, ReferenceGrant.from_wire, ReferenceGrant.from_raw),
+    "GatewayClass": (wire_gateway.GatewayClass, GatewayClass.from_wire, GatewayClass.from_raw),
+    "Gateway": (wire_gateway.Gateway, Gateway.from_wire, Gateway.from_raw),
+    "HTTPRoute": (wire_gateway.Route, Route.from_wire, Route.from_raw),
+    "ReferenceGrant": (
+        wire_gateway.ReferenceGrant,
+        ReferenceGrant.from_wire,
+        ReferenceGrant.from_raw,
+    ),
 }
 WORKLOADS = ("Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job")
 

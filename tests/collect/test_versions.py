@@ -23,22 +23,7 @@ POLICY_SPEC = "spec: {podSelector: {}, ingress: [{}]}\n"
 GROUP_CASES = [
     ("kubernetes", "networking.k8s.io/v1", "NetworkPolicy", True, {}),
     ("kubernetes beta", "extensions/v1beta1", "NetworkPolicy", True, {}),
-    (
-        "calico v3",
-        "projectcalico.org/v3",
-        "NetworkPolicy",
-        False,
-        {"NetworkPolicy.projectcalico.org": 1},
-    ),
-    (
-        "calico crd",
-        "crd.projectcalico.org/v1",
-        "NetworkPolicy",
-        False,
-        {"NetworkPolicy.crd.projectcalico.org": 1},
-    ),
     ("unknown group", "example.com/v1", "NetworkPolicy", False, {"NetworkPolicy.example.com": 1}),
-    ("cilium", "cilium.io/v2", "CiliumNetworkPolicy", False, {"CiliumNetworkPolicy.cilium.io": 1}),
     ("core kind not read", "v1", "ConfigMap", False, {"ConfigMap": 1}),
 ]
 
@@ -55,6 +40,31 @@ def test_objects_are_recognised_by_group_and_kind(
     snap = load(tmp_path, text + POLICY_SPEC)
     assert [p.name for p in snap.network_policies] == (["p"] if read else [])
     assert dict(snap.facts.ignored_kinds) == ignored
+
+
+# (case, apiVersion, kind, spec): CNI policy kinds, read as their own kinds (kaudit.model.cni).
+CNI_GROUP_CASES = [
+    ("calico v3", "projectcalico.org/v3", "NetworkPolicy", "spec: {selector: all()}\n"),
+    ("calico crd", "crd.projectcalico.org/v1", "NetworkPolicy", "spec: {selector: all()}\n"),
+    ("cilium", "cilium.io/v2", "CiliumNetworkPolicy", "spec: {endpointSelector: {}}\n"),
+]
+
+
+@pytest.mark.parametrize(
+    ("api_version", "kind", "spec"),
+    [c[1:] for c in CNI_GROUP_CASES],
+    ids=[c[0] for c in CNI_GROUP_CASES],
+)
+def test_cni_policy_kinds_are_read_as_their_own_kinds(
+    tmp_path: Path, api_version: str, kind: str, spec: str
+) -> None:
+    text = f"apiVersion: {api_version}\nkind: {kind}\nmetadata: {{name: p, namespace: x}}\n"
+    snap = load(tmp_path, text + spec)
+    assert snap.network_policies == ()
+    read = [(p.kind, p.namespace, p.name) for p in snap.calico_policies]
+    read += [(p.kind, p.namespace, p.name) for p in snap.cilium_policies]
+    assert read == [(kind, "x", "p")]
+    assert dict(snap.facts.ignored_kinds) == {}  # read and evaluated, not ignored
 
 
 # (case, apiVersion, kind, read as a pod-creating workload?)

@@ -26,6 +26,7 @@ import pytest
 import yaml
 
 from kaudit.deploy import DeployOptions, Sink, render_manifests, render_yaml
+from kaudit.deploy.manifests import CLUSTER_READ_PERMISSIONS
 from kaudit.errors import ExitCode
 from tests.cluster.request_set import EVERY_KIND, check_request_set, kinds_listed
 from tests.jsondig import dig
@@ -423,6 +424,14 @@ CLUSTER_READS = {
         ("policy.networking.k8s.io", "adminnetworkpolicies"),
         ("policy.networking.k8s.io", "baselineadminnetworkpolicies"),
     ]
+    for verb in ("get", "list")
+} | {
+    # CNI policy kinds (Cilium, Calico) and ServiceAccounts, from the ClusterRole's table
+    (group, resource, "", verb)
+    for group, resources in CLUSTER_READ_PERMISSIONS
+    if group in ("cilium.io", "projectcalico.org", "crd.projectcalico.org")
+    or resources == ("serviceaccounts",)
+    for resource in resources
     for verb in ("get", "list")
 }
 

@@ -15,6 +15,7 @@ from typer.testing import CliRunner
 from kaudit import __version__
 from kaudit.cli import app
 from kaudit.collect import live
+from kaudit.collect.live.cni_resources import CNI_SERVICE_ACCOUNTS
 from kaudit.deploy import (
     CLUSTER_READ_PERMISSIONS,
     CNI_READ_PERMISSIONS,
@@ -173,6 +174,23 @@ def test_cluster_role_reads_exactly_what_the_collector_lists() -> None:
             ("gateway.networking.k8s.io", "udproutes"),
             ("gateway.networking.k8s.io", "referencegrants"),
             ("gateway.networking.x-k8s.io", "xlistenersets"),
+            # CNI policy kinds (Cilium, Calico in both its groups) and ServiceAccounts
+            ("cilium.io", "ciliumnetworkpolicies"),
+            ("cilium.io", "ciliumclusterwidenetworkpolicies"),
+            *(
+                (group, plural)
+                for group in ("projectcalico.org", "crd.projectcalico.org")
+                for plural in (
+                    "networkpolicies",
+                    "globalnetworkpolicies",
+                    "stagednetworkpolicies",
+                    "stagedglobalnetworkpolicies",
+                    "networksets",
+                    "globalnetworksets",
+                    "tiers",
+                )
+            ),
+            ("", "serviceaccounts"),
             ("", "nodes"),
             ("policy.networking.k8s.io", "clusternetworkpolicies"),
             ("policy.networking.k8s.io", "adminnetworkpolicies"),
@@ -195,6 +213,7 @@ def test_read_permissions_match_the_live_collector_resources() -> None:
         )
         for r in live.LISTED_RESOURCES
     } | {(r.group, r.plural) for r in live.OPTIONAL_RESOURCES}
+    listed.add(("", CNI_SERVICE_ACCOUNTS.plural))  # read when Calico's policies are served
     granted = {(group, res) for group, resources in CLUSTER_READ_PERMISSIONS for res in resources}
     assert granted == listed
     # The kube-system DaemonSets the collector reads to recognise the CNI.

@@ -36,9 +36,9 @@ def test_caveat_names_the_policy_kinds_only() -> None:
     assert unevaluated_policy_caveat({"ConfigMap": 3}) is None
     assert unevaluated_policy_caveat({"ConfigMap": 3, "CiliumNetworkPolicy": 1}) == (
         "Not evaluated: CiliumNetworkPolicy is in the input and changes what may reach what, "
-        "but kaudit evaluates only Kubernetes NetworkPolicy and the network-policy-api's "
-        "ClusterNetworkPolicy, AdminNetworkPolicy and BaselineAdminNetworkPolicy: "
-        "reachability here leaves it out."
+        "but kaudit evaluates only Kubernetes NetworkPolicy, the network-policy-api's "
+        "ClusterNetworkPolicy, AdminNetworkPolicy and BaselineAdminNetworkPolicy, and "
+        "Cilium's and Calico's own policies: reachability here leaves it out."
     )
 
 

@@ -22,6 +22,7 @@ CATALOGUE = {
     "KA109": "cni-without-policy-enforcement",
     "KA110": "policy-peer-selects-nothing",
     "KA111": "namespace-legacy-isolation-annotation",
+    "KA120": "policy-not-fully-evaluated",
     "KA201": "service-no-endpoints",
     "KA202": "service-no-ready-endpoints",
     "KA203": "service-target-port-mismatch",

@@ -24,6 +24,12 @@ from kaudit.collect.live.client import (
     RawClient,
     api_path,
 )
+from kaudit.collect.live.cni_resources import (
+    CNI_CONSEQUENCES,
+    CNI_OPTIONAL_RESOURCES,
+    cni_snapshot_fields,
+    read_once,
+)
 from kaudit.collect.live.credentials import connect
 from kaudit.collect.live.decoding import ListDecoder
 from kaudit.collect.live.discovery import ListedResource, OptionalResource, discover
@@ -52,6 +58,7 @@ from kaudit.model import (
     Service,
     Snapshot,
     wire,
+    wire_admin,
 )
 
 T = TypeVar("T")
@@ -110,13 +117,17 @@ LISTED_RESOURCES: tuple[ListedResource[Any, Any], ...] = (
         IngressClass.from_wire,
     ),
     # Nodes: their labels and addresses are what `nodes` peers of admin policies select.
-    ListedResource(Resource.NODES, "/api/v1", "nodes", False, "Nodes", wire.Node, Node.from_wire),
+    ListedResource(
+        Resource.NODES, "/api/v1", "nodes", False, "Nodes", wire_admin.Node, Node.from_wire
+    ),
 )
 # Kinds of optional API groups (CRDs), read in the version the server serves, when it
-# serves them (kaudit.collect.live.discovery).
+# serves them (kaudit.collect.live.discovery). A kind listed for two groups is read
+# from the first group served.
 OPTIONAL_RESOURCES: tuple[OptionalResource[Any, Any], ...] = (
     # Gateway API (kaudit.collect.live.gateway_api)
     *GATEWAY_API_RESOURCES,
+    *CNI_OPTIONAL_RESOURCES,  # CNI policy kinds (Cilium, Calico)
     # The network-policy-api (policy.networking.k8s.io), cluster-scoped.
     OptionalResource(
         Resource.CLUSTER_NETWORK_POLICIES,
@@ -125,7 +136,7 @@ OPTIONAL_RESOURCES: tuple[OptionalResource[Any, Any], ...] = (
         "clusternetworkpolicies",
         False,
         "ClusterNetworkPolicies",
-        wire.AdminPolicy,
+        wire_admin.AdminPolicy,
         AdminPolicy.cluster_network_policy,
     ),
     OptionalResource(
@@ -135,7 +146,7 @@ OPTIONAL_RESOURCES: tuple[OptionalResource[Any, Any], ...] = (
         "adminnetworkpolicies",
         False,
         "AdminNetworkPolicies",
-        wire.AdminPolicy,
+        wire_admin.AdminPolicy,
         AdminPolicy.admin_network_policy,
     ),
     OptionalResource(
@@ -145,7 +156,7 @@ OPTIONAL_RESOURCES: tuple[OptionalResource[Any, Any], ...] = (
         "baselineadminnetworkpolicies",
         False,
         "BaselineAdminNetworkPolicies",
-        wire.AdminPolicy,
+        wire_admin.AdminPolicy,
         AdminPolicy.baseline_admin_network_policy,
     ),
 )
@@ -200,6 +211,7 @@ _CONSEQUENCES: Mapping[Resource, str] = {
     Resource.UDP_ROUTES: "UDPRoute checks and Gateway exposure are incomplete",
     Resource.REFERENCE_GRANTS: "cross-namespace route and certificate references cannot be "
     "checked against ReferenceGrants",
+    **CNI_CONSEQUENCES,  # CNI policy kinds (Cilium, Calico) and ServiceAccounts
     Resource.CLUSTER_NETWORK_POLICIES: (
         "ClusterNetworkPolicies are left out of isolation and reachability"
     ),
@@ -386,8 +398,9 @@ def collect_live(source: Source, *, retry_budget: float = DEFAULT_RETRY_BUDGET) 
             endpoints = next(r for r in resources if r.kind is Resource.ENDPOINT_SLICES)
             futures[Resource.ENDPOINT_SLICES] = fetch(endpoints)
             discovered = _result(optional_probe, client)
-            resources.extend(discovered.listed)
-            futures.update({r.kind: fetch(r) for r in discovered.listed})
+            optional_listed = read_once(discovered.listed)
+            resources.extend(optional_listed)
+            futures.update({r.kind: fetch(r) for r in optional_listed})
             results = {kind: _result(future, client) for kind, future in futures.items()}
             daemonset_names = _result(daemonsets, client)
             extra_system_pods = _result(system_pods, client) if system_pods else None
@@ -525,6 +538,7 @@ def collect_live(source: Source, *, retry_budget: float = DEFAULT_RETRY_BUDGET) 
         admin_policies=tuple(admin_policies),
         nodes=tuple(nodes),
         warnings=tuple(warnings),
+        **cni_snapshot_fields(by_kind),  # CNI policy kinds (Cilium, Calico), ServiceAccounts
     )
 
 

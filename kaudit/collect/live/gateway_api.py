@@ -14,7 +14,7 @@ from kaudit.model import (
     ReferenceGrant,
     Resource,
     Route,
-    wire,
+    wire_gateway,
 )
 from kaudit.model.gateway import GATEWAY_EXPERIMENTAL_GROUP, GATEWAY_GROUP
 
@@ -28,7 +28,7 @@ def _route(kind: Resource, title: str, versions: tuple[str, ...]) -> OptionalRes
         str(kind),
         True,
         title,
-        wire.Route,
+        wire_gateway.Route,
         functools.partial(Route.from_wire, kind=title.removesuffix("s")),
     )
 
@@ -43,7 +43,7 @@ GATEWAY_API_RESOURCES: tuple[OptionalResource[Any, Any], ...] = (
         "gatewayclasses",
         False,
         "GatewayClasses",
-        wire.GatewayClass,
+        wire_gateway.GatewayClass,
         GatewayClass.from_wire,
     ),
     OptionalResource(
@@ -53,7 +53,7 @@ GATEWAY_API_RESOURCES: tuple[OptionalResource[Any, Any], ...] = (
         "gateways",
         True,
         "Gateways",
-        wire.Gateway,
+        wire_gateway.Gateway,
         Gateway.from_wire,
     ),
     OptionalResource(
@@ -63,7 +63,7 @@ GATEWAY_API_RESOURCES: tuple[OptionalResource[Any, Any], ...] = (
         "listenersets",
         True,
         "ListenerSets",
-        wire.ListenerSet,
+        wire_gateway.ListenerSet,
         ListenerSet.from_wire,
     ),
     # The experimental channel's XListenerSet (Gateway API v1.3 and v1.4).
@@ -74,7 +74,7 @@ GATEWAY_API_RESOURCES: tuple[OptionalResource[Any, Any], ...] = (
         "xlistenersets",
         True,
         "XListenerSets",
-        wire.ListenerSet,
+        wire_gateway.ListenerSet,
         functools.partial(ListenerSet.from_wire, kind="XListenerSet"),
     ),
     _route(Resource.HTTP_ROUTES, "HTTPRoutes", ("v1", "v1beta1")),
@@ -89,7 +89,7 @@ GATEWAY_API_RESOURCES: tuple[OptionalResource[Any, Any], ...] = (
         "referencegrants",
         True,
         "ReferenceGrants",
-        wire.ReferenceGrant,
+        wire_gateway.ReferenceGrant,
         ReferenceGrant.from_wire,
     ),
 )
