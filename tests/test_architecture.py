@@ -32,6 +32,7 @@ LAYER_OF: Mapping[str, str] = {
     "kaudit.report.sinks": "report-sinks",
     "kaudit.collect": "collect",
     "kaudit.rules": "rules",
+    "kaudit.review": "review",
     "kaudit.config": "config",
     "kaudit.netpol": "netpol",
     "kaudit.findings": "findings",
@@ -53,6 +54,7 @@ ALLOWED: Mapping[str, frozenset[str]] = {
             "report-sinks",
             "collect",
             "rules",
+            "review",
             "config",
             "netpol",
             "findings",
@@ -64,11 +66,13 @@ ALLOWED: Mapping[str, frozenset[str]] = {
     "audit": frozenset({"report", "rules", "config", "netpol", "findings", "model", "base"}),
     "deploy": frozenset({"rules", "config", "netpol", "findings", "model", "base"}),
     # Renderers read the rule catalogue (SARIF, the rule index) and the engine's summary types.
-    "report": frozenset({"rules", "config", "netpol", "findings", "model", "base"}),
+    "report": frozenset({"rules", "review", "config", "netpol", "findings", "model", "base"}),
     # The ConfigMap sink writes with the credentials the live collector loads.
     "report-sinks": frozenset({"report", "collect", "findings", "model", "base"}),
     "collect": frozenset({"model", "base"}),
     "rules": frozenset({"config", "netpol", "findings", "model", "base"}),
+    # Comparing two snapshots' connectivity: the engine's answers, side by side.
+    "review": frozenset({"netpol", "findings", "model", "base"}),
     # Plain configuration values, read by the rules.
     "config": frozenset({"findings", "model", "base"}),
     "netpol": frozenset({"findings", "model", "base"}),

@@ -1,0 +1,232 @@
+"""A live snapshot with manifests applied on top, as `kubectl apply` would leave the cluster.
+
+`overlay(live, applied)` replaces every object the manifests hold (by kind,
+namespace and name), adds the new ones and removes the deleted ones:
+
+- Objects of the kinds kaudit reads (Namespace, Service, EndpointSlice,
+  NetworkPolicy, Ingress, IngressClass, Pod) replace the live object of the same
+  kind, namespace and name. A deleted Namespace takes everything in it along.
+- A workload (Deployment, StatefulSet, DaemonSet, ReplicaSet, ReplicationController,
+  Job, CronJob) replaces the pods it runs. Live pods are recognised by their
+  owner (`Pod.workload`, read from ownerReferences: a Deployment's pods through
+  their ReplicaSet `<deployment>-<pod-template-hash>`, a CronJob's through its Job
+  `<cronjob>-<number>`). The new pods take over the names, nodes and addresses of
+  the pods they replace, one for one, as a rolling update would keep the workload
+  in place; extra replicas keep the names the manifests give them.
+- EndpointSlices are derived again (as the manifest source derives them) for the
+  Services of every namespace whose pods or Services changed.
+
+Nothing is written to the cluster: this is a function of two snapshots.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from kaudit.collect.documents import STDIN, read_documents
+from kaudit.collect.manifests import derive_slice, load_manifests, manifest_files
+from kaudit.collect.versions import CLUSTER_SCOPED_KINDS, WORKLOAD_KINDS, recognised_kind
+from kaudit.errors import InputError
+from kaudit.model import ClusterFacts, Namespace, Pod, Snapshot, Workload
+
+# (kind, namespace, name); the namespace is "" for cluster-scoped kinds.
+ObjectKey = tuple[str, str, str]
+
+# The controllers whose pods are named after a child object: parent kind -> child kind.
+_CHILD_KINDS: Mapping[str, str] = {"Deployment": "ReplicaSet", "CronJob": "Job"}
+
+
+@dataclass(frozen=True, slots=True)
+class Changes:
+    """The manifests to apply (as a snapshot, and the keys of every object they hold)
+    and the objects to delete."""
+
+    applied: Snapshot
+    applied_keys: frozenset[ObjectKey]
+    deleted: frozenset[ObjectKey] = frozenset()
+    inputs: tuple[str, ...] = ()
+
+
+def parse_object_key(text: str, flag: str = "--delete") -> ObjectKey:
+    """`KIND/NAMESPACE/NAME`, or `KIND/NAME` for cluster-scoped kinds (Namespace, IngressClass)."""
+    parts = text.split("/")
+    if len(parts) == 2 and parts[0] in CLUSTER_SCOPED_KINDS and parts[1]:
+        return parts[0], "", parts[1]
+    if len(parts) == 3 and all(parts) and parts[0] not in CLUSTER_SCOPED_KINDS:
+        return parts[0], parts[1], parts[2]
+    raise InputError(
+        f"{flag}: {text[:120]!r} is not KIND/NAMESPACE/NAME (or KIND/NAME for Namespace "
+        "and IngressClass), e.g. NetworkPolicy/shop/default-deny"
+    )
+
+
+def object_keys(paths: Iterable[str], namespace: str = "default") -> frozenset[ObjectKey]:
+    """The (kind, namespace, name) of every object kaudit reads in the manifests."""
+    keys: set[ObjectKey] = set()
+    for file in manifest_files(paths):
+        if file == STDIN:
+            raise InputError("--apply/--delete-file: give files or folders, not stdin (-)")
+        for doc in read_documents(file):
+            kind = recognised_kind(doc.api_version, doc.kind)
+            if kind is None or not doc.name:
+                continue
+            meta: Any = doc.raw.get("metadata")
+            own = meta.get("namespace") if isinstance(meta, Mapping) else None
+            where = "" if kind in CLUSTER_SCOPED_KINDS else str(own or namespace)
+            keys.add((kind, where, doc.name))
+    return frozenset(keys)
+
+
+def load_changes(
+    apply: Iterable[str], delete: Iterable[str] = (), delete_files: Iterable[str] = ()
+) -> Changes:
+    """The manifests of `apply`, the `--delete` keys and the objects of `delete_files`."""
+    apply = tuple(apply)
+    deleted = {parse_object_key(text) for text in delete}
+    delete_files = tuple(delete_files)
+    if delete_files:
+        deleted |= object_keys(delete_files)
+    if apply:
+        applied = load_manifests(apply)
+        keys = object_keys(apply)
+    else:
+        applied, keys = Snapshot(facts=ClusterFacts(source="manifests")), frozenset()
+    return Changes(applied, keys, frozenset(deleted), apply + delete_files)
+
+
+def overlay(live: Snapshot, changes: Changes) -> Snapshot:
+    """`live` as it would be after applying `changes` (see the module docstring)."""
+    gone = changes.applied_keys | changes.deleted
+    gone_namespaces = {name for kind, _, name in changes.deleted if kind == "Namespace"}
+    replaced_workloads = {(ns, kind, name) for kind, ns, name in gone if kind in WORKLOAD_KINDS}
+
+    def kept(kind: str, namespace: str, name: str) -> bool:
+        if namespace in gone_namespaces:
+            return False
+        return (kind, "" if kind in CLUSTER_SCOPED_KINDS else namespace, name) not in gone
+
+    applied = changes.applied
+    pods, touched = _pods(live, applied, replaced_workloads, kept)
+    services = [s for s in live.services if kept("Service", s.namespace, s.name)]
+    services += applied.services
+    touched |= {s.namespace for s in applied.services}
+    touched |= {ns for kind, ns, _ in gone if kind == "Service"}
+    explicit_slices = {(s.namespace, s.name) for s in applied.endpoint_slices if not s.derived}
+    slices = [
+        s
+        for s in live.endpoint_slices
+        if kept("EndpointSlice", s.namespace, s.name)
+        and (s.namespace, s.name) not in explicit_slices
+        and s.namespace not in touched
+    ]
+    slices += [s for s in applied.endpoint_slices if not s.derived]
+    covered = {(s.namespace, s.service_name) for s in slices}
+    slices += [
+        derive_slice(service, [p for p in pods if p.namespace == service.namespace])
+        for service in services
+        if service.namespace in touched
+        and service.has_selector
+        and (service.namespace, service.name) not in covered
+    ]
+    declared = {name for kind, _, name in changes.applied_keys if kind == "Namespace"}
+    namespaces = {n.name: n for n in live.namespaces if kept("Namespace", "", n.name)}
+    namespaces.update({n.name: n for n in applied.namespaces if n.name in declared})
+    used = [p.namespace for p in pods] + [s.namespace for s in services]
+    used += [p.namespace for p in applied.network_policies]
+    used += [i.namespace for i in applied.ingresses]
+    for name in used:
+        namespaces.setdefault(name, Namespace.implicit(name))
+    applied_text = ", ".join(changes.inputs) or "nothing"
+    note = (
+        f"manifests applied on top of the cluster: {applied_text}"
+        f" ({len(changes.applied_keys)} objects applied, {len(changes.deleted)} deleted)"
+    )
+    return Snapshot(
+        facts=dataclasses.replace(live.facts, notes=(*live.facts.notes, note)),
+        namespaces=tuple(sorted(namespaces.values(), key=lambda n: n.name)),
+        pods=tuple(pods),
+        services=tuple(services),
+        endpoint_slices=tuple(slices),
+        network_policies=tuple(
+            p for p in live.network_policies if kept("NetworkPolicy", p.namespace, p.name)
+        )
+        + applied.network_policies,
+        ingresses=tuple(i for i in live.ingresses if kept("Ingress", i.namespace, i.name))
+        + applied.ingresses,
+        ingress_classes=tuple(c for c in live.ingress_classes if kept("IngressClass", "", c.name))
+        + applied.ingress_classes,
+        warnings=live.warnings + applied.warnings,
+    )
+
+
+def _pods(
+    live: Snapshot,
+    applied: Snapshot,
+    replaced_workloads: set[tuple[str, str, str]],
+    kept: Callable[[str, str, str], bool],
+) -> tuple[list[Pod], set[str]]:
+    """The pods after the change, and the namespaces whose pods changed."""
+    pods: list[Pod] = []
+    replaced: dict[tuple[str, str, str], list[Pod]] = {}
+    touched: set[str] = set()
+    for pod in live.pods:
+        owner = owning_workload(pod, replaced_workloads)
+        if owner is not None:
+            replaced.setdefault(owner, []).append(pod)
+            touched.add(pod.namespace)
+        elif kept("Pod", pod.namespace, pod.name):
+            pods.append(pod)
+        else:
+            touched.add(pod.namespace)
+    by_workload: dict[tuple[str, str, str], list[Pod]] = {}
+    for pod in applied.pods:
+        touched.add(pod.namespace)
+        if pod.workload is None or not pod.from_template:
+            pods.append(pod)  # a Pod object: the live one of its name is gone already
+        else:
+            key = (pod.namespace, pod.workload.kind, pod.workload.name)
+            by_workload.setdefault(key, []).append(pod)
+    for key, new_pods in by_workload.items():
+        old_pods = sorted(replaced.get(key, ()), key=lambda p: p.name)
+        pods.extend(_take_over(new_pods, old_pods))
+    return pods, touched
+
+
+def _take_over(new_pods: list[Pod], old_pods: list[Pod]) -> list[Pod]:
+    """New pods in the places of the old ones: their names, nodes and addresses."""
+    result = []
+    for index, pod in enumerate(new_pods):
+        if index < len(old_pods):
+            old = old_pods[index]
+            pod = dataclasses.replace(
+                pod, name=old.name, node_name=old.node_name, pod_ips=old.pod_ips
+            )
+        result.append(pod)
+    return result
+
+
+def owning_workload(pod: Pod, workloads: set[tuple[str, str, str]]) -> tuple[str, str, str] | None:
+    """The (namespace, kind, name) among `workloads` that runs `pod`, if any.
+
+    A pod's own owner counts, and so does its owner's parent when the child is
+    named after it: a ReplicaSet `<deployment>-<hash>` or a Job `<cronjob>-<number>`.
+    """
+    owner: Workload | None = pod.workload
+    if owner is None:
+        return None
+    direct = (pod.namespace, owner.kind, owner.name)
+    if direct in workloads:
+        return direct
+    for parent, child in _CHILD_KINDS.items():
+        if owner.kind != child:
+            continue
+        stem, _, suffix = owner.name.rpartition("-")
+        candidate = (pod.namespace, parent, stem)
+        if stem and suffix and candidate in workloads:
+            if parent == "CronJob" and not suffix.isdigit():
+                continue
+            return candidate
+    return None
