@@ -54,7 +54,9 @@ def compare_connectivity(
         for protocol in protocols
     }
     old_pairs, new_pairs = old.own_node_pairs(), new.own_node_pairs()
-    exceptions = old_pairs | new_pairs
+    exceptions: dict[str, set[str]] = {}
+    for source, target in old_pairs | new_pairs:
+        exceptions.setdefault(source, set()).add(target)
     for protocol in protocols:
         found_opened, found_closed = _pod_changes(old, new, joints, protocol, ranges_of[protocol])
         opened += _without(found_opened, exceptions)
@@ -63,12 +65,14 @@ def compare_connectivity(
         old, new, old_pairs, new_pairs, ranges_of, protocols
     )
     outside = outside_changes(old, new, joints, ranges_of, within)
+    all_opened = _sorted([*opened, *extra_opened, *outside.opened])
+    all_closed = _sorted([*closed, *extra_closed, *outside.closed])
     return ConnectivityDiff(
-        opened=_sorted([*opened, *extra_opened, *outside.opened]),
-        closed=_sorted([*closed, *extra_closed, *outside.closed]),
+        opened=all_opened,
+        closed=all_closed,
         protocols=tuple(protocols),
         ports=ports,
-        workloads=_workloads(old, new),
+        workloads=_workloads(old, new, (*all_opened, *all_closed)),
         pods_before=len(old.pods),
         pods_after=len(new.pods),
         added_pods=tuple(sorted(new.pods.keys() - old.pods.keys())),
@@ -87,8 +91,8 @@ def _pod_changes(
     count = len(joints.members)
     translate_old = joints.translator(joints.before)
     translate_new = joints.translator(joints.after)
-    opened = [Refinement() for _ in range(count)]
-    closed = [Refinement() for _ in range(count)]
+    opened: dict[int, Refinement] = {}
+    closed: dict[int, Refinement] = {}
     for position, port_range in enumerate(ranges):
         rows_old = old.engine.relation(protocol, port_range.first).rows
         rows_new = new.engine.relation(protocol, port_range.first).rows
@@ -97,8 +101,8 @@ def _pod_changes(
             reach_old = translate_old(rows_old[b]) if b >= 0 else 0
             reach_new = translate_new(rows_new[a]) if a >= 0 else 0
             if reach_old != reach_new:
-                opened[joint].add(position, reach_new & ~reach_old)
-                closed[joint].add(position, reach_old & ~reach_new)
+                opened.setdefault(joint, Refinement()).add(position, reach_new & ~reach_old)
+                closed.setdefault(joint, Refinement()).add(position, reach_old & ~reach_new)
     return (
         _blocks(joints, opened, ranges, protocol),
         _blocks(joints, closed, ranges, protocol),
@@ -107,13 +111,13 @@ def _pod_changes(
 
 def _blocks(
     joints: JointClasses,
-    refinements: Sequence[Refinement],
+    refinements: Mapping[int, Refinement],
     ranges: Sequence[PortRange],
     protocol: Protocol,
 ) -> list[PathChange]:
     """Sources with the same targets on the same ranges merged into one block."""
     sources_of: dict[tuple[tuple[PortRange, ...], int], list[int]] = {}
-    for joint, refinement in enumerate(refinements):
+    for joint, refinement in sorted(refinements.items()):
         alone = len(joints.members[joint]) == 1
         for signature, found in refinement.parts():
             # A pod and itself always connect: a lone pod is not its own target.
@@ -136,18 +140,20 @@ def _blocks(
     return changes
 
 
-def _without(changes: Iterable[PathChange], pairs: set[tuple[str, str]]) -> list[PathChange]:
-    """The blocks less the given (source, target) pairs, split where they hold one."""
-    if not pairs:
+def _without(changes: Iterable[PathChange], taken: Mapping[str, set[str]]) -> list[PathChange]:
+    """The blocks less the given pairs (source -> targets), split where they hold one."""
+    if not taken:
         return list(changes)
-    taken: dict[str, set[str]] = {}
-    for source, target in pairs:
-        taken.setdefault(source, set()).add(target)
     result: list[PathChange] = []
     for change in changes:
-        targets = set(change.targets)
-        hit = {s: taken[s] & targets for s in change.sources if s in taken}
-        hit = {s: t for s, t in hit.items() if t}
+        hit: dict[str, set[str]] = {}
+        targets: set[str] | None = None
+        for source in change.sources:
+            if source in taken:
+                targets = set(change.targets) if targets is None else targets
+                found = taken[source] & targets
+                if found:
+                    hit[source] = found
         if not hit:
             result.append(change)
             continue
@@ -197,9 +203,16 @@ def _class_allows(side: Side, source: str, target: str, protocol: Protocol, port
     return has(row, side.class_of[target])
 
 
-def _workloads(old: Side, new: Side) -> dict[str, str]:
-    names = {key: f"{pod.namespace}/{pod.owner}" for key, pod in old.pods.items()}
-    names.update({key: f"{pod.namespace}/{pod.owner}" for key, pod in new.pods.items()})
+def _workloads(old: Side, new: Side, changes: Iterable[PathChange]) -> dict[str, str]:
+    """The workload of every pod the changes name (the later side's when on both)."""
+    names: dict[str, str] = {}
+    for change in changes:
+        for key in (*change.sources, *change.targets):
+            if key in names:
+                continue
+            pod = new.pods.get(key) or old.pods.get(key)
+            if pod is not None:
+                names[key] = f"{pod.namespace}/{pod.owner}"
     return names
 
 

@@ -66,33 +66,101 @@ def _questions(
 
 
 class _Answers:
-    """One side's answers per class, each computed once."""
+    """One side's answers, per question and class, over the question's ranges.
+
+    Classes that every policy rule treats alike for the question (the same policy
+    rules of the direction, the same named ports, the same isolation) share one
+    computed answer.
+    """
 
     def __init__(self, side: Side) -> None:
         self._side = side
-        self._cache: dict[tuple[Scope, str, int, Protocol, int], bool] = {}
+        # Keyed by the question's number in the list of questions.
+        self._by_class: dict[tuple[int, int], tuple[bool, ...]] = {}
+        self._by_behaviour: dict[tuple[int, int], tuple[bool, ...]] = {}
+        self._behaviours: dict[object, int] = {}
+        self._behaviour_of: dict[tuple[Direction, int], int] = {}
+        # (policy rule id, address) -> does one of its ipBlocks hold the address
+        self._blocks: dict[tuple[int, str], bool] = {}
 
-    def allows(self, question: _Question, class_index: int, port: int) -> bool:
-        key = (question.scope, question.address, class_index, question.protocol, port)
-        found = self._cache.get(key)
+    def row(self, number: int, question: _Question, class_index: int) -> tuple[bool, ...]:
+        """Per range of question `number`, is it allowed for the class."""
+        found = self._by_class.get((number, class_index))
         if found is None:
-            found = self._cache[key] = self._decide(question, class_index, port)
+            if question.scope is Scope.DNS:
+                found = tuple(self._dns(question, class_index) for _ in question.ranges)
+            else:
+                key = (number, self._behaviour(question, class_index))
+                found = self._by_behaviour.get(key)
+                if found is None:
+                    found = self._by_behaviour[key] = tuple(
+                        self._address(question, class_index, r.first) for r in question.ranges
+                    )
+            self._by_class[(number, class_index)] = found
         return found
 
-    def _decide(self, question: _Question, class_index: int, port: int) -> bool:
-        engine = self._side.engine
-        if question.scope is Scope.DNS:
-            pod = engine.compiled.classes.classes[class_index].members[0]
-            access = engine.dns_access(pod)
-            return access.udp if question.protocol is Protocol.UDP else access.tcp
-        direction = Direction.INGRESS if question.scope is Scope.INGRESS else Direction.EGRESS
+    def _behaviour(self, question: _Question, class_index: int) -> int:
+        """A number per distinct way the policies treat a class in one direction."""
+        direction = _direction(question)
+        found = self._behaviour_of.get((direction, class_index))
+        if found is not None:
+            return found
+        compiled = self._side.engine.compiled
+        cls = compiled.classes.classes[class_index]
+        tier_side = compiled.network_policy.side(direction)
+        behaviour: object
+        if cls.host_network:
+            behaviour = "host network"
+        elif not has(tier_side.isolated, class_index):
+            behaviour = "not isolated"
+        else:
+            named = tuple(sorted(cls.named_ports.items())) if direction is Direction.INGRESS else ()
+            behaviour = (direction, tier_side.policy_rules[class_index], named)
+        number = self._behaviours.setdefault(behaviour, len(self._behaviours))
+        self._behaviour_of[(direction, class_index)] = number
+        return number
+
+    def _address(self, question: _Question, class_index: int, port: int) -> bool:
         return admits_address(
-            self._side, class_index, direction, question.address, question.protocol, port
+            self._side,
+            class_index,
+            _direction(question),
+            question.address,
+            question.protocol,
+            port,
+            self._blocks,
         )
+
+    def _dns(self, question: _Question, class_index: int) -> bool:
+        """Every DNS pod reachable on port 53, from the relation's row of the class (as
+        `PolicyEngine.dns_access` decides it for the class's first pod)."""
+        engine = self._side.engine
+        classes = engine.compiled.classes
+        source = classes.classes[class_index].members[0]
+        row = engine.relation(question.protocol, DNS_PORT).rows[class_index]
+        for dns in classes.dns_pods:
+            if dns.key == source.key or has(row, classes.class_of[dns.key].index):
+                continue
+            own_node = (source.host_network or dns.host_network) and (
+                source.node_name is not None and source.node_name == dns.node_name
+            )
+            if not own_node:
+                return False
+        return True
+
+
+def _direction(question: _Question) -> Direction:
+    return Direction.INGRESS if question.scope is Scope.INGRESS else Direction.EGRESS
 
 
 def admits_address(
-    side: Side, class_index: int, direction: Direction, address: str, protocol: Protocol, port: int
+    side: Side,
+    class_index: int,
+    direction: Direction,
+    address: str,
+    protocol: Protocol,
+    port: int,
+    held: dict[tuple[int, str], bool] | None = None,
 ) -> bool:
     """Does a class's egress (ingress) admit `address` as destination (source)?
 
@@ -100,6 +168,7 @@ def admits_address(
     direction admits everything; otherwise one of its policy rules must hold the
     address (no peers, or an ipBlock holding it) on the port. Named ports resolve
     against the destination pod, so they never match an outside destination.
+    `held` caches, per policy rule and address, whether its ipBlocks hold it.
     """
     compiled = side.engine.compiled
     cls = compiled.classes.classes[class_index]
@@ -108,16 +177,23 @@ def admits_address(
     tier_side = compiled.network_policy.side(direction)
     if not has(tier_side.isolated, class_index):
         return True
-    parsed = parse_address(address)
-    if parsed is None:
-        raise ValueError(f"{address!r} is not an IP address")
-    version, value = parsed
+    held = {} if held is None else held
     destination = cls if direction is Direction.INGRESS else None
     for policy_rule_id in tier_side.policy_rules[class_index]:
         policy_rule = compiled.policy_rules[policy_rule_id]
         if not ports_match(policy_rule.ports, destination, protocol, port):
             continue
-        if policy_rule.all_peers or any(b.contains(version, value) for b in policy_rule.blocks):
+        if policy_rule.all_peers:
+            return True
+        inside = held.get((policy_rule_id, address))
+        if inside is None:
+            parsed = parse_address(address)
+            if parsed is None:
+                raise ValueError(f"{address!r} is not an IP address")
+            inside = held[(policy_rule_id, address)] = any(
+                b.contains(*parsed) for b in policy_rule.blocks
+            )
+        if inside:
             return True
     return False
 
@@ -132,21 +208,18 @@ def outside_changes(
     answers_old, answers_new = _Answers(old), _Answers(new)
     opened: list[PathChange] = []
     closed: list[PathChange] = []
-    for question in _questions(ranges_of, within):
+    for number, question in enumerate(_questions(ranges_of, within)):
         opened_of: dict[tuple[PortRange, ...], list[int]] = {}
         closed_of: dict[tuple[PortRange, ...], list[int]] = {}
+        nothing = (False,) * len(question.ranges)
         for joint in range(len(joints.members)):
             b, a = joints.before[joint], joints.after[joint]
-            gained: list[PortRange] = []
-            lost: list[PortRange] = []
-            for port_range in question.ranges:
-                port = port_range.first
-                was = b >= 0 and answers_old.allows(question, b, port)
-                now = a >= 0 and answers_new.allows(question, a, port)
-                if now and not was:
-                    gained.append(port_range)
-                elif was and not now:
-                    lost.append(port_range)
+            was = answers_old.row(number, question, b) if b >= 0 else nothing
+            now = answers_new.row(number, question, a) if a >= 0 else nothing
+            if was == now:
+                continue
+            gained = [r for r, w, n in zip(question.ranges, was, now, strict=True) if n and not w]
+            lost = [r for r, w, n in zip(question.ranges, was, now, strict=True) if w and not n]
             if gained:
                 opened_of.setdefault(merge_ranges(gained), []).append(joint)
             if lost:

@@ -297,3 +297,17 @@ def test_the_ci_recipe_reviews_two_revisions_of_the_demo(tmp_path: Path) -> None
     review = (repo / "review.md").read_text()
     assert review.splitlines()[2] == f"**This change {SUMMARY}.**"
     assert "<summary>Fixed findings (41)</summary>" in review
+
+
+def test_two_saved_audits_render_as_html_and_sarif_too(tmp_path: Path) -> None:
+    paths = {}
+    for name, folder in (("old", HARDENED), ("new", INSECURE)):
+        paths[name] = tmp_path / f"{name}.json"
+        saved = kaudit("audit", "--manifests", folder, "--format", f"json={paths[name]}")
+        assert saved.exit_code in (0, 1), saved.output
+    sarif = kaudit("diff", str(paths["old"]), str(paths["new"]), "--format", "sarif")
+    assert sarif.exit_code == 1  # new high findings
+    assert len(json.loads(sarif.output)["runs"][0]["results"]) == 41
+    html = kaudit("diff", str(paths["old"]), str(paths["new"]), "--format", "html")
+    assert "Connectivity was not compared" in html.output
+    assert "<summary>New findings (41)</summary>" in html.output
