@@ -33,8 +33,11 @@ LAYER_OF: Mapping[str, str] = {
     "kaudit.collect": "collect",
     "kaudit.rules": "rules",
     "kaudit.review": "review",
+    # The exposure inventory sits beside the rules: it asks the engine, rules may read it.
+    "kaudit.exposure": "rules",
     "kaudit.config": "config",
     "kaudit.netpol": "netpol",
+    "kaudit.routing": "routing",
     "kaudit.findings": "findings",
     "kaudit.model": "model",
     "kaudit.kube": "base",
@@ -57,25 +60,32 @@ ALLOWED: Mapping[str, frozenset[str]] = {
             "review",
             "config",
             "netpol",
+            "routing",
             "findings",
             "model",
             "base",
         }
     ),
     # The audit pipeline assembles the report's data types; it renders nothing.
-    "audit": frozenset({"report", "rules", "config", "netpol", "findings", "model", "base"}),
-    "deploy": frozenset({"rules", "config", "netpol", "findings", "model", "base"}),
+    "audit": frozenset(
+        {"report", "rules", "config", "netpol", "routing", "findings", "model", "base"}
+    ),
+    "deploy": frozenset({"rules", "config", "netpol", "routing", "findings", "model", "base"}),
     # Renderers read the rule catalogue (SARIF, the rule index) and the engine's summary types.
-    "report": frozenset({"rules", "review", "config", "netpol", "findings", "model", "base"}),
+    "report": frozenset(
+        {"rules", "review", "config", "netpol", "routing", "findings", "model", "base"}
+    ),
     # The ConfigMap sink writes with the credentials the live collector loads.
     "report-sinks": frozenset({"report", "collect", "findings", "model", "base"}),
     "collect": frozenset({"model", "base"}),
-    "rules": frozenset({"config", "netpol", "findings", "model", "base"}),
+    "rules": frozenset({"config", "netpol", "routing", "findings", "model", "base"}),
     # Comparing two snapshots' connectivity: the engine's answers, side by side.
     "review": frozenset({"netpol", "findings", "model", "base"}),
     # Plain configuration values, read by the rules.
     "config": frozenset({"findings", "model", "base"}),
     "netpol": frozenset({"findings", "model", "base"}),
+    # Gateway API attachment: pure functions over the snapshot, beside the engine.
+    "routing": frozenset({"model", "base"}),
     # A Finding names its object with the model's ObjectRef and Origin.
     "findings": frozenset({"model", "base"}),
     "model": frozenset({"base"}),

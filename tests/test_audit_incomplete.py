@@ -26,6 +26,17 @@ FIELDS = {
     Resource.NETWORK_POLICIES: "network_policies",
     Resource.INGRESSES: "ingresses",
     Resource.INGRESS_CLASSES: "ingress_classes",
+    # Gateway API
+    Resource.GATEWAY_CLASSES: "gateway_classes",
+    Resource.GATEWAYS: "gateways",
+    Resource.LISTENER_SETS: "listener_sets",
+    Resource.X_LISTENER_SETS: "listener_sets",
+    Resource.HTTP_ROUTES: "routes",
+    Resource.GRPC_ROUTES: "routes",
+    Resource.TLS_ROUTES: "routes",
+    Resource.TCP_ROUTES: "routes",
+    Resource.UDP_ROUTES: "routes",
+    Resource.REFERENCE_GRANTS: "reference_grants",
 }
 
 

@@ -14,6 +14,7 @@ from kaudit.cli.audit import audit_command
 from kaudit.cli.deploy import deploy_command
 from kaudit.cli.diff import diff_command
 from kaudit.cli.explain import explain_command
+from kaudit.cli.exposure import exposure_command
 from kaudit.cli.reach import reach_command
 from kaudit.cli.report import report_command
 from kaudit.cli.rules import rules_command
@@ -61,6 +62,7 @@ def root(
 app.command("audit")(audit_command)
 app.command("deploy")(deploy_command)
 app.command("reach")(reach_command)
+app.command("exposure")(exposure_command)
 app.command("rules")(rules_command)
 app.command("explain")(explain_command)
 app.command("report")(report_command)

@@ -137,6 +137,7 @@ def diff_command(
     from kaudit.model import Protocol
     from kaudit.netpol import PROTOCOLS
     from kaudit.report.render import Format
+    from kaudit.report.review_exposure import entry_text, gated_outside_paths, opened_paths
     from kaudit.report.review_render import render_review
     from kaudit.review import parse_port_range
     from kaudit.review.gate import gated_openings, parse_gate
@@ -237,6 +238,14 @@ def diff_command(
                 err=True,
             )
         failing = failing or bool(hits)
+    if gates and review.exposure is not None:
+        exposed = gated_outside_paths(opened_paths(review.exposure), gates, review.namespace_labels)
+        for gate, entry in exposed[:20]:
+            typer.echo(
+                terminal_text(f"kaudit: --fail-on-opened {gate.text}: opens {entry_text(entry)}"),
+                err=True,
+            )
+        failing = failing or bool(exposed)
     if failing:
         raise typer.Exit(ExitCode.FINDINGS)
     incomplete = any(

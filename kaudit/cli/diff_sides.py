@@ -18,8 +18,8 @@ from kaudit.report.diff import diff_reports
 from kaudit.report.jsonio import report_from_json
 from kaudit.report.model import Report
 from kaudit.report.review import ChangeReview, SideInfo
+from kaudit.report.review_exposure import exposure_changes
 from kaudit.review import PortRange, compare_connectivity
-from kaudit.review.exposure import exposure_changes
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,7 +110,10 @@ def build_review(
     """Findings always; connectivity and outside paths when both sides are snapshots."""
     findings = diff_reports(before.report, after.report)
     notes: list[str] = []
-    connectivity = exposure = None
+    connectivity = None
+    exposure = exposure_changes(before.report.exposure, after.report.exposure)
+    if exposure is None:
+        notes.append("outside paths were not compared: an audit holds no exposure inventory")
     labels: dict[str, Labels] = {}
     if before.snapshot is not None and after.snapshot is not None:
         connectivity = compare_connectivity(
@@ -119,9 +122,6 @@ def build_review(
             ports=ports,
             protocols=protocols,
         )
-        exposure = exposure_changes(before.snapshot, after.snapshot)
-        if exposure is None:
-            notes.append("outside paths of the exposure inventory were not compared")
         for snapshot in (before.snapshot, after.snapshot):
             labels.update({ns.name: ns.labels for ns in snapshot.namespaces})
     for side in (before, after):

@@ -31,16 +31,21 @@ from kaudit.model import (
     Endpoint,
     EndpointPort,
     EndpointSlice,
+    Gateway,
+    GatewayClass,
     Ingress,
     IngressClass,
     LabelSelector,
     Namespace,
     NetworkPolicy,
     Pod,
+    ReferenceGrant,
+    Route,
     Service,
     Snapshot,
     Workload,
 )
+from kaudit.model.gateway import LISTENER_SET_KINDS, ROUTE_KINDS, ListenerSet
 
 MANIFEST_SUFFIXES = (".yaml", ".yml", ".json")
 
@@ -118,6 +123,12 @@ class _Builder:
     policies: list[NetworkPolicy] = field(default_factory=list)
     ingresses: list[Ingress] = field(default_factory=list)
     ingress_classes: list[IngressClass] = field(default_factory=list)
+    # Gateway API
+    gateway_classes: list[GatewayClass] = field(default_factory=list)
+    gateways: list[Gateway] = field(default_factory=list)
+    listener_sets: list[ListenerSet] = field(default_factory=list)
+    routes: list[Route] = field(default_factory=list)
+    reference_grants: list[ReferenceGrant] = field(default_factory=list)
     ignored: Counter[str] = field(default_factory=Counter)
     nodes: set[str] = field(default_factory=set)
     # `--namespace` values: objects without a namespace go into it, as with `kubectl apply -n`.
@@ -154,6 +165,16 @@ class _Builder:
                 self.ingresses.append(Ingress.from_raw(raw, origin))
             elif kind == "IngressClass":
                 self.ingress_classes.append(IngressClass.from_raw(raw, origin))
+            elif kind == "GatewayClass":
+                self.gateway_classes.append(GatewayClass.from_raw(raw, origin))
+            elif kind == "Gateway":
+                self.gateways.append(Gateway.from_raw(raw, origin))
+            elif kind in LISTENER_SET_KINDS:
+                self.listener_sets.append(ListenerSet.from_raw(raw, origin, kind=kind))
+            elif kind in ROUTE_KINDS:
+                self.routes.append(Route.from_raw(raw, origin, kind=kind))
+            elif kind == "ReferenceGrant":
+                self.reference_grants.append(ReferenceGrant.from_raw(raw, origin))
             elif kind == "Node":
                 # Read only to know how many pods each DaemonSet runs.
                 self.nodes.add(doc.name)
@@ -251,6 +272,7 @@ class _Builder:
         ]
         namespaces = dict(self.namespaces)
         objects: list[Any] = [*pods, *self.services, *slices, *self.policies, *self.ingresses]
+        objects += [*self.gateways, *self.listener_sets, *self.routes, *self.reference_grants]
         for obj in objects:
             namespaces.setdefault(obj.namespace, Namespace.implicit(obj.namespace))
         return Snapshot(
@@ -269,6 +291,11 @@ class _Builder:
             network_policies=tuple(self.policies),
             ingresses=tuple(self.ingresses),
             ingress_classes=tuple(self.ingress_classes),
+            gateway_classes=tuple(self.gateway_classes),
+            gateways=tuple(self.gateways),
+            listener_sets=tuple(self.listener_sets),
+            routes=tuple(self.routes),
+            reference_grants=tuple(self.reference_grants),
         )
 
 

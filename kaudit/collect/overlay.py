@@ -3,9 +3,9 @@
 `overlay(live, applied)` replaces every object the manifests hold (by kind,
 namespace and name), adds the new ones and removes the deleted ones:
 
-- Objects of the kinds kaudit reads (Namespace, Service, EndpointSlice,
-  NetworkPolicy, Ingress, IngressClass, Pod) replace the live object of the same
-  kind, namespace and name. A deleted Namespace takes everything in it along.
+- Objects of the kinds kaudit reads (Namespace, Pod, Service, EndpointSlice,
+  NetworkPolicy, Ingress, IngressClass, the Gateway API kinds) replace the live object
+  of the same kind, namespace and name. A deleted Namespace takes everything in it along.
 - A workload (Deployment, StatefulSet, DaemonSet, ReplicaSet, ReplicationController,
   Job, CronJob) replaces the pods it runs. Live pods are recognised by their
   owner (`Pod.workload`, read from ownerReferences: a Deployment's pods through
@@ -24,16 +24,33 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 from kaudit.collect.documents import STDIN, read_documents
 from kaudit.collect.manifests import derive_slice, load_manifests, manifest_files
 from kaudit.collect.versions import CLUSTER_SCOPED_KINDS, WORKLOAD_KINDS, recognised_kind
 from kaudit.errors import InputError
-from kaudit.model import ClusterFacts, Namespace, Pod, Snapshot, Workload
+from kaudit.model import ClusterFacts, Namespace, ObjectRef, Pod, Snapshot, Workload
 
 # (kind, namespace, name); the namespace is "" for cluster-scoped kinds.
 ObjectKey = tuple[str, str, str]
+
+# Every Snapshot field the overlay merges (tests/collect/test_overlay.py checks that
+# none is missing): the first six by rules of their own, the others by their ref.
+MERGED_FIELDS = frozenset(
+    {"facts", "namespaces", "pods", "services", "endpoint_slices", "warnings"}
+    | {"network_policies", "ingresses", "ingress_classes", "gateway_classes", "gateways"}
+    | {"listener_sets", "routes", "reference_grants"}
+)
+
+
+class _Referenced(Protocol):
+    @property
+    def ref(self) -> ObjectRef: ...
+
+
+R = TypeVar("R", bound=_Referenced)
+
 
 # The controllers whose pods are named after a child object: parent kind -> child kind.
 _CHILD_KINDS: Mapping[str, str] = {"Deployment": "ReplicaSet", "CronJob": "Job"}
@@ -134,9 +151,33 @@ def overlay(live: Snapshot, changes: Changes) -> Snapshot:
     declared = {name for kind, _, name in changes.applied_keys if kind == "Namespace"}
     namespaces = {n.name: n for n in live.namespaces if kept("Namespace", "", n.name)}
     namespaces.update({n.name: n for n in applied.namespaces if n.name in declared})
+
+    def merged(live_objects: tuple[R, ...], applied_objects: tuple[R, ...]) -> tuple[R, ...]:
+        kept_live = (o for o in live_objects if kept(o.ref.kind, o.ref.namespace, o.ref.name))
+        return (*kept_live, *applied_objects)
+
+    # Every other kind (policies, Ingresses, the Gateway API objects) by its ref.
+    others = dataclasses.replace(
+        live,
+        network_policies=merged(live.network_policies, applied.network_policies),
+        ingresses=merged(live.ingresses, applied.ingresses),
+        ingress_classes=merged(live.ingress_classes, applied.ingress_classes),
+        gateway_classes=merged(live.gateway_classes, applied.gateway_classes),
+        gateways=merged(live.gateways, applied.gateways),
+        listener_sets=merged(live.listener_sets, applied.listener_sets),
+        routes=merged(live.routes, applied.routes),
+        reference_grants=merged(live.reference_grants, applied.reference_grants),
+    )
     used = [p.namespace for p in pods] + [s.namespace for s in services]
-    used += [p.namespace for p in applied.network_policies]
-    used += [i.namespace for i in applied.ingresses]
+    namespaced: list[tuple[_Referenced, ...]] = [
+        others.network_policies,
+        others.ingresses,
+        others.gateways,
+        others.listener_sets,
+        others.routes,
+        others.reference_grants,
+    ]
+    used += [o.ref.namespace for objects in namespaced for o in objects]
     for name in used:
         namespaces.setdefault(name, Namespace.implicit(name))
     applied_text = ", ".join(changes.inputs) or "nothing"
@@ -144,20 +185,13 @@ def overlay(live: Snapshot, changes: Changes) -> Snapshot:
         f"manifests applied on top of the cluster: {applied_text}"
         f" ({len(changes.applied_keys)} objects applied, {len(changes.deleted)} deleted)"
     )
-    return Snapshot(
+    return dataclasses.replace(
+        others,
         facts=dataclasses.replace(live.facts, notes=(*live.facts.notes, note)),
         namespaces=tuple(sorted(namespaces.values(), key=lambda n: n.name)),
         pods=tuple(pods),
         services=tuple(services),
         endpoint_slices=tuple(slices),
-        network_policies=tuple(
-            p for p in live.network_policies if kept("NetworkPolicy", p.namespace, p.name)
-        )
-        + applied.network_policies,
-        ingresses=tuple(i for i in live.ingresses if kept("Ingress", i.namespace, i.name))
-        + applied.ingresses,
-        ingress_classes=tuple(c for c in live.ingress_classes if kept("IngressClass", "", c.name))
-        + applied.ingress_classes,
         warnings=live.warnings + applied.warnings,
     )
 

@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from typing import Any
 
 # Kinds whose objects have no namespace.
-CLUSTER_SCOPED_KINDS = frozenset({"Namespace", "Node", "IngressClass"})
+CLUSTER_SCOPED_KINDS = frozenset({"Namespace", "Node", "IngressClass", "GatewayClass"})
 
 # The pod-creating controllers kaudit expands into pods.
 WORKLOAD_KINDS = frozenset(
@@ -39,6 +39,22 @@ KNOWN_KINDS: Mapping[str, frozenset[str]] = {
     "extensions": frozenset({"Ingress", "NetworkPolicy", "Deployment", "DaemonSet", "ReplicaSet"}),
     "apps": frozenset({"Deployment", "StatefulSet", "DaemonSet", "ReplicaSet"}),
     "batch": frozenset({"Job", "CronJob"}),
+    # Gateway API: every served version has one shape in what kaudit reads.
+    "gateway.networking.k8s.io": frozenset(
+        {
+            "GatewayClass",
+            "Gateway",
+            "ListenerSet",
+            "HTTPRoute",
+            "GRPCRoute",
+            "TLSRoute",
+            "TCPRoute",
+            "UDPRoute",
+            "ReferenceGrant",
+        }
+    ),
+    # The experimental channel's ListenerSet before it moved to the group above (v1.5).
+    "gateway.networking.x-k8s.io": frozenset({"XListenerSet"}),
 }
 
 # Versions whose Ingress has `serviceName`/`servicePort` backends and `spec.backend`.

@@ -55,6 +55,22 @@ CLUSTER_READ_PERMISSIONS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("", ("namespaces", "pods", "services")),
     ("discovery.k8s.io", ("endpointslices",)),
     ("networking.k8s.io", ("ingressclasses", "ingresses", "networkpolicies")),
+    # Gateway API (read when the cluster serves it)
+    (
+        "gateway.networking.k8s.io",
+        (
+            "gatewayclasses",
+            "gateways",
+            "grpcroutes",
+            "httproutes",
+            "listenersets",
+            "referencegrants",
+            "tcproutes",
+            "tlsroutes",
+            "udproutes",
+        ),
+    ),
+    ("gateway.networking.x-k8s.io", ("xlistenersets",)),
 )
 # Read in kube-system only, to recognise the CNI by its DaemonSets.
 CNI_READ_PERMISSIONS: tuple[tuple[str, tuple[str, ...]], ...] = (("apps", ("daemonsets",)),)

@@ -15,10 +15,20 @@ threads and cached freely.
 Modules, down the order they import each other: `wire` (the wire schema), `meta`
 (labels, origins, identities, selectors), `pods` (namespaces, pods, workloads),
 `services` (Services and endpoints), `policies` (NetworkPolicies), `ingress`,
-and `snapshot` (the Snapshot and the cluster facts).
+`gateway` (the Gateway API) and `snapshot` (the Snapshot and the cluster facts).
 """
 
 from kaudit.kube import LEGACY_INGRESS_CLASS_ANNOTATION
+from kaudit.model.gateway import (
+    BackendRef,
+    Gateway,
+    GatewayClass,
+    Listener,
+    ListenerSet,
+    ParentRef,
+    ReferenceGrant,
+    Route,
+)
 from kaudit.model.ingress import Ingress, IngressBackend, IngressClass
 from kaudit.model.meta import (
     EMPTY_LABELS,
@@ -46,31 +56,39 @@ __all__ = [
     "LIVE",
     "MATCH_ALL",
     "SELECTOR_OPERATORS",
+    "BackendRef",
     "ClusterFacts",
     "CollectionWarning",
     "ContainerPort",
     "Endpoint",
     "EndpointPort",
     "EndpointSlice",
+    "Gateway",
+    "GatewayClass",
     "IPBlock",
     "Ingress",
     "IngressBackend",
     "IngressClass",
     "LabelSelector",
     "Labels",
+    "Listener",
+    "ListenerSet",
     "Meta",
     "Namespace",
     "NetworkPolicy",
     "ObjectRef",
     "Origin",
+    "ParentRef",
     "Pod",
     "PolicyPeer",
     "PolicyPort",
     "PolicyRule",
     "Protocol",
     "Raw",
+    "ReferenceGrant",
     "Requirement",
     "Resource",
+    "Route",
     "Service",
     "ServicePort",
     "Snapshot",

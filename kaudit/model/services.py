@@ -54,6 +54,8 @@ class Service:
     load_balancer_class: str | None = None
     allocate_load_balancer_node_ports: bool = True
     load_balancer_ingress: tuple[str, ...] = ()  # status.loadBalancer.ingress ip/hostname
+    # How nodes forward outside traffic: Cluster (source-NATed to a node address) or Local.
+    external_traffic_policy: str = "Cluster"
     origin: Origin = LIVE
 
     @property
@@ -117,6 +119,7 @@ class Service:
             load_balancer_class=spec.load_balancer_class or None,
             allocate_load_balancer_node_ports=True if allocate is None else allocate,
             load_balancer_ingress=lb_ingress,
+            external_traffic_policy=spec.external_traffic_policy or "Cluster",
             origin=origin,
         )
 

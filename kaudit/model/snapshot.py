@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from frozendict import frozendict
 
+from kaudit.model.gateway import Gateway, GatewayClass, ListenerSet, ReferenceGrant, Route
 from kaudit.model.ingress import Ingress, IngressClass
 from kaudit.model.pods import Namespace, Pod
 from kaudit.model.policies import NetworkPolicy
@@ -24,6 +25,17 @@ class Resource(enum.StrEnum):
     NETWORK_POLICIES = "networkpolicies"
     INGRESSES = "ingresses"
     INGRESS_CLASSES = "ingressclasses"
+    # Gateway API (optional: read when the cluster serves the CRDs)
+    GATEWAY_CLASSES = "gatewayclasses"
+    GATEWAYS = "gateways"
+    LISTENER_SETS = "listenersets"
+    X_LISTENER_SETS = "xlistenersets"  # the experimental group's XListenerSet
+    HTTP_ROUTES = "httproutes"
+    GRPC_ROUTES = "grpcroutes"
+    TLS_ROUTES = "tlsroutes"
+    TCP_ROUTES = "tcproutes"
+    UDP_ROUTES = "udproutes"
+    REFERENCE_GRANTS = "referencegrants"
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,6 +70,12 @@ class Snapshot:
     network_policies: tuple[NetworkPolicy, ...] = ()
     ingresses: tuple[Ingress, ...] = ()
     ingress_classes: tuple[IngressClass, ...] = ()
+    # Gateway API
+    gateway_classes: tuple[GatewayClass, ...] = ()
+    gateways: tuple[Gateway, ...] = ()
+    listener_sets: tuple[ListenerSet, ...] = ()
+    routes: tuple[Route, ...] = ()  # every route kind, each with its `kind`
+    reference_grants: tuple[ReferenceGrant, ...] = ()
     warnings: tuple[CollectionWarning, ...] = ()
 
     @property
@@ -79,7 +97,7 @@ class Snapshot:
     def filtered(self, include: Iterable[str] = (), exclude: Iterable[str] = ()) -> Snapshot:
         """Keep only the given namespaces (all when `include` is empty), minus `exclude`.
 
-        Cluster-scoped objects (IngressClasses) and the cluster facts always stay.
+        Cluster-scoped objects (IngressClasses, GatewayClasses) and the cluster facts always stay.
         A namespace in `include` that nothing is in (and that is not excluded) adds
         a warning, so that an audit of nothing does not read as a clean one.
         """
@@ -106,5 +124,10 @@ class Snapshot:
             network_policies=tuple(n for n in self.network_policies if keep(n.namespace)),
             ingresses=tuple(i for i in self.ingresses if keep(i.namespace)),
             ingress_classes=self.ingress_classes,
+            gateway_classes=self.gateway_classes,
+            gateways=tuple(g for g in self.gateways if keep(g.namespace)),
+            listener_sets=tuple(s for s in self.listener_sets if keep(s.namespace)),
+            routes=tuple(r for r in self.routes if keep(r.namespace)),
+            reference_grants=tuple(g for g in self.reference_grants if keep(g.namespace)),
             warnings=self.warnings + unmatched,
         )

@@ -10,7 +10,7 @@ by class, workload or namespace. `kaudit reach` renders its answers in
 """
 
 from kaudit.netpol.compile import Action, CompiledPolicies, Tier, compile_policies
-from kaudit.netpol.engine import PROTOCOLS, NamespaceReach, PolicyEngine
+from kaudit.netpol.engine import PROTOCOLS, AddressIngress, NamespaceReach, PolicyEngine
 from kaudit.netpol.summary import (
     IsolationCounts,
     PairCount,
@@ -32,6 +32,7 @@ from kaudit.netpol.verdict import (
 __all__ = [
     "PROTOCOLS",
     "Action",
+    "AddressIngress",
     "CompiledPolicies",
     "Coverage",
     "Direction",

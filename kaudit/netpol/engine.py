@@ -61,7 +61,7 @@ from kaudit.netpol.verdict import (
     Verdict,
 )
 
-__all__ = ["PROTOCOLS", "NamespaceReach", "PolicyEngine"]
+__all__ = ["PROTOCOLS", "AddressIngress", "NamespaceReach", "PolicyEngine"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,6 +77,20 @@ class NamespaceReach:
         """The reaching pods, class by class in the engine's (deterministic) order."""
         for group in self._members:
             yield from group
+
+
+@dataclass(frozen=True, slots=True)
+class AddressIngress:
+    """May connections from an address or CIDR outside the cluster enter a pod (its ingress
+    side only): `coverage` ALL, SOME or NONE of the range, `allowed_ranges` the admitted
+    part when SOME."""
+
+    side: SideVerdict
+    source: str
+    port: int
+    protocol: Protocol
+    coverage: Coverage
+    allowed_ranges: tuple[str, ...] = ()
 
 
 class PolicyEngine:
@@ -437,6 +451,52 @@ class PolicyEngine:
                             self._pods_by_ip.setdefault(parsed, pod)
         parsed = parse_address(address)
         return None if parsed is None else self._pods_by_ip.get(parsed)
+
+    def ingress_from_address(
+        self, dst: Pod, address: str, port: int, protocol: Protocol = Protocol.TCP
+    ) -> AddressIngress:
+        """Do `dst`'s ingress policies admit an address or CIDR outside the cluster on
+        `port`/`protocol`: the ingress counterpart of `check_ip`, on the NetworkPolicy tier
+        like it. Policy rules without `from` admit every address, ipBlock peers their CIDR
+        minus `except`, selectors none; named ports resolve against `dst`. hostNetwork and
+        unisolated pods admit everything. Raises ValueError when `address` does not parse.
+        """
+        target = parse_range(address)
+        whole = ((target.first, target.last),)
+        cls = self._class(dst)
+        policies = self._policy_refs(Direction.INGRESS, cls.index)
+        reason = Reason.NOT_ISOLATED
+        reached: tuple[Interval, ...] = whole
+        allowing: list[PolicyRuleRef] = []
+        if not self._classes.is_active(dst):
+            reason, reached = Reason.TERMINATED, ()
+        elif dst.host_network:
+            reason = Reason.HOST_NETWORK
+        elif policies:
+            allowed: list[Interval] = []
+            for policy_rule_id in self._compiled.network_policy.ingress.policy_rules[cls.index]:
+                rule = self._compiled.policy_rules[policy_rule_id]
+                if ports_match(rule.ports, cls, protocol, port) and (
+                    part := whole
+                    if rule.all_peers
+                    else tuple(i for b in rule.blocks for i in b.within(target))
+                ):
+                    allowed.extend(part)
+                    allowing.append(rule.ref)
+            reached = normalize(allowed)
+            reason = Reason.POLICY_RULES if reached else Reason.NO_POLICY_RULE
+        covered, total = size(reached), target.last - target.first + 1
+        coverage = Coverage.ALL if covered == total else Coverage.SOME if covered else Coverage.NONE
+        side = SideVerdict(
+            Direction.INGRESS,
+            dst.ref,
+            coverage is Coverage.ALL,
+            reason,
+            policies if reason in (Reason.POLICY_RULES, Reason.NO_POLICY_RULE) else (),
+            tuple(allowing),
+        )
+        ranges = target.cidrs(reached) if coverage is Coverage.SOME else ()
+        return AddressIngress(side, address, port, protocol, coverage, ranges)
 
     def metadata_access(self, pod: Pod) -> list[tuple[str, int, Verdict]]:
         """(address, port, verdict) for each cloud metadata endpoint (METADATA_ENDPOINTS)."""

@@ -28,12 +28,16 @@ from kaudit.netpol.summary import (
     ReachCount,
 )
 from kaudit.parsing import parse_json
+from kaudit.report.exposure_io import exposure_from_dict, exposure_to_dict
 from kaudit.report.kinds import unevaluated_policy_caveat
 from kaudit.report.model import NamespaceSummary, Report, SuppressedFinding
 
-# Bumped only on a breaking change (a field removed, renamed or retyped); adding a field
-# keeps the version, so readers must ignore fields they do not know.
-SCHEMA_VERSION = 1
+# Bumped only on a breaking change (a field removed, renamed or retyped, or a new field
+# required); adding an optional field keeps the version, so readers must ignore fields
+# they do not know. Version 2 requires `exposure`. Version 1 reports are still read
+# (their `exposure` is null: not computed).
+SCHEMA_VERSION = 2
+READABLE_VERSIONS = (1, 2)
 
 
 # --- writing ----------------------------------------------------------------------------------
@@ -47,7 +51,7 @@ def report_to_dict(report: Report) -> JsonObject:
         "generatedAt": format_timestamp(report.generated_at),
         "complete": report.complete,
         "minSeverity": report.min_severity.label,
-        "cluster": _facts_to_dict(report.facts),
+        "cluster": facts_to_dict(report.facts),
         "summary": {
             "total": len(report.findings),
             "bySeverity": {s.label: n for s, n in report.counts.items()},
@@ -73,6 +77,7 @@ def report_to_dict(report: Report) -> JsonObject:
         if report.reachability is not None
         else None,
         "systemNamespaces": json_array(sorted(report.system_namespaces)),
+        "exposure": exposure_to_dict(report.exposure) if report.exposure is not None else None,
     }
 
 
@@ -110,7 +115,7 @@ def format_timestamp(moment: dt.datetime) -> str:
     return text.replace("+00:00", "Z")
 
 
-def _facts_to_dict(facts: ClusterFacts) -> JsonObject:
+def facts_to_dict(facts: ClusterFacts) -> JsonObject:
     return {
         "source": facts.source,
         "context": facts.context,
@@ -239,11 +244,14 @@ def report_from_json(text: str, source_name: str) -> Report:
     data = parse_json(text, source_name)
     if not isinstance(data, dict) or "schemaVersion" not in data:
         raise InputError(f"{source_name}: not a kaudit JSON report (no schemaVersion)")
-    if data["schemaVersion"] != SCHEMA_VERSION:
+    if data["schemaVersion"] not in READABLE_VERSIONS:
         raise InputError(
             f"{source_name}: report schema version {data['schemaVersion']!r} is not supported"
-            f" (this kaudit reads version {SCHEMA_VERSION})"
+            f" (this kaudit reads versions {', '.join(map(str, READABLE_VERSIONS))})"
         )
+    if data["schemaVersion"] == 1:
+        # Version 1 had no exposure inventory: read it as one not computed.
+        data = {**data, "schemaVersion": SCHEMA_VERSION, "exposure": None}
     import jsonschema
 
     try:
@@ -278,6 +286,7 @@ def report_from_dict(data: Mapping[str, Any]) -> Report:
         else None,
         system_namespaces=frozenset(data["systemNamespaces"]),
         min_severity=Severity.parse(data.get("minSeverity", "info")),
+        exposure=exposure_from_dict(data["exposure"]) if data.get("exposure") is not None else None,
     )
 
 

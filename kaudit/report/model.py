@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
+from kaudit.exposure import ExposureInventory
 from kaudit.findings import Finding, Severity
 from kaudit.model import ClusterFacts, CollectionWarning
 from kaudit.netpol.summary import ReachabilitySummary
@@ -50,6 +51,9 @@ class Report:
     system_namespaces: frozenset[str] = frozenset()
     # Findings below this severity were left out (`--min-severity`); INFO means none were.
     min_severity: Severity = Severity.INFO
+    # What the outside world can reach (kaudit.exposure), or None when not computed (a
+    # report saved by a version before the inventory).
+    exposure: ExposureInventory | None = None
 
     @property
     def counts(self) -> dict[Severity, int]:

@@ -20,8 +20,8 @@ from kaudit.model import Labels
 from kaudit.report.diff import ReportDiff, diff_to_dict
 from kaudit.report.jsonio import format_timestamp
 from kaudit.report.model import Report
+from kaudit.report.review_exposure import ExposureChanges, exposure_changes_to_dict
 from kaudit.review import ConnectivityDiff, PathChange, WorkloadChange, group_by_workload
-from kaudit.review.exposure import ExposureChanges
 from kaudit.review.ports import PortRange
 
 # Why a review has no connectivity: one side is a saved audit.
@@ -71,8 +71,9 @@ def review_summary(review: ChangeReview) -> str:
         opened, closed = len(review.opened_by_workload), len(review.closed_by_workload)
         parts.append(f"opens {opened} {'path' if opened == 1 else 'paths'}, closes {closed}")
     if review.exposure is not None:
+        added = len(review.exposure.added)
         parts.append(
-            f"{len(review.exposure.added)} new outside paths, "
+            f"{added} new outside {'path' if added == 1 else 'paths'}, "
             f"{len(review.exposure.removed)} removed"
         )
     new = review.findings.new
@@ -152,10 +153,9 @@ def review_to_dict(review: ChangeReview, min_severity: Severity = Severity.INFO)
     summary["text"] = review_summary(review)
     exposure: JsonObject | None = None
     if review.exposure is not None:
-        exposure = {
-            "added": list(review.exposure.added),
-            "removed": list(review.exposure.removed),
-        }
+        exposure = exposure_changes_to_dict(review.exposure)
+        summary["newOutsidePaths"] = len(review.exposure.added)
+        summary["removedOutsidePaths"] = len(review.exposure.removed)
     document.update(
         {
             "before": {

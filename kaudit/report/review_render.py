@@ -24,6 +24,7 @@ from kaudit.report.review import (
     render_review_json,
     review_summary,
 )
+from kaudit.report.review_exposure import entry_text, facts_text
 from kaudit.report.sarif import report_to_sarif
 from kaudit.report.templating import html_environment, markdown_environment
 from kaudit.report.textsafe import terminal_text
@@ -65,6 +66,8 @@ def render_review(
         "no_snapshot": NO_SNAPSHOT,
         "min_severity": min_severity.label,
         "connections": _connections,
+        "entry_text": entry_text,
+        "facts_text": facts_text,
     }
     if fmt is Format.MARKDOWN:
         return markdown_environment().get_template("review.md.j2").render(**values)
@@ -106,9 +109,13 @@ def _table(review: ChangeReview, color: bool, min_severity: Severity) -> str:
         if diff.empty:
             blocks.append("No connection opened or closed.")
     if review.exposure is not None:
-        added = "\n".join(f"  + {terminal_text(p)}" for p in review.exposure.added)
-        removed = "\n".join(f"  - {terminal_text(p)}" for p in review.exposure.removed)
-        blocks.append("Outside paths:\n" + "\n".join(filter(None, (added, removed))))
+        lines = [f"  + {terminal_text(entry_text(e))}" for e in review.exposure.added]
+        lines += [f"  - {terminal_text(entry_text(e))}" for e in review.exposure.removed]
+        lines += [
+            f"  ~ {terminal_text(entry_text(new))} (was: {facts_text(old)})"
+            for old, new in review.exposure.changed
+        ]
+        blocks.append("Outside paths: " + ("\n" + "\n".join(lines) if lines else "no change."))
     for note in review.notes:
         blocks.append(f"Note: {terminal_text(note)}")
     blocks.append(

@@ -8,6 +8,7 @@ from tabulate import tabulate
 
 from kaudit.findings import Finding, Severity
 from kaudit.model import ObjectRef
+from kaudit.report.exposure_view import summary_text
 from kaudit.report.kinds import ignored_kinds_text, unevaluated_policy_caveat
 from kaudit.report.model import Report
 from kaudit.report.textsafe import terminal_text
@@ -46,8 +47,15 @@ def render_table(report: Report, *, color: bool = False) -> str:
     left_out = _left_out(report)
     if left_out:
         blocks.append(left_out)
+    if report.exposure is not None:
+        blocks.append(textwrap.fill(terminal_text(exposure_line(report)), WIDTH))
     blocks.append(summary_line(report, color=color))
     return "\n\n".join(blocks) + "\n"
+
+
+def exposure_line(report: Report) -> str:
+    """The exposure inventory in one sentence (`kaudit exposure` lists it whole)."""
+    return f"Exposed to the outside: {summary_text(report.exposure)} (kaudit exposure lists them)."
 
 
 def _left_out(report: Report) -> str | None:

@@ -18,6 +18,7 @@ import yaml
 from kaudit.findings import Finding, Severity
 from kaudit.jsontypes import JsonValue
 from kaudit.netpol.summary import PairCount, PodClassSummary, ReachabilitySummary, ReachCount
+from kaudit.report.exposure_view import ExposureView, build_exposure_view
 from kaudit.report.jsonio import format_timestamp, reachability_to_dict, to_plain
 from kaudit.report.kinds import ignored_kinds_text, unevaluated_policy_caveat
 from kaudit.report.model import NamespaceSummary, Report
@@ -145,6 +146,7 @@ class ReportView:
     reachability_json: str | None
     min_severity: str
     policy_caveat: str | None  # other engines' policies present but not evaluated
+    exposure: ExposureView
     severities: tuple[str, ...] = field(default=tuple(s.label for s in SEVERITIES))
 
     @property
@@ -207,6 +209,7 @@ def build_view(report: Report) -> ReportView:
         else None,
         min_severity=report.min_severity.label,
         policy_caveat=unevaluated_policy_caveat(report.facts.ignored_kinds),
+        exposure=build_exposure_view(report.exposure),
     )
 
 

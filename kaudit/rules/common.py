@@ -189,3 +189,33 @@ def service_ports_evidence(service: Service) -> JsonArray:
             entry["nodePort"] = port.node_port
         result.append(entry)
     return result
+
+
+def service_port_mismatch(
+    ctx: AuditContext, service: Service, number: int | None, name: str | None
+) -> str | None:
+    """Why a backend's port (Ingress or Gateway route) is not a port of the Service, or
+    None when it is; it says when the number or name is the targetPort or the pods'
+    containerPort, the usual confusion."""
+    if number is not None:
+        if any(p.port == number for p in service.ports):
+            return None
+        notes = []
+        if any(p.effective_target == number for p in service.ports):
+            notes.append("it is the Service's targetPort")
+        elif any(cp.container_port == number for pod in ctx.pods_of(service) for cp in pod.ports):
+            notes.append("it is the pods' containerPort")
+        what = f"port {number} is not a port of Service {service.name}"
+        if notes:
+            what += f" ({notes[0]}: the backend must name the Service port, not the pod's)"
+        return what
+    if name is not None:
+        if any(p.name == name for p in service.ports):
+            return None
+        what = f"port name {name!r} is not a named port of Service {service.name}"
+        if any(cp.name == name for pod in ctx.pods_of(service) for cp in pod.ports) or any(
+            p.effective_target == name for p in service.ports
+        ):
+            what += " (it names the container's port: the backend must name the Service port)"
+        return what
+    return None

@@ -11,6 +11,7 @@ from kaudit.model import EndpointSlice, NetworkPolicy, Pod, Resource, Service, S
 
 if TYPE_CHECKING:
     from kaudit.netpol import PolicyEngine
+    from kaudit.routing import RoutingTable
 
 
 class AuditContext:
@@ -26,6 +27,13 @@ class AuditContext:
         from kaudit.netpol import PolicyEngine
 
         return PolicyEngine(self.snapshot)
+
+    @cached_property
+    def routing(self) -> RoutingTable:
+        """Gateway API route attachment and backends, resolved once."""
+        from kaudit.routing import resolve_routes
+
+        return resolve_routes(self.snapshot)
 
     @property
     def any_other_pod(self) -> Pod:

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from kaudit.findings import Severity
 from kaudit.jsontypes import JsonObject, json_array
 from kaudit.model import Ingress, IngressBackend, Resource, Service
+from kaudit.rules.common import service_port_mismatch
 from kaudit.rules.context import AuditContext
 from kaudit.rules.definition import Hit, Rule, rule
 from kaudit.rules.remediation import manifest, to_yaml
@@ -211,29 +212,7 @@ def ingress_backend_missing_service(ctx: AuditContext) -> Iterator[Hit]:
 
 def _port_mismatch(ctx: AuditContext, service: Service, backend: IngressBackend) -> str | None:
     """Why the backend's port is not a port of the Service, or None when it is."""
-    if backend.port_number is not None:
-        if any(p.port == backend.port_number for p in service.ports):
-            return None
-        number = backend.port_number
-        notes = []
-        if any(p.effective_target == number for p in service.ports):
-            notes.append("it is the Service's targetPort")
-        elif any(cp.container_port == number for pod in ctx.pods_of(service) for cp in pod.ports):
-            notes.append("it is the pods' containerPort")
-        what = f"port {number} is not a port of Service {service.name}"
-        if notes:
-            what += f" ({notes[0]}: the backend must name the Service port, not the pod's)"
-        return what
-    if backend.port_name is not None:
-        if any(p.name == backend.port_name for p in service.ports):
-            return None
-        what = f"port name {backend.port_name!r} is not a named port of Service {service.name}"
-        if any(
-            cp.name == backend.port_name for pod in ctx.pods_of(service) for cp in pod.ports
-        ) or any(p.effective_target == backend.port_name for p in service.ports):
-            what += " (it names the container's port: the backend must name the Service port)"
-        return what
-    return None
+    return service_port_mismatch(ctx, service, backend.port_number, backend.port_name)
 
 
 @rule(

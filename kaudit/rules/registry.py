@@ -14,6 +14,7 @@ from types import MappingProxyType
 from kaudit.rules import (
     dns,
     enforcement,
+    gateway,
     ingress,
     lateral,
     pods,
@@ -33,6 +34,7 @@ FAMILIES: tuple[tuple[Rule, ...], ...] = (
     services.RULES,
     service_exposure.RULES,
     ingress.RULES,
+    gateway.RULES,
     pods.RULES,
     lateral.RULES,
 )

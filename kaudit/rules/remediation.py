@@ -35,6 +35,16 @@ API_VERSIONS: Mapping[str, str] = {
     "Service": "v1",
     "Ingress": "networking.k8s.io/v1",
     "NetworkPolicy": "networking.k8s.io/v1",
+    # Gateway API
+    "Gateway": "gateway.networking.k8s.io/v1",
+    "ListenerSet": "gateway.networking.k8s.io/v1",
+    "XListenerSet": "gateway.networking.x-k8s.io/v1alpha1",
+    "HTTPRoute": "gateway.networking.k8s.io/v1",
+    "GRPCRoute": "gateway.networking.k8s.io/v1",
+    "TLSRoute": "gateway.networking.k8s.io/v1",
+    "TCPRoute": "gateway.networking.k8s.io/v1",
+    "UDPRoute": "gateway.networking.k8s.io/v1",
+    "ReferenceGrant": "gateway.networking.k8s.io/v1beta1",
 }
 
 
@@ -186,3 +196,58 @@ def default_deny_all_with_dns(
             {"policyTypes": ["Egress"], "egress": [dns_egress_rule(dns_namespace, dns_labels)]},
         ),
     ]
+
+
+# --- Gateway API ----------------------------------------------------------------------------
+
+
+def reference_grant(
+    namespace: str,
+    name: str,
+    from_group: str,
+    from_kind: str,
+    from_namespace: str,
+    to_kind: str,
+    to_name: str,
+    to_group: str = "",
+) -> JsonObject:
+    """A ReferenceGrant in `namespace` letting `from_kind`s of `from_namespace` refer to
+    the one object `to_kind`/`to_name` there (v1beta1: served by every release since v0.6)."""
+    document = manifest(
+        "ReferenceGrant",
+        name,
+        namespace,
+        {
+            "from": [{"group": from_group, "kind": from_kind, "namespace": from_namespace}],
+            "to": [{"group": to_group, "kind": to_kind, "name": to_name}],
+        },
+    )
+    return document
+
+
+def https_redirect_route(
+    name: str,
+    namespace: str,
+    gateway: str,
+    gateway_namespace: str,
+    listener: str,
+    hostnames: list[str],
+) -> JsonObject:
+    """An HTTPRoute on the plain-HTTP listener answering every request with a redirect
+    to https (a RequestRedirect filter, scheme https, status 301)."""
+    spec: JsonObject = {
+        "parentRefs": [{"name": gateway, "namespace": gateway_namespace, "sectionName": listener}],
+        "rules": [
+            {
+                "filters": [
+                    {
+                        "type": "RequestRedirect",
+                        "requestRedirect": {"scheme": "https", "statusCode": 301},
+                    }
+                ]
+            }
+        ],
+    }
+    if hostnames:
+        spec["hostnames"] = json_array(hostnames)
+    return manifest("HTTPRoute", name, namespace, spec)

@@ -3,7 +3,9 @@
 The documented request set (README, "What kaudit reads"): get and list only, on
 namespaces, pods, services, endpointslices (core/v1 endpoints only on servers
 without them), networkpolicies, ingresses, ingressclasses and kube-system's
-daemonsets, plus /version and the discovery of discovery.k8s.io/v1; and one
+daemonsets, the optional API groups' kinds (the Gateway API, the admin network
+policies) when served, plus /version, the discovery of discovery.k8s.io/v1 and of the
+optional groups; and one
 patch of kaudit's own report ConfigMap when that sink is chosen. Never secrets.
 """
 
@@ -11,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from kaudit.collect.live import OPTIONAL_RESOURCES
 from tests.plugins.clusterkit import AuditEvent
 
 LISTED = frozenset(
@@ -27,6 +30,17 @@ LISTED = frozenset(
     }
 )
 NON_RESOURCE_PATHS = frozenset({"/version", "/apis/discovery.k8s.io/v1"})
+# The optional API groups' kinds, and their discovery: the group list, then the
+# resources of their versions.
+LISTED_OPTIONAL = frozenset((r.group, r.plural) for r in OPTIONAL_RESOURCES)
+OPTIONAL_GROUPS = frozenset(r.group for r in OPTIONAL_RESOURCES)
+
+
+def is_discovery(path: str) -> bool:
+    if path in NON_RESOURCE_PATHS or (path == "/apis" and OPTIONAL_GROUPS):
+        return True
+    parts = path.split("/")
+    return len(parts) == 4 and parts[1] == "apis" and parts[2] in OPTIONAL_GROUPS
 
 
 def group_resource(event: AuditEvent) -> tuple[str, str]:
@@ -59,9 +73,9 @@ def check_request_set(
             continue
         assert event.verb in ("get", "list"), event
         if event.resource is None:
-            assert event.uri.split("?")[0] in NON_RESOURCE_PATHS, event
+            assert is_discovery(event.uri.split("?")[0]), event
             continue
-        assert group_resource(event) in LISTED, event
+        assert group_resource(event) in LISTED | LISTED_OPTIONAL, event
         if event.resource == "daemonsets":
             assert event.namespace == "kube-system", event
         if event.verb == "get":  # a namespace by name, with -n

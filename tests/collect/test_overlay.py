@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 from typing import Any
 
@@ -9,7 +10,13 @@ import pytest
 import yaml
 
 from kaudit.collect.manifests import load_manifests
-from kaudit.collect.overlay import load_changes, object_keys, overlay, parse_object_key
+from kaudit.collect.overlay import (
+    MERGED_FIELDS,
+    load_changes,
+    object_keys,
+    overlay,
+    parse_object_key,
+)
 from kaudit.errors import InputError
 from kaudit.model import ClusterFacts, Namespace, NetworkPolicy, Pod, Service, Snapshot
 
@@ -190,3 +197,26 @@ def test_applying_the_whole_folder_of_a_snapshot_changes_nothing() -> None:
         (p.namespace, p.name) for p in base.network_policies
     )
     assert sorted(s.name for s in after.services) == sorted(s.name for s in base.services)
+
+
+def test_the_overlay_merges_every_kind_of_the_snapshot() -> None:
+    assert {f.name for f in dataclasses.fields(Snapshot)} == MERGED_FIELDS
+
+
+def test_gateway_objects_are_replaced_by_kind_namespace_and_name(tmp_path: Path) -> None:
+    def route(name: str, host: str) -> dict[str, Any]:
+        return {
+            "apiVersion": "gateway.networking.k8s.io/v1",
+            "kind": "HTTPRoute",
+            "metadata": {"name": name, "namespace": "shop"},
+            "spec": {"hostnames": [host]},
+        }
+
+    base = load_manifests(
+        [write(tmp_path / "base.yaml", route("web", "a.example"), route("api", "b.example"))]
+    )
+    changes = load_changes(
+        [write(tmp_path / "pr.yaml", route("web", "c.example"))], ["HTTPRoute/shop/api"]
+    )
+    after = overlay(base, changes)
+    assert [(r.name, r.hostnames) for r in after.routes] == [("web", ("c.example",))]

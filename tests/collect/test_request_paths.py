@@ -6,7 +6,9 @@ import pytest
 
 from kaudit.collect import Source
 from kaudit.collect.live.client import api_path, refuse_secrets
+from kaudit.collect.live.collector import _CONSEQUENCES
 from kaudit.errors import InputError
+from kaudit.model import Resource
 
 
 @pytest.mark.parametrize(
@@ -51,3 +53,7 @@ def test_source_refuses_names_that_are_not_namespaces(name: str) -> None:
 
 def test_source_accepts_namespace_names() -> None:
     assert Source(namespaces=("kube-system", "a", "x" * 63, "0-1")).namespaces[0] == "kube-system"
+
+
+def test_every_listed_kind_says_what_its_absence_leaves_unchecked() -> None:
+    assert set(_CONSEQUENCES) == set(Resource)

@@ -400,6 +400,21 @@ CLUSTER_READS = {
         ("networking.k8s.io", "ingressclasses"),
         ("networking.k8s.io", "ingresses"),
         ("networking.k8s.io", "networkpolicies"),
+        *(
+            ("gateway.networking.k8s.io", plural)
+            for plural in (
+                "gatewayclasses",
+                "gateways",
+                "grpcroutes",
+                "httproutes",
+                "listenersets",
+                "referencegrants",
+                "tcproutes",
+                "tlsroutes",
+                "udproutes",
+            )
+        ),
+        ("gateway.networking.x-k8s.io", "xlistenersets"),
     ]
     for verb in ("get", "list")
 }

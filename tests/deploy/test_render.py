@@ -162,6 +162,17 @@ def test_cluster_role_reads_exactly_what_the_collector_lists() -> None:
             ("networking.k8s.io", "networkpolicies"),
             ("networking.k8s.io", "ingresses"),
             ("networking.k8s.io", "ingressclasses"),
+            # Gateway API: read-only, when served
+            ("gateway.networking.k8s.io", "gatewayclasses"),
+            ("gateway.networking.k8s.io", "gateways"),
+            ("gateway.networking.k8s.io", "listenersets"),
+            ("gateway.networking.k8s.io", "httproutes"),
+            ("gateway.networking.k8s.io", "grpcroutes"),
+            ("gateway.networking.k8s.io", "tlsroutes"),
+            ("gateway.networking.k8s.io", "tcproutes"),
+            ("gateway.networking.k8s.io", "udproutes"),
+            ("gateway.networking.k8s.io", "referencegrants"),
+            ("gateway.networking.x-k8s.io", "xlistenersets"),
         ]
         for verb in ("get", "list")
     }
@@ -179,7 +190,7 @@ def test_read_permissions_match_the_live_collector_resources() -> None:
             r.plural,
         )
         for r in live.LISTED_RESOURCES
-    }
+    } | {(r.group, r.plural) for r in live.OPTIONAL_RESOURCES}
     granted = {(group, res) for group, resources in CLUSTER_READ_PERMISSIONS for res in resources}
     assert granted == listed
     # The kube-system DaemonSets the collector reads to recognise the CNI.

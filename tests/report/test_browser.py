@@ -276,3 +276,32 @@ def test_print_layout_hides_the_controls(
     assert not watched.page.locator("button.copy").first.is_visible()
     assert watched.page.is_visible("table.heat")
     assert watched.errors == []
+
+
+def test_exposure_section_opens_the_page_and_draws_its_graph(
+    browser: Browser, demo_report: Report, tmp_path: Path
+) -> None:
+    assert demo_report.exposure is not None and demo_report.exposure.entries
+    watched = open_report(browser, demo_report, tmp_path)
+    # A CSP violation (an inline style or script the policy refuses) is a console error.
+    assert watched.errors == []
+    first = watched.page.eval_on_selector("main > section", "s => s.id")
+    assert first == "exposure"
+    assert watched.page.is_visible("#exposure svg.exposure-graph")
+    box = watched.page.locator("#exposure svg.exposure-graph").bounding_box()
+    assert box is not None and box["width"] > 600 and box["height"] > 100
+    # Styled by the page's own stylesheet: edges are stroked, nodes are drawn.
+    stroke = watched.page.eval_on_selector("#exposure path.edge", "p => getComputedStyle(p).stroke")
+    assert stroke not in ("none", "")
+    labels = watched.page.eval_on_selector_all(
+        "#exposure svg g.node text", "ts => ts.map(t => t.textContent)"
+    )
+    assert "Deployment/frontend" in labels
+    rows = watched.page.locator("#exposure table.exposure-table tbody tr").count()
+    assert rows == len(demo_report.exposure.entries)
+    watched.page.locator("#exposure").screenshot(path=str(_artifact("demo-exposure.png")))
+
+
+def _artifact(name: str) -> Path:
+    ARTIFACTS.mkdir(exist_ok=True)
+    return ARTIFACTS / name

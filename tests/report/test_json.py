@@ -37,7 +37,7 @@ def test_schema_is_a_valid_draft_2020_12_schema() -> None:
 def test_output_validates_against_the_shipped_schema(sample_report: Report) -> None:
     data = json.loads(render(sample_report, Format.JSON))
     validate_report_dict(data)
-    assert data["schemaVersion"] == SCHEMA_VERSION == 1
+    assert data["schemaVersion"] == SCHEMA_VERSION == 2
 
 
 def test_schema_lists_every_kind_the_collector_knows() -> None:

@@ -52,7 +52,7 @@ HARDENING_OPENS = [
     ),
     ("pods", "shop/Deployment/api-server", "shop/Deployment/cart", ["TCP"], "8080", 2),
 ]
-SUMMARY = "opens 7 paths, closes 100, 0 new findings, 41 fixed"
+SUMMARY = "opens 7 paths, closes 100, 1 new outside path, 6 removed, 0 new findings, 41 fixed"
 
 
 def kaudit(*args: str) -> Any:
@@ -116,6 +116,21 @@ def test_hardening_the_demo_opens_and_closes_these_paths(hardening: dict[str, An
         "shop/debug-shell",
     ]
     assert hardening["summary"]["text"] == SUMMARY
+    # The exposure inventories: one TLS Ingress replaces the NodePorts, the LoadBalancer,
+    # the externalIP and the host ports.
+    exposure = hardening["exposure"]
+    assert [(e["via"], e["namespace"], e["workload"], e["tls"]) for e in exposure["added"]] == [
+        ("Ingress", "shop", "Deployment/frontend", True)
+    ]
+    assert [(e["via"], e["workload"], e["entry"]) for e in exposure["removed"]] == [
+        ("HostNetwork", "DaemonSet/node-exporter", "node network"),
+        ("HostPort", "DaemonSet/statsd-exporter", "9125"),
+        ("ExternalIP", "Deployment/api-server", "203.0.113.10"),
+        ("LoadBalancer", "Deployment/frontend", "pending"),
+        ("NodePort", "Deployment/frontend", "30080"),
+        ("NodePort", "Deployment/frontend", "auto"),
+    ]
+    assert exposure["changed"] == []
     assert (hardening["summary"]["new"], hardening["summary"]["fixed"]) == (0, 41)
     fixed = {f["ruleId"] for f in hardening["fixed"]}
     assert {"KA101", "KA105", "KA108", "KA204", "KA301", "KA401", "KA403", "KA501"} <= fixed
@@ -139,6 +154,10 @@ def test_the_other_way_round_the_findings_are_new_and_the_gates_close(tmp_path: 
     )
     assert opened_outside.exit_code == 1
     assert "--fail-on-opened outside: opens ingress 8.8.8.8 -> " in opened_outside.output
+    assert (
+        "--fail-on-opened outside: opens NodePort 30080 30080→8080/TCP -> "
+        "shop/Deployment/frontend (TLS unknown, admitted by policy)" in opened_outside.output
+    )
     nothing = kaudit(
         "diff", HARDENED, INSECURE, "--fail-on", "never", "--fail-on-opened", "team=none"
     )

@@ -8,12 +8,13 @@ Read-only, and never Secrets: only the fixed list paths in `LISTED_RESOURCES`
 from __future__ import annotations
 
 import contextlib
+import functools
 import gc
 import sys
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any, Generic, TypeVar
+from typing import Any, TypeVar
 
 from kaudit.collect.cni import detect_cni
 from kaudit.collect.live.client import (
@@ -26,6 +27,7 @@ from kaudit.collect.live.client import (
 )
 from kaudit.collect.live.credentials import connect
 from kaudit.collect.live.decoding import ListDecoder
+from kaudit.collect.live.discovery import ListedResource, OptionalResource, discover
 from kaudit.collect.live.paging import list_all
 from kaudit.collect.source import Source
 from kaudit.errors import ClusterError, InputError
@@ -33,36 +35,25 @@ from kaudit.model import (
     ClusterFacts,
     CollectionWarning,
     EndpointSlice,
+    Gateway,
+    GatewayClass,
     Ingress,
     IngressClass,
+    ListenerSet,
     Namespace,
     NetworkPolicy,
     Pod,
+    ReferenceGrant,
     Resource,
+    Route,
     Service,
     Snapshot,
     wire,
 )
+from kaudit.model.gateway import GATEWAY_EXPERIMENTAL_GROUP, GATEWAY_GROUP
 
 T = TypeVar("T")
 W = TypeVar("W")
-
-
-@dataclass(frozen=True, slots=True)
-class ListedResource(Generic[W, T]):
-    """One list kaudit reads: where it is, and how its items are decoded and built."""
-
-    kind: Resource
-    group_path: str  # /api/v1 or /apis/<group>/<version>
-    plural: str
-    namespaced: bool
-    title: str  # for messages: "NetworkPolicies"
-    item_type: type[W]  # the item's wire type
-    build: Callable[[W], T]  # the model object from the wire type
-
-    @property
-    def decoder(self) -> ListDecoder[W]:
-        return ListDecoder(self.item_type, self.title)
 
 
 _NETWORKING = "/apis/networking.k8s.io/v1"
@@ -117,6 +108,84 @@ LISTED_RESOURCES: tuple[ListedResource[Any, Any], ...] = (
         IngressClass.from_wire,
     ),
 )
+
+
+def _route(kind: Resource, title: str, versions: tuple[str, ...]) -> OptionalResource[Any, Any]:
+    """A Gateway API route kind: one wire type for all, the kind kept on the model."""
+    return OptionalResource(
+        kind,
+        GATEWAY_GROUP,
+        versions,
+        str(kind),
+        True,
+        title,
+        wire.Route,
+        functools.partial(Route.from_wire, kind=title.removesuffix("s")),
+    )
+
+
+# Kinds of optional API groups (CRDs), read in the version the server serves, when it
+# serves them (kaudit.collect.live.discovery).
+OPTIONAL_RESOURCES: tuple[OptionalResource[Any, Any], ...] = (
+    # Gateway API: v1 since v1.0 (routes v1.1-v1.5); older clusters serve v1beta1,
+    # and the experimental channel v1alpha2/v1alpha3 (TLS, TCP and UDP routes).
+    OptionalResource(
+        Resource.GATEWAY_CLASSES,
+        GATEWAY_GROUP,
+        ("v1", "v1beta1"),
+        "gatewayclasses",
+        False,
+        "GatewayClasses",
+        wire.GatewayClass,
+        GatewayClass.from_wire,
+    ),
+    OptionalResource(
+        Resource.GATEWAYS,
+        GATEWAY_GROUP,
+        ("v1", "v1beta1"),
+        "gateways",
+        True,
+        "Gateways",
+        wire.Gateway,
+        Gateway.from_wire,
+    ),
+    OptionalResource(
+        Resource.LISTENER_SETS,
+        GATEWAY_GROUP,
+        ("v1",),
+        "listenersets",
+        True,
+        "ListenerSets",
+        wire.ListenerSet,
+        ListenerSet.from_wire,
+    ),
+    # The experimental channel's XListenerSet (Gateway API v1.3 and v1.4).
+    OptionalResource(
+        Resource.X_LISTENER_SETS,
+        GATEWAY_EXPERIMENTAL_GROUP,
+        ("v1alpha1",),
+        "xlistenersets",
+        True,
+        "XListenerSets",
+        wire.ListenerSet,
+        functools.partial(ListenerSet.from_wire, kind="XListenerSet"),
+    ),
+    _route(Resource.HTTP_ROUTES, "HTTPRoutes", ("v1", "v1beta1")),
+    _route(Resource.GRPC_ROUTES, "GRPCRoutes", ("v1", "v1alpha2")),
+    _route(Resource.TLS_ROUTES, "TLSRoutes", ("v1", "v1alpha3", "v1alpha2")),
+    _route(Resource.TCP_ROUTES, "TCPRoutes", ("v1", "v1alpha2")),
+    _route(Resource.UDP_ROUTES, "UDPRoutes", ("v1", "v1alpha2")),
+    OptionalResource(
+        Resource.REFERENCE_GRANTS,
+        GATEWAY_GROUP,
+        ("v1", "v1beta1", "v1alpha2"),
+        "referencegrants",
+        True,
+        "ReferenceGrants",
+        wire.ReferenceGrant,
+        ReferenceGrant.from_wire,
+    ),
+)
 # Servers without discovery.k8s.io/v1 (before 1.21) only have core/v1 Endpoints,
 # which is deprecated from 1.33 on: read it only when slices do not exist.
 _LEGACY_ENDPOINTS = ListedResource(
@@ -127,6 +196,13 @@ _LEGACY_ENDPOINTS = ListedResource(
     "Endpoints",
     wire.Endpoints,
     EndpointSlice.from_wire_endpoints,
+)
+_ROUTE_RESOURCES = (
+    Resource.HTTP_ROUTES,
+    Resource.GRPC_ROUTES,
+    Resource.TLS_ROUTES,
+    Resource.TCP_ROUTES,
+    Resource.UDP_ROUTES,
 )
 _KUBE_SYSTEM = "kube-system"
 # The kube-system DaemonSets are read to recognise the CNI (see kaudit deploy's RBAC).
@@ -141,6 +217,20 @@ _CONSEQUENCES: Mapping[Resource, str] = {
     Resource.NETWORK_POLICIES: "NetworkPolicy isolation and reachability checks are incomplete",
     Resource.INGRESSES: "Ingress exposure checks are incomplete",
     Resource.INGRESS_CLASSES: "Ingress class checks are incomplete",
+    # Gateway API
+    Resource.GATEWAY_CLASSES: "Gateway class checks are incomplete",
+    Resource.GATEWAYS: "Gateway listener checks and route attachment are incomplete",
+    Resource.LISTENER_SETS: "listeners of ListenerSets are unknown, so route attachment is "
+    "incomplete",
+    Resource.X_LISTENER_SETS: "listeners of XListenerSets are unknown, so route attachment is "
+    "incomplete",
+    Resource.HTTP_ROUTES: "HTTPRoute checks and Gateway exposure are incomplete",
+    Resource.GRPC_ROUTES: "GRPCRoute checks and Gateway exposure are incomplete",
+    Resource.TLS_ROUTES: "TLSRoute checks and Gateway exposure are incomplete",
+    Resource.TCP_ROUTES: "TCPRoute checks and Gateway exposure are incomplete",
+    Resource.UDP_ROUTES: "UDPRoute checks and Gateway exposure are incomplete",
+    Resource.REFERENCE_GRANTS: "cross-namespace route and certificate references cannot be "
+    "checked against ReferenceGrants",
 }
 
 
@@ -300,6 +390,7 @@ def collect_live(source: Source, *, retry_budget: float = DEFAULT_RETRY_BUDGET) 
             # Everything starts at once; only the endpoints kind waits for discovery.
             version_probe = pool.submit(_server_version, client)
             slices_probe = pool.submit(_has_endpoint_slices, client)
+            optional_probe = pool.submit(discover, client, OPTIONAL_RESOURCES)
             futures: dict[Resource, Future[list[Any] | Forbidden]] = {
                 r.kind: fetch(r) for r in resources if r.kind is not Resource.ENDPOINT_SLICES
             }
@@ -317,6 +408,9 @@ def collect_live(source: Source, *, retry_budget: float = DEFAULT_RETRY_BUDGET) 
                 ]
             endpoints = next(r for r in resources if r.kind is Resource.ENDPOINT_SLICES)
             futures[Resource.ENDPOINT_SLICES] = fetch(endpoints)
+            discovered = _result(optional_probe, client)
+            resources.extend(discovered.listed)
+            futures.update({r.kind: fetch(r) for r in discovered.listed})
             results = {kind: _result(future, client) for kind, future in futures.items()}
             daemonset_names = _result(daemonsets, client)
             extra_system_pods = _result(system_pods, client) if system_pods else None
@@ -327,8 +421,11 @@ def collect_live(source: Source, *, retry_budget: float = DEFAULT_RETRY_BUDGET) 
         pool.shutdown(wait=False, cancel_futures=True)
         pages.shutdown(wait=False, cancel_futures=True)
 
-    warnings: list[CollectionWarning] = []
-    by_kind: dict[Resource, list[Any]] = {}
+    warnings: list[CollectionWarning] = [
+        _missing_kind_warning(resource.at(resource.versions[0]), refusal, scope)
+        for resource, refusal in discovered.refused
+    ]
+    by_kind: dict[Resource, list[Any]] = {r.kind: [] for r in OPTIONAL_RESOURCES}
     unseen: list[str] = []  # cluster-wide objects an identity with namespaced Roles cannot see
     for resource in resources:
         result = results[resource.kind]
@@ -362,18 +459,41 @@ def collect_live(source: Source, *, retry_budget: float = DEFAULT_RETRY_BUDGET) 
     policies: list[NetworkPolicy] = by_kind[Resource.NETWORK_POLICIES]
     ingresses: list[Ingress] = by_kind[Resource.INGRESSES]
     ingress_classes: list[IngressClass] = by_kind[Resource.INGRESS_CLASSES]
+    # Gateway API (empty lists when the cluster does not serve the CRDs)
+    gateway_classes: list[GatewayClass] = by_kind[Resource.GATEWAY_CLASSES]
+    gateways: list[Gateway] = by_kind[Resource.GATEWAYS]
+    listener_sets: list[ListenerSet] = [
+        *by_kind[Resource.LISTENER_SETS],
+        *by_kind[Resource.X_LISTENER_SETS],
+    ]
+    routes: list[Route] = [route for kind in _ROUTE_RESOURCES for route in by_kind[kind]]
+    reference_grants: list[ReferenceGrant] = by_kind[Resource.REFERENCE_GRANTS]
 
     for name in include:
         if name not in namespace_objects and Resource.NAMESPACES not in {w.kind for w in warnings}:
             warnings.append(CollectionWarning(f"namespace {name!r} does not exist"))
     # Objects may live in namespaces we could not read (403 on namespaces): keep
     # them addressable, with the one label the API server always sets.
-    namespaced: list[Pod | Service | EndpointSlice | NetworkPolicy | Ingress] = [
+    namespaced: list[
+        Pod
+        | Service
+        | EndpointSlice
+        | NetworkPolicy
+        | Ingress
+        | Gateway
+        | ListenerSet
+        | Route
+        | ReferenceGrant
+    ] = [
         *pods,
         *services,
         *slices,
         *policies,
         *ingresses,
+        *gateways,
+        *listener_sets,
+        *routes,
+        *reference_grants,
     ]
     for obj in namespaced:
         if obj.namespace not in namespace_objects:
@@ -404,6 +524,11 @@ def collect_live(source: Source, *, retry_budget: float = DEFAULT_RETRY_BUDGET) 
         network_policies=tuple(policies),
         ingresses=tuple(ingresses),
         ingress_classes=tuple(ingress_classes),
+        gateway_classes=tuple(gateway_classes),
+        gateways=tuple(gateways),
+        listener_sets=tuple(listener_sets),
+        routes=tuple(routes),
+        reference_grants=tuple(reference_grants),
         warnings=tuple(warnings),
     )
 
