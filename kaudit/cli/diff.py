@@ -39,6 +39,7 @@ def diff_command(
         typer.Argument(
             help="BEFORE and AFTER: each a saved JSON audit or a manifest file or folder. "
             "A side given by --before-context/--after-context, or made by --apply, is left out.",
+            metavar="[BEFORE] [AFTER]",
             show_default=False,
         ),
     ] = None,
@@ -110,8 +111,9 @@ def diff_command(
         list[str] | None,
         typer.Option(
             "--fail-on-opened",
-            help="Exit 1 when the change opens a connection into a namespace matching this "
-            "label selector, or from outside the cluster ('outside'). Repeatable.",
+            help="Exit 1 when the change opens a connection or an outside path into a "
+            "namespace matching this label selector, or from outside the cluster ('outside'). "
+            "Repeatable.",
             show_default=False,
         ),
     ] = None,

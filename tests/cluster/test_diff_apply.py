@@ -158,3 +158,33 @@ def test_applying_the_hardened_demo_on_the_live_insecure_one(
     assert [
         (f["ruleId"], f["resource"]["namespace"], f["resource"]["name"]) for f in data["new"]
     ] == [("KA110", "shop", "frontend")]
+
+
+def test_a_cluster_compared_with_itself_changes_nothing(
+    cluster: Cluster, insecure_demo: list[str]
+) -> None:
+    context = kubectl("config", "current-context").stdout.strip()
+    scope = [arg for ns in (*insecure_demo, "kube-system") for arg in ("-n", ns)]
+    result = CliRunner().invoke(
+        app,
+        [
+            "diff",
+            "--kubeconfig",
+            str(cluster.kubeconfig),
+            "--before-context",
+            context,
+            "--after-context",
+            context,
+            *scope,
+            "--format",
+            "json",
+            "--fail-on-opened",
+            "outside",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    assert data["connectivity"]["opened"] == data["connectivity"]["closed"] == []
+    assert data["connectivity"]["podsBefore"] == data["connectivity"]["podsAfter"] > 15
+    assert data["exposure"] == {"added": [], "removed": [], "changed": []}
+    assert (data["summary"]["new"], data["summary"]["fixed"]) == (0, 0)

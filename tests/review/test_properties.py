@@ -6,7 +6,8 @@
 - diff(A, B) is exact: on every checked port, the pod pairs and outside addresses it
   lists as opened (closed) are those the simple reference evaluator
   (tests/netpol/reference.py, pair by pair, no classes) allows after and denies
-  before (or the other way round).
+  before (or the other way round); ingress from the internet and DNS as each side's
+  engine answers them pod by pod.
 
 The clusters are those of the engine's differential test; B keeps A's pods (one
 may be gone, some relabelled) under other policies and namespace labels.
@@ -22,8 +23,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from kaudit.model import NetworkPolicy, Pod, Protocol, Snapshot
-from kaudit.netpol import PolicyEngine
+from kaudit.netpol import Coverage, PolicyEngine
 from kaudit.review import (
+    CLUSTER_DNS,
     INTERNET_ADDRESS,
     METADATA_ADDRESS,
     ConnectivityDiff,
@@ -148,6 +150,63 @@ def _reference_changes(
                     )
                     note((Scope.EGRESS, source, address, protocol), port, was, now)
     return opened, closed
+
+
+def _engine_changes(
+    before: Snapshot, after: Snapshot
+) -> tuple[dict[Connection, set[int]], dict[Connection, set[int]]]:
+    """Opened and closed ingress from the internet and DNS on the checked ports, asked of
+    each side's engine pod by pod (`ingress_from_address`, `dns_access`)."""
+    sides = [(PolicyEngine(s), {p.key: p for p in PolicyEngine(s).pods}) for s in (before, after)]
+    opened: dict[Connection, set[int]] = {}
+    closed: dict[Connection, set[int]] = {}
+    keys = sorted(sides[0][1].keys() | sides[1][1].keys())
+    for protocol in Protocol:
+        for port in CHECKED_PORTS:
+            for key in keys:
+                answers = []
+                dns = []
+                for engine, pods in sides:
+                    pod = pods.get(key)
+                    answers.append(
+                        pod is not None
+                        and engine.ingress_from_address(
+                            pod, INTERNET_ADDRESS, port, protocol
+                        ).coverage
+                        is Coverage.ALL
+                    )
+                    access = engine.dns_access(pod) if pod is not None else None
+                    dns.append(
+                        access is not None
+                        and (access.udp if protocol is Protocol.UDP else access.tcp)
+                    )
+                for scope, (was, now), source, target in (
+                    (Scope.INGRESS, answers, INTERNET_ADDRESS, key),
+                    (Scope.DNS, dns, key, CLUSTER_DNS),
+                ):
+                    if scope is Scope.DNS and (port != 53 or protocol is Protocol.SCTP):
+                        continue
+                    bucket = opened if now and not was else closed if was and not now else None
+                    if bucket is not None:
+                        bucket.setdefault((scope, source, target, protocol), set()).add(port)
+    return opened, closed
+
+
+@FAST
+@given(two_states())
+def test_ingress_from_the_internet_and_dns_match_the_engines_pod_by_pod_answers(
+    states: tuple[Snapshot, Snapshot],
+) -> None:
+    before, after = states
+    diff = compare_connectivity(PolicyEngine(before), PolicyEngine(after))
+    opened, closed = _listed(diff)
+    expected_opened, expected_closed = _engine_changes(before, after)
+
+    def comparable(found: dict[Connection, set[int]]) -> dict[Connection, set[int]]:
+        return {k: v for k, v in found.items() if k[0] in (Scope.INGRESS, Scope.DNS)}
+
+    assert comparable(opened) == expected_opened
+    assert comparable(closed) == expected_closed
 
 
 @FAST
