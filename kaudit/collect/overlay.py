@@ -215,11 +215,13 @@ def _pods(
             pods.append(pod)
         else:
             touched.add(pod.namespace)
+    live_by_key = {pod.key: [pod] for pod in live.pods}
     by_workload: dict[tuple[str, str, str], list[Pod]] = {}
     for pod in applied.pods:
         touched.add(pod.namespace)
         if pod.workload is None or not pod.from_template:
-            pods.append(pod)  # a Pod object: the live one of its name is gone already
+            # A Pod object: the live one of its name is gone already; keep its place.
+            pods.extend(_take_over([pod], live_by_key.get(pod.key, [])))
         else:
             key = (pod.namespace, pod.workload.kind, pod.workload.name)
             by_workload.setdefault(key, []).append(pod)
@@ -230,11 +232,19 @@ def _pods(
 
 
 def _take_over(new_pods: list[Pod], old_pods: list[Pod]) -> list[Pod]:
-    """New pods in the places of the old ones: their names, nodes and addresses."""
+    """New pods in the places of the old ones: their names, nodes and addresses.
+
+    A new pod named like an old one (a StatefulSet's `NAME-0`) takes that one's place;
+    the others take the remaining places in name order.
+    """
+    by_name = {pod.name: pod for pod in old_pods}
+    same = [pod for pod in new_pods if pod.name in by_name]
+    taken = {pod.name for pod in same}
+    free = iter(sorted((p for p in old_pods if p.name not in taken), key=lambda p: p.name))
     result = []
-    for index, pod in enumerate(new_pods):
-        if index < len(old_pods):
-            old = old_pods[index]
+    for pod in new_pods:
+        old = by_name[pod.name] if pod.name in taken else next(free, None)
+        if old is not None:
             pod = dataclasses.replace(
                 pod, name=old.name, node_name=old.node_name, pod_ips=old.pod_ips
             )

@@ -220,3 +220,42 @@ def test_gateway_objects_are_replaced_by_kind_namespace_and_name(tmp_path: Path)
     )
     after = overlay(base, changes)
     assert [(r.name, r.hostnames) for r in after.routes] == [("web", ("c.example",))]
+
+
+def test_stateful_pods_keep_their_own_places(tmp_path: Path) -> None:
+    live = Snapshot(
+        facts=ClusterFacts(source="live"),
+        pods=tuple(
+            Pod.from_raw(
+                {
+                    "metadata": {
+                        "name": f"db-{i}",
+                        "namespace": "shop",
+                        "labels": {"app": "db"},
+                        "ownerReferences": [
+                            {"kind": "StatefulSet", "name": "db", "controller": True}
+                        ],
+                    },
+                    "spec": {"nodeName": f"n{i}"},
+                    "status": {"phase": "Running", "podIP": f"10.0.0.{i + 1}"},
+                }
+            )
+            for i in range(12)
+        ),
+    )
+    stateful = {
+        "apiVersion": "apps/v1",
+        "kind": "StatefulSet",
+        "metadata": {"name": "db", "namespace": "shop"},
+        "spec": {
+            "replicas": 12,
+            "selector": {"matchLabels": {"app": "db"}},
+            "template": {"metadata": {"labels": {"app": "db", "v": "2"}}, "spec": {}},
+        },
+    }
+    after = overlay(live, load_changes([write(tmp_path / "db.yaml", stateful)]))
+    pods = {p.name: p for p in after.pods}
+    assert sorted(pods) == sorted(f"db-{i}" for i in range(12))
+    assert (pods["db-2"].node_name, pods["db-2"].pod_ips) == ("n2", ("10.0.0.3",))
+    assert pods["db-10"].labels["statefulset.kubernetes.io/pod-name"] == "db-10"
+    assert pods["db-10"].node_name == "n10"
