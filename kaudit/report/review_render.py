@@ -31,8 +31,12 @@ from kaudit.report.textsafe import terminal_text
 from kaudit.review import WorkloadChange
 
 REVIEW_FORMATS = (Format.TABLE, Format.JSON, Format.MARKDOWN, Format.HTML, Format.SARIF)
-# Rows per section of the Markdown and HTML reviews (a GitHub comment holds 65,536 characters).
+# Rows per section of the Markdown and HTML reviews.
 ROW_LIMIT = 200
+# A GitHub comment holds 65,536 characters (GitLab allows more): sections are cut
+# to fewer rows, in these steps, until the Markdown fits.
+COMMENT_MAX = 65_536
+MARKDOWN_LIMITS = (ROW_LIMIT, 100, 50, 20, 5)
 
 
 def render_review(
@@ -70,7 +74,13 @@ def render_review(
         "facts_text": facts_text,
     }
     if fmt is Format.MARKDOWN:
-        return markdown_environment().get_template("review.md.j2").render(**values)
+        # Shorter sections until the comment fits (the JSON keeps every row).
+        template = markdown_environment().get_template("review.md.j2")
+        for limit in MARKDOWN_LIMITS:
+            text = template.render(**{**values, "limit": limit})
+            if len(text) <= COMMENT_MAX:
+                break
+        return text
     return (
         html_environment()
         .get_template("review.html.j2")

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from typer.testing import CliRunner
 
 from kaudit.cli import app
@@ -330,3 +331,32 @@ def test_two_saved_audits_render_as_html_and_sarif_too(tmp_path: Path) -> None:
     html = kaudit("diff", str(paths["old"]), str(paths["new"]), "--format", "html")
     assert "Connectivity was not compared" in html.output
     assert "<summary>New findings (41)</summary>" in html.output
+
+
+def test_a_large_review_still_fits_in_a_pull_request_comment(tmp_path: Path) -> None:
+    def pod(ns: str) -> dict[str, Any]:
+        return {
+            "apiVersion": "v1",
+            "kind": "Pod",
+            "metadata": {"name": f"workload-with-a-long-name-{ns}", "namespace": ns},
+            "spec": {"containers": [{"name": "c"}]},
+        }
+
+    namespaces = [f"team-{i:03d}" for i in range(120)]
+    before, after = tmp_path / "before.yaml", tmp_path / "after.yaml"
+    before.write_text(yaml.safe_dump_all([pod(ns) for ns in namespaces]))
+    deny = [
+        {
+            "apiVersion": "networking.k8s.io/v1",
+            "kind": "NetworkPolicy",
+            "metadata": {"name": "deny", "namespace": ns},
+            "spec": {"podSelector": {}, "policyTypes": ["Ingress"]},
+        }
+        for ns in namespaces
+    ]
+    after.write_text(yaml.safe_dump_all([pod(ns) for ns in namespaces] + deny))
+    result = kaudit("diff", str(before), str(after), "--format", "md", "--fail-on", "never")
+    assert result.exit_code == 0, result.output
+    assert len(result.output) <= 65_536
+    assert "<summary>Closed paths (14400)</summary>" in result.output
+    assert "… and 14" in result.output and "more (see `--format json`)." in result.output
