@@ -23,8 +23,9 @@ CALICO_VERSION ?= v3.32.1
 CILIUM_VERSION ?= 1.19.6
 KAUDIT_IMAGE ?= kaudit:dev
 # The demo without kube-system.yaml: a kind cluster has its own CoreDNS, and the
-# demo's kindnet DaemonSet must not land on a Calico or Cilium cluster.
-KIND_DEMO_FILES = $(filter-out %/kube-system.yaml,$(wildcard $(DEMO)/*.yaml))
+# demo's kindnet DaemonSet must not land on a Calico or Cilium cluster. Nor without
+# gateway.yaml, which needs the Gateway API CRDs a kind cluster does not have.
+KIND_DEMO_FILES = $(filter-out %/kube-system.yaml %/gateway.yaml,$(wildcard $(DEMO)/*.yaml))
 KIND_DEMO_NAMESPACES := shop data payments monitoring
 KIND_KUBECONFIG_DIR := .kaudit/kind
 

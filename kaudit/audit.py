@@ -15,7 +15,7 @@ from collections.abc import Iterable
 from typing import cast
 
 from kaudit.config import AuditConfig
-from kaudit.exposure import build_inventory
+from kaudit.exposure import inventory_of
 from kaudit.findings import Finding, sort_findings
 from kaudit.model import Resource, Snapshot
 from kaudit.report.model import NamespaceSummary, Report
@@ -74,7 +74,7 @@ def audit(
         incomplete_rules=incomplete,
         reachability=ctx.engine.summary() if reachability and snapshot.pods else None,
         system_namespaces=system,
-        exposure=build_inventory(ctx),
+        exposure=inventory_of(ctx),
     )
 
 

@@ -5,11 +5,12 @@ HostNetwork, Ingress, Gateway), from the entry point to the workload, with TLS a
 policy engine's answer to "do the pods' ingress policies admit that traffic". Modules:
 `model` (the data), `admission` (which sources a path delivers; the engine answers),
 `controllers` (finding Ingress and Gateway controller pods), `direct` (Services and host
-ports), `routes` (Ingresses and Gateway routes, one path source shape) and `inventory`.
+ports), `routes` (Ingresses, and the path shape routed traffic takes), `gateways`
+(Gateway API routes, as `kaudit.routing` attaches them) and `inventory`.
 See docs/exposure.md.
 """
 
-from kaudit.exposure.inventory import build_inventory, exposure_inventory
+from kaudit.exposure.inventory import build_inventory, exposure_inventory, inventory_of
 from kaudit.exposure.model import DeadEnd, ExposedPort, ExposureEntry, ExposureInventory, Via
 
 __all__ = [
@@ -20,4 +21,5 @@ __all__ = [
     "Via",
     "build_inventory",
     "exposure_inventory",
+    "inventory_of",
 ]

@@ -90,6 +90,12 @@ class Admission:
     def __init__(self, engine: PolicyEngine, pods: Sequence[Pod]) -> None:
         self.engine = engine
         self.node_addresses = node_addresses(pods)
+        self._nodes_by_family: dict[int, tuple[str, ...]] = {
+            family: tuple(a for a in self.node_addresses if _version(a) == family)
+            for family in (4, 6)
+        }
+        # Set once source-NATed traffic was asked about without knowing the node addresses.
+        self.asked_unknown_nodes = False
 
     # --- which sources ------------------------------------------------------------------
 
@@ -103,10 +109,11 @@ class Admission:
         return self.client_sources(families)
 
     def node_sources(self, families: Sequence[int]) -> Sources:
-        known = tuple(a for a in self.node_addresses if _version(a) in families)
+        known = tuple(a for f in families for a in self._nodes_by_family.get(f, ()))
         if known:
             return Sources(known, "the node addresses (source NAT)")
         ranges = tuple(EVERY_ADDRESS[f] for f in families)
+        self.asked_unknown_nodes = True
         return Sources(ranges, "the node addresses (source NAT; not known)", stand_in=True)
 
     def service_sources(
@@ -162,6 +169,14 @@ class Admission:
                     verdict = self.engine.check(source, pod, number, protocol)
                     answers.append(verdict.ingress is None or verdict.ingress.allowed)
         return Answer(combine(answers) if answers else None)
+
+    def open_to_all(self, pods: Sequence[Pod]) -> bool:
+        """No policy isolates the pods for ingress (or they are on the host network): every
+        source is admitted, whoever forwards the traffic."""
+        return all(
+            i.host_network or not i.ingress_isolated
+            for i in (self.engine.isolation(p) for p in representatives(pods))
+        )
 
     def host_network(self, pods: Sequence[Pod]) -> Answer:
         """hostNetwork pods: the engine says whether NetworkPolicy governs them."""

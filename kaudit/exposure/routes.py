@@ -3,8 +3,8 @@
 Both are one path source shape, `RoutedPath`: an entry (a hostname on a port, with or
 without TLS), the objects in front (the Ingress; the Gateway and its route), the
 backend Service and port, and the controller pods that forward the traffic. `routed_paths`
-turns them into entries per backing workload; `ingress_routes` and `gateway_routes` are
-the two sources.
+turns them into entries per backing workload; `ingress_routes` here and
+`kaudit.exposure.gateways.gateway_routes` are the two sources.
 """
 
 from __future__ import annotations
@@ -124,6 +124,8 @@ def _dead_end(ctx: AuditContext, route: RoutedPath) -> DeadEnd | tuple[ServicePo
 def _controller_answer(
     admission: Admission, route: RoutedPath, pods: Sequence[Pod], targets: list[PortTarget]
 ) -> Answer:
+    if admission.open_to_all(pods):
+        return Answer(True, ("no NetworkPolicy isolates the pods for ingress",))
     if route.controller_pods is None:
         return Answer(None, (route.controller_note,) if route.controller_note else ())
     if not route.controller_pods:
@@ -139,11 +141,10 @@ def _controller_answer(
 def _ingress_class(ctx: AuditContext, ingress: Ingress) -> tuple[IngressClass | None, str | None]:
     """The class serving the Ingress, or None and why it is not served (None, None: served
     by a class the input does not hold)."""
-    classes = {c.name: c for c in ctx.snapshot.ingress_classes}
-    live = ctx.snapshot.facts.source == "live"
-    known = live or bool(classes)
     if not ctx.collected(Resource.INGRESS_CLASSES):
         return None, None
+    classes = {c.name: c for c in ctx.snapshot.ingress_classes}
+    known = ctx.snapshot.facts.source == "live" or bool(classes)
     wanted = ingress.ingress_class_name
     if wanted:
         if wanted in classes:
@@ -182,6 +183,8 @@ def _tls(ingress: Ingress, host: str | None) -> bool:
 def ingress_routes(ctx: AuditContext) -> Iterator[RoutedPath]:
     """One RoutedPath per Ingress, hostname and backend Service port."""
     pods = [p for ps in ctx.pods_by_namespace.values() for p in ps]
+    # Many Ingresses share a few controllers: find each one's pods once.
+    by_controller: dict[str, tuple[Pod, ...] | None] = {}
     for ingress in sorted(ctx.snapshot.ingresses, key=lambda i: (i.namespace, i.name)):
         ingress_class, not_served = _ingress_class(ctx, ingress)
         controller_pods: tuple[Pod, ...] | None = None
@@ -193,7 +196,10 @@ def ingress_routes(ctx: AuditContext) -> Iterator[RoutedPath]:
         elif ingress_class.controller in CLOUD_INGRESS_CONTROLLERS:
             note = f"controller {ingress_class.controller} forwards from outside the cluster"
         else:
-            controller_pods = ingress_controller_pods(ingress_class.controller, pods)
+            controller = ingress_class.controller
+            if controller not in by_controller:
+                by_controller[controller] = ingress_controller_pods(controller, pods)
+            controller_pods = by_controller[controller]
             note = (
                 f"kaudit does not know the pods of controller {ingress_class.controller}"
                 if controller_pods is None
@@ -228,18 +234,3 @@ def ingress_routes(ctx: AuditContext) -> Iterator[RoutedPath]:
                 controller_note=note,
                 unserved=not_served,
             )
-
-
-# --- Gateway API -----------------------------------------------------------------------------
-
-
-def gateway_routes(ctx: AuditContext) -> Iterator[RoutedPath]:
-    """Gateway API paths: one RoutedPath per attached route rule's backend, from a
-    Gateway listener (hostname, port, TLS from its protocol) through the route to a
-    Service, with the Gateway's data-plane pods (`controllers.gateway_pods`) as sources.
-
-    This is where the Gateway API's attachment resolution plugs in; until the snapshot
-    holds Gateway API objects there are none.
-    """
-    del ctx
-    return iter(())

@@ -23,7 +23,6 @@ from kaudit.model.meta import (
     ObjectRef,
     Origin,
     Raw,
-    optional_int,
     port_number,
 )
 
@@ -455,7 +454,7 @@ class Route:
                     name=_required(ref.name, f"{at}.name"),
                     port=_optional_port(ref.port, f"{at}.port"),
                     rule=index,
-                    weight=1 if ref.weight is None else int(ref.weight),
+                    weight=1 if ref.weight is None else ref.weight,
                 )
                 if backend.is_service and backend.port is None:
                     # The CRD's rule: "Must have port for Service reference".
@@ -465,8 +464,9 @@ class Route:
                 RouteFilter(
                     type=_required(f.type, f"spec.rules[{index}].filters[{number}].type"),
                     redirect_scheme=f.request_redirect.scheme if f.request_redirect else None,
-                    redirect_port=optional_int(
-                        f.request_redirect.port if f.request_redirect else None
+                    redirect_port=_optional_port(
+                        f.request_redirect.port if f.request_redirect else None,
+                        f"spec.rules[{index}].filters[{number}].requestRedirect.port",
                     ),
                 )
                 for number, f in enumerate(item.filters or ())

@@ -432,12 +432,12 @@ class BackendRef(WireObject):
     name: str | None = None
     namespace: str | None = None
     port: int | str | None = None
-    weight: int | str | None = None
+    weight: int | None = None
 
 
 class RequestRedirectFilter(WireObject):
     scheme: str | None = None
-    port: int | str | None = None
+    port: int | None = None
 
 
 class RouteFilter(WireObject):

@@ -18,6 +18,9 @@ class AuditContext:
     def __init__(self, snapshot: Snapshot, config: AuditConfig | None = None) -> None:
         self.snapshot = snapshot
         self.config = config or AuditConfig()
+        # Results that modules above the context build from it once per audit, by name
+        # (the exposure inventory: kaudit.exposure.inventory_of).
+        self.derived: dict[str, object] = {}
 
     def collected(self, kind: Resource) -> bool:
         return kind not in self.snapshot.missing_resources

@@ -9,12 +9,21 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from kaudit.exposure.inventory import gateway_paths
+from kaudit.exposure.severity import closed_in_clear
 from kaudit.findings import Severity
 from kaudit.jsontypes import JsonObject, JsonValue, json_array
 from kaudit.model import Resource, Route
 from kaudit.model.gateway import GATEWAY_EXPERIMENTAL_GROUP, GATEWAY_GROUP, RouteParentStatus
-from kaudit.routing import ListenerRoutes, ParentAttachment, ResolvedBackend, RouteResolution
+from kaudit.routing import (
+    AttachedRoute,
+    ListenerRoutes,
+    ParentAttachment,
+    ResolvedBackend,
+    RouteResolution,
+)
 from kaudit.routing.hostnames import covers
+from kaudit.routing.resolve import PARENT_NOT_FOUND
 from kaudit.rules.common import service_port_mismatch
 from kaudit.rules.context import AuditContext
 from kaudit.rules.definition import Hit, Rule, rule
@@ -47,6 +56,13 @@ def _status(statuses: tuple[RouteParentStatus, ...]) -> list[JsonValue]:
         }
         for s in statuses
     ]
+
+
+def _outside_input(ctx: AuditContext, namespace: str) -> bool:
+    """A namespace the snapshot holds nothing of (not read with -n, or nothing of the
+    input is in it): its Gateways, Services and ReferenceGrants are unknown, and their
+    absence is no evidence."""
+    return namespace not in {n.name for n in ctx.snapshot.namespaces}
 
 
 def _route_evidence(route: Route) -> JsonObject:
@@ -124,15 +140,18 @@ def gateway_unknown_class(ctx: AuditContext) -> Iterator[Hit]:
 # --- KA312 ---------------------------------------------------------------------------------
 
 
-def _tls_siblings(ctx: AuditContext, plain: ListenerRoutes) -> list[ListenerRoutes]:
-    """Listeners of the same Gateway that terminate TLS for every hostname `plain` serves."""
-    gateway = plain.listener.gateway.ref
-    return [
-        other
-        for other in ctx.routing.listeners_of(gateway)
+def _uncovered(ctx: AuditContext, plain: ListenerRoutes, serving: list[AttachedRoute]) -> bool:
+    """Whether a hostname the routes answer on the HTTP listener has no listener of the
+    same Gateway that terminates TLS for it (None: every hostname)."""
+    tls = [
+        other.listener.listener.hostname
+        for other in ctx.routing.listeners_of(plain.listener.gateway.ref)
         if other.listener.listener.terminates_tls
-        and covers(other.listener.listener.hostname, plain.listener.listener.hostname)
     ]
+    wanted: set[str | None] = set()
+    for attached in serving:
+        wanted.update(attached.hostnames or (plain.listener.listener.hostname,))
+    return any(not any(covers(outer, name) for outer in tls) for name in wanted)
 
 
 @rule(
@@ -145,7 +164,8 @@ def _tls_siblings(ctx: AuditContext, plain: ListenerRoutes) -> list[ListenerRout
         An HTTP listener with routes attached serves them in clear text: credentials,
         cookies and data cross the network readable and alterable on the way. With
         neither an HTTPS listener for the same hostnames nor a redirect to HTTPS, plain
-        HTTP is the only way in.
+        HTTP is the only way in. Low when the exposure inventory finds that no workload
+        receives it today (its routes lead nowhere, or the pods' policies deny them).
     """,
     remediation="""
         Add an HTTPS listener for the hostnames (tls.mode Terminate with a certificate
@@ -164,32 +184,39 @@ def gateway_listener_plain_http(ctx: AuditContext) -> Iterator[Hit]:
         listener = entry.listener.listener
         if listener.protocol != "HTTP" or not entry.routes:
             continue
-        if _tls_siblings(ctx, entry):
-            continue  # an HTTPS listener serves the same hostnames
         serving = [a for a in entry.routes if not a.route.redirects_to_https]
         if not serving:
             continue  # every route attached here redirects to https
+        if not _uncovered(ctx, entry, serving):
+            continue  # an HTTPS listener serves the same hostnames
         gateway = entry.listener.gateway
         owner = entry.listener.owner
         hostnames = sorted({h for a in serving for h in a.hostnames})
         where = ", ".join(hostnames) if hostnames else "every hostname"
+        # Latent, not live, when the exposure inventory finds no workload receiving it.
+        closed = closed_in_clear(gateway_paths(ctx), gateway.ref, listener.port)
+        evidence: JsonObject = {
+            "listener": listener.name,
+            "port": listener.port,
+            "hostname": listener.hostname,
+            "routes": [
+                {"route": str(a.route.ref), "hostnames": json_array(a.hostnames)} for a in serving
+            ],
+            "addresses": json_array(gateway.addresses),
+        }
+        reach_note = ""
+        if closed:
+            reach_note = f" No workload receives it today: {closed}."
+            evidence["reachesNoWorkload"] = closed
         yield Hit(
             owner,
             f"{owner.kind} {owner.qualified_name} listener {listener.name} (HTTP, port "
             f"{listener.port}) serves {len(serving)} route{'s' if len(serving) > 1 else ''} "
             f"({', '.join(str(a.route.ref) for a in serving)}) over plain HTTP for {where}, "
             f"with no HTTPS listener for {listener.hostname or 'every hostname'} and no "
-            f"redirect to https.",
-            {
-                "listener": listener.name,
-                "port": listener.port,
-                "hostname": listener.hostname,
-                "routes": [
-                    {"route": str(a.route.ref), "hostnames": json_array(a.hostnames)}
-                    for a in serving
-                ],
-                "addresses": json_array(gateway.addresses),
-            },
+            f"redirect to https.{reach_note}",
+            evidence,
+            severity=Severity.LOW if closed else None,
             remediation="Serve the hostnames over HTTPS and redirect plain HTTP there:\n\n"
             + to_yaml(
                 manifest(
@@ -334,7 +361,12 @@ def _attachment_evidence(attachment: ParentAttachment) -> JsonObject:
 )
 def route_parent_not_found(ctx: AuditContext) -> Iterator[Hit]:
     for resolution in ctx.routing.routes:
-        failed = [a for a in resolution.attachments if not a.accepted]
+        failed = [
+            a
+            for a in resolution.attachments
+            if not a.accepted
+            and not (a.reason == PARENT_NOT_FOUND and _outside_input(ctx, a.parent_ref.namespace))
+        ]
         if not failed:
             continue
         route = resolution.route
@@ -386,7 +418,11 @@ def _backend_evidence(backend: ResolvedBackend) -> JsonObject:
 )
 def route_backend_missing_service(ctx: AuditContext) -> Iterator[Hit]:
     for resolution in ctx.routing.routes:
-        missing = [b for b in resolution.backends if b.missing_service]
+        missing = [
+            b
+            for b in resolution.backends
+            if b.missing_service and not _outside_input(ctx, b.ref.namespace)
+        ]
         if not missing:
             continue
         route = resolution.route
@@ -523,7 +559,11 @@ def _grant_fix(resolution: RouteResolution, backends: list[ResolvedBackend]) -> 
 )
 def route_cross_namespace_without_referencegrant(ctx: AuditContext) -> Iterator[Hit]:
     for resolution in ctx.routing.routes:
-        refused = [b for b in resolution.backends if not b.granted]
+        refused = [
+            b
+            for b in resolution.backends
+            if not b.granted and not _outside_input(ctx, b.ref.namespace)
+        ]
         if not refused:
             continue
         route = resolution.route
@@ -538,7 +578,11 @@ def route_cross_namespace_without_referencegrant(ctx: AuditContext) -> Iterator[
             origin=route.origin,
         )
     for entry in ctx.routing.listeners:
-        denied = [c.ref for c in entry.certificates if not c.granted]
+        denied = [
+            c.ref
+            for c in entry.certificates
+            if not c.granted and not _outside_input(ctx, c.ref.namespace)
+        ]
         if not denied:
             continue
         owner = entry.listener.owner

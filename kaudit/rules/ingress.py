@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from kaudit.exposure.inventory import ingress_paths
+from kaudit.exposure.severity import closed_in_clear
 from kaudit.findings import Severity
 from kaudit.jsontypes import JsonObject, json_array
 from kaudit.model import Ingress, IngressBackend, Resource, Service
@@ -298,7 +300,8 @@ def _port_fix(ingress: Ingress, problems: list[tuple[IngressBackend, Service, st
     rationale="""
         Without a tls section the Ingress serves its hosts over plain HTTP: credentials,
         cookies and data cross the network in clear text and can be read or altered
-        on the way.
+        on the way. Low when the exposure inventory finds that no workload receives it
+        today (its paths lead nowhere, or the pods' policies deny them).
     """,
     remediation="""
         Add a tls section naming the hosts and a Secret holding the certificate
@@ -313,11 +316,21 @@ def ingress_without_tls(ctx: AuditContext) -> Iterator[Hit]:
             continue
         hosts = sorted(set(ingress.hosts))
         tls_hosts = hosts or [f"{ingress.name}.example.com"]
+        # Latent, not live, when the exposure inventory finds no workload receiving it.
+        closed = closed_in_clear(ingress_paths(ctx), ingress.ref)
+        evidence: JsonObject = {"hosts": json_array(hosts)}
+        message = (
+            f"Ingress {ingress.namespace}/{ingress.name} has no TLS section: "
+            f"{', '.join(hosts) if hosts else 'every host'} is served over plain HTTP."
+        )
+        if closed:
+            message += f" No workload receives it today: {closed}."
+            evidence["reachesNoWorkload"] = closed
         yield Hit(
             ingress.ref,
-            f"Ingress {ingress.namespace}/{ingress.name} has no TLS section: "
-            f"{', '.join(hosts) if hosts else 'every host'} is served over plain HTTP.",
-            {"hosts": json_array(hosts)},
+            message,
+            evidence,
+            severity=Severity.LOW if closed else None,
             remediation="Add TLS for the Ingress's hosts:\n\n"
             + to_yaml(
                 manifest(

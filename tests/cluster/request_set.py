@@ -34,6 +34,10 @@ NON_RESOURCE_PATHS = frozenset({"/version", "/apis/discovery.k8s.io/v1"})
 # resources of their versions.
 LISTED_OPTIONAL = frozenset((r.group, r.plural) for r in OPTIONAL_RESOURCES)
 OPTIONAL_GROUPS = frozenset(r.group for r in OPTIONAL_RESOURCES)
+# Cluster-scoped kinds: listed cluster-wide even with -n.
+CLUSTER_SCOPED = frozenset({"namespaces", "ingressclasses"}) | frozenset(
+    r.plural for r in OPTIONAL_RESOURCES if not r.namespaced
+)
 
 
 def is_discovery(path: str) -> bool:
@@ -81,7 +85,7 @@ def check_request_set(
         if event.verb == "get":  # a namespace by name, with -n
             assert event.resource == "namespaces", event
             assert event.name in namespaces, event
-        elif namespaces and event.resource not in ("namespaces", "ingressclasses"):
+        elif namespaces and event.resource not in CLUSTER_SCOPED:
             allowed = (
                 (*namespaces, "kube-system")
                 if event.resource in ("pods", "daemonsets")

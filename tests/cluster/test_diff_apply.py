@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -26,21 +27,24 @@ from tests.plugins.clusterkit import (
 
 INSECURE = REPO_ROOT / "kaudit" / "demo" / "insecure"
 HARDENED = REPO_ROOT / "kaudit" / "demo" / "hardened"
+# The demos' Gateway API files need the CRDs, which this cluster does not serve.
+INSECURE_FILES = tuple(sorted(str(p) for p in INSECURE.glob("*.yaml") if p.name != "gateway.yaml"))
+HARDENED_FILES = tuple(sorted(str(p) for p in HARDENED.glob("*.yaml") if p.name != "gateway.yaml"))
 
 
 def _namespaces() -> list[str]:
     return sorted(
         doc["metadata"]["name"]
-        for path in INSECURE.glob("*.yaml")
-        for doc in yaml.safe_load_all(path.read_text())
+        for path in INSECURE_FILES
+        for doc in yaml.safe_load_all(Path(path).read_text())
         if doc and doc.get("kind") == "Namespace" and doc["metadata"]["name"] != "kube-system"
     )
 
 
 def _expected_pods(namespaces: list[str]) -> int:
     total = 0
-    for path in INSECURE.glob("*.yaml"):
-        for doc in yaml.safe_load_all(path.read_text()):
+    for path in INSECURE_FILES:
+        for doc in yaml.safe_load_all(Path(path).read_text()):
             if not doc or doc.get("metadata", {}).get("namespace") not in namespaces:
                 continue
             kind = doc.get("kind")
@@ -66,7 +70,8 @@ def _running(namespaces: list[str]) -> int:
 def insecure_demo(cluster: Cluster) -> Iterator[list[str]]:
     namespaces = _namespaces()
     wait_namespaces_gone(*namespaces)
-    cluster.apply(INSECURE)
+    for path in INSECURE_FILES:
+        cluster.apply(Path(path))
     expected = _expected_pods(namespaces)
     cluster.wait_for(f"{expected} demo pods running", lambda: _running(namespaces) >= expected, 120)
     cluster.wait_for("EndpointSlices settled", lambda: slices_settled(namespaces))
@@ -91,7 +96,7 @@ def test_applying_the_hardened_demo_on_the_live_insecure_one(
     cluster: Cluster, insecure_demo: list[str]
 ) -> None:
     context = kubectl("config", "current-context").stdout.strip()
-    removed = sorted(object_keys([str(INSECURE)]) - object_keys([str(HARDENED)]))
+    removed = sorted(object_keys(INSECURE_FILES) - object_keys(HARDENED_FILES))
     deletes = [
         arg
         for kind, ns, name in removed
@@ -107,8 +112,7 @@ def test_applying_the_hardened_demo_on_the_live_insecure_one(
             str(cluster.kubeconfig),
             "--context",
             context,
-            "--apply",
-            str(HARDENED),
+            *(arg for path in HARDENED_FILES for arg in ("--apply", path)),
             *deletes,
             *scope,
             "--format",
@@ -119,7 +123,9 @@ def test_applying_the_hardened_demo_on_the_live_insecure_one(
     data: dict[str, Any] = json.loads(result.output)
     assert _objects(insecure_demo) == before  # kaudit wrote nothing
     assert data["before"]["source"] == f"cluster {context}"
-    assert data["after"]["source"].startswith(f"cluster {context} with {HARDENED} applied")
+    assert data["after"]["source"].startswith(
+        f"cluster {context} with {', '.join(HARDENED_FILES)} applied"
+    )
     connectivity = data["connectivity"]
     # Live pods keep their names: the Deployments' pods were replaced in place.
     live_frontends = sorted(

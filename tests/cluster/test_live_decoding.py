@@ -16,11 +16,15 @@ from kaudit.collect.live import collect_live
 from kaudit.collect.live.decoding import ListDecoder
 from kaudit.model import (
     EndpointSlice,
+    Gateway,
+    GatewayClass,
     Ingress,
     IngressClass,
     Namespace,
     NetworkPolicy,
     Pod,
+    ReferenceGrant,
+    Route,
     Service,
     wire,
 )
@@ -36,6 +40,11 @@ BUILDERS: dict[str, tuple[type[Any], Callable[[Any], Any], Callable[[Any], Any]]
     "NetworkPolicy": (wire.NetworkPolicy, NetworkPolicy.from_wire, NetworkPolicy.from_raw),
     "Ingress": (wire.Ingress, Ingress.from_wire, Ingress.from_raw),
     "IngressClass": (wire.IngressClass, IngressClass.from_wire, IngressClass.from_raw),
+    # Gateway API
+    "GatewayClass": (wire.GatewayClass, GatewayClass.from_wire, GatewayClass.from_raw),
+    "Gateway": (wire.Gateway, Gateway.from_wire, Gateway.from_raw),
+    "HTTPRoute": (wire.Route, Route.from_wire, Route.from_raw),
+    "ReferenceGrant": (wire.ReferenceGrant, ReferenceGrant.from_wire, ReferenceGrant.from_raw),
 }
 WORKLOADS = ("Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job")
 
@@ -84,6 +93,10 @@ def test_demos_cover_the_decoded_kinds() -> None:
         "NetworkPolicy",
         "Ingress",
         "IngressClass",
+        "GatewayClass",
+        "Gateway",
+        "HTTPRoute",
+        "ReferenceGrant",
     }
 
 

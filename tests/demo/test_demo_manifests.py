@@ -35,8 +35,13 @@ API_VERSIONS = {
     "NetworkPolicy": "networking.k8s.io/v1",
     "Ingress": "networking.k8s.io/v1",
     "IngressClass": "networking.k8s.io/v1",
+    # Gateway API (the CRDs of its standard channel)
+    "GatewayClass": "gateway.networking.k8s.io/v1",
+    "Gateway": "gateway.networking.k8s.io/v1",
+    "HTTPRoute": "gateway.networking.k8s.io/v1",
+    "ReferenceGrant": "gateway.networking.k8s.io/v1beta1",
 }
-CLUSTER_SCOPED = {"Namespace", "IngressClass"}
+CLUSTER_SCOPED = {"Namespace", "IngressClass", "GatewayClass"}
 WORKLOADS = {"Deployment", "StatefulSet", "DaemonSet"}
 
 # Rule names fixed by the rule catalogue (issue 5).
@@ -62,6 +67,9 @@ CATALOGUE = {
     "ingress-backend-missing-service",
     "ingress-backend-port-mismatch",
     "ingress-without-tls",
+    "gateway-listener-plain-http",
+    "gateway-allows-routes-from-all-namespaces",
+    "route-cross-namespace-without-referencegrant",
     "pod-host-network",
     "pod-host-port",
     "pod-metadata-reachable",
@@ -432,6 +440,9 @@ def test_readme_table_uses_catalogue_rule_names() -> None:
         "policy-selects-no-pods",
         "datastore-reachable-cross-namespace",
         "pod-default-ndots",
+        "gateway-listener-plain-http",
+        "gateway-allows-routes-from-all-namespaces",
+        "route-cross-namespace-without-referencegrant",
     }
     assert planted <= rules, f"README misses {sorted(planted - rules)}"
 

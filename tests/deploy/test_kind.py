@@ -289,4 +289,5 @@ def test_kind_demo_leaves_out_the_kube_system_file() -> None:
     applied = re.findall(r"-f (\S+\.yaml)", proc.stdout)
     assert applied
     assert not [path for path in applied if path.endswith("kube-system.yaml")]
+    assert not [path for path in applied if path.endswith("gateway.yaml")]
     assert "kaudit/demo/insecure/shop.yaml" in applied

@@ -28,8 +28,9 @@ def test_json_lists_the_demo_paths_and_validates() -> None:
     found = {(e["workload"], e["via"], e["entry"]) for e in data["exposure"]["entries"]}
     assert ("Deployment/frontend", "LoadBalancer", "pending") in found
     assert ("Deployment/api-server", "ExternalIP", "203.0.113.10") in found
-    assert len(data["exposure"]["entries"]) == 7
-    assert len(data["exposure"]["deadEnds"]) == 5
+    assert ("Deployment/frontend", "Gateway", "shop.example.com") in found
+    assert len(data["exposure"]["entries"]) == 8
+    assert len(data["exposure"]["deadEnds"]) == 6
 
 
 def test_table_is_the_default() -> None:
@@ -40,7 +41,9 @@ def test_table_is_the_default() -> None:
         "NAMESPACE", "WORKLOAD", "VIA", "ENTRY", "PORTS", "TLS", "POLICY", "PATH"
     ]  # fmt: skip
     assert "Deployment/frontend" in result.stdout and "Ingress" in result.stdout
-    assert lines[-2].startswith("2 outside paths to 2 workloads (HostNetwork 1, Ingress 1)")
+    assert lines[-2].startswith(
+        "4 outside paths to 3 workloads (HostNetwork 1, Ingress 1, Gateway 2)"
+    )
 
 
 def test_markdown_and_html_to_files(tmp_path: Path) -> None:
@@ -49,7 +52,7 @@ def test_markdown_and_html_to_files(tmp_path: Path) -> None:
         "exposure", "-f", str(DEMO / "insecure"), "--format", f"md={md}", "--format", f"html={html}"
     )
     assert result.returncode == 0, result.stderr
-    assert md.read_text().startswith("# kaudit exposure\n\n7 outside paths to 5 workloads")
+    assert md.read_text().startswith("# kaudit exposure\n\n8 outside paths to 5 workloads")
     page = html.read_text()
     assert "<h2>Exposed to the outside</h2>" in page and "<svg" in page
     assert "<script" not in page

@@ -61,6 +61,10 @@ def test_insecure_demo_inventory(insecure: ExposureInventory) -> None:
          "Service/shop/frontend > Deployment/shop/frontend"),
         ("shop", "Deployment/frontend", "NodePort", "auto", "auto→8080/TCP", None, True,
          "Service/shop/frontend-public > Deployment/shop/frontend"),
+        # plain HTTP through the Gateway; its data-plane pods are not in the demo
+        ("shop", "Deployment/frontend", "Gateway", "shop.example.com", "80→8080/TCP", False,
+         None, "Gateway/shop/public > HTTPRoute/shop/storefront > Service/shop/frontend"
+         " > Deployment/shop/frontend"),
     ]  # fmt: skip
 
 
@@ -70,6 +74,9 @@ def test_insecure_demo_ingresses_lead_nowhere(insecure: ExposureInventory) -> No
          "targetPort http of Service prometheus is no container port of Deployment prometheus"),
         ("payments", "Ingress/payments/payments-webhooks",
          "backend Service payments-webhook does not exist"),
+        ("payments", "Gateway/shop/public",
+         "no ReferenceGrant in namespace payments allows HTTPRoute shop/checkout to reach "
+         "Service payments"),
         ("shop", "Ingress/shop/legacy-storefront",
          "IngressClass traefik does not exist: no controller serves it"),
         ("shop", "Ingress/shop/storefront",
@@ -82,8 +89,16 @@ def test_hardened_demo_inventory(hardened: ExposureInventory) -> None:
     assert rows(hardened) == [
         ("kube-system", "DaemonSet/kindnet", "HostNetwork", "node network", "", None, True,
          "DaemonSet/kube-system/kindnet"),
+        # HTTPS through the Gateway, into payments with a ReferenceGrant; the HTTP
+        # listener only redirects, so it reaches nothing
+        ("payments", "Deployment/payments", "Gateway", "shop.example.com", "443→8080/TCP",
+         True, None, "Gateway/shop/public > HTTPRoute/shop/checkout > Service/payments/payments"
+         " > Deployment/payments/payments"),
         # TLS; the controller's pods are not part of the demo, so admission is unknown
         ("shop", "Deployment/frontend", "Ingress", "shop.example.com", "443→8080/TCP", True,
          None, "Ingress/shop/storefront > Service/shop/frontend > Deployment/shop/frontend"),
+        ("shop", "Deployment/frontend", "Gateway", "shop.example.com", "443→8080/TCP", True,
+         None, "Gateway/shop/public > HTTPRoute/shop/storefront > Service/shop/frontend"
+         " > Deployment/shop/frontend"),
     ]  # fmt: skip
     assert hardened.dead_ends == ()

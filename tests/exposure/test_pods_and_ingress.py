@@ -129,7 +129,7 @@ def test_ingress_admission_is_unknown_without_the_controller() -> None:
     no_class = inventory(WEB, service(), ingress(), admit_namespace("ingress-nginx"))
     assert the_entry(no_class, Via.INGRESS).admitted_by_policy is None
     other = NGINX.replace("k8s.io/ingress-nginx", "example.com/unknown")
-    unknown = inventory(WEB, service(), other, ingress())
+    unknown = inventory(WEB, service(), other, ingress(), admit_namespace("ingress-nginx"))
     entry = the_entry(unknown, Via.INGRESS)
     assert entry.admitted_by_policy is None
     assert entry.notes == ("kaudit does not know the pods of controller example.com/unknown",)
@@ -145,6 +145,13 @@ def test_ingress_dead_ends() -> None:
     assert [d.reason for d in wrong_port.dead_ends] == ["port 8080 is not a port of Service web"]
     no_service = inventory(WEB, NGINX, ingress())
     assert [d.reason for d in no_service.dead_ends] == ["backend Service web does not exist"]
+
+
+def test_pods_no_policy_isolates_admit_whatever_controller() -> None:
+    inv = inventory(WEB, service(), ingress())  # no IngressClass, no controller, no policy
+    entry = the_entry(inv, Via.INGRESS)
+    assert entry.admitted_by_policy is True
+    assert entry.notes == ("no NetworkPolicy isolates the pods for ingress",)
 
 
 def test_an_ipblock_policy_does_not_admit_the_controller_pods() -> None:

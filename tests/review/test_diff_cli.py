@@ -53,7 +53,7 @@ HARDENING_OPENS = [
     ),
     ("pods", "shop/Deployment/api-server", "shop/Deployment/cart", ["TCP"], "8080", 2),
 ]
-SUMMARY = "opens 7 paths, closes 100, 1 new outside path, 6 removed, 0 new findings, 41 fixed"
+SUMMARY = "opens 7 paths, closes 100, 2 new outside paths, 6 removed, 0 new findings, 44 fixed"
 
 
 def kaudit(*args: str) -> Any:
@@ -117,11 +117,13 @@ def test_hardening_the_demo_opens_and_closes_these_paths(hardening: dict[str, An
         "shop/debug-shell",
     ]
     assert hardening["summary"]["text"] == SUMMARY
-    # The exposure inventories: one TLS Ingress replaces the NodePorts, the LoadBalancer,
-    # the externalIP and the host ports.
+    # The exposure inventories: a TLS Ingress (and an HTTPS Gateway route) replace the
+    # NodePorts, the LoadBalancer, the externalIP and the host ports; the shop's Gateway
+    # listener moves from plain HTTP on 80 to HTTPS on 443.
     exposure = hardening["exposure"]
     assert [(e["via"], e["namespace"], e["workload"], e["tls"]) for e in exposure["added"]] == [
-        ("Ingress", "shop", "Deployment/frontend", True)
+        ("Gateway", "payments", "Deployment/payments", True),
+        ("Ingress", "shop", "Deployment/frontend", True),
     ]
     assert [(e["via"], e["workload"], e["entry"]) for e in exposure["removed"]] == [
         ("HostNetwork", "DaemonSet/node-exporter", "node network"),
@@ -131,8 +133,11 @@ def test_hardening_the_demo_opens_and_closes_these_paths(hardening: dict[str, An
         ("NodePort", "Deployment/frontend", "30080"),
         ("NodePort", "Deployment/frontend", "auto"),
     ]
-    assert exposure["changed"] == []
-    assert (hardening["summary"]["new"], hardening["summary"]["fixed"]) == (0, 41)
+    (moved,) = exposure["changed"]
+    before, after = moved["before"], moved["after"]
+    assert (before["via"], before["ports"][0]["port"], before["tls"]) == ("Gateway", 80, False)
+    assert (after["ports"][0]["port"], after["tls"]) == (443, True)
+    assert (hardening["summary"]["new"], hardening["summary"]["fixed"]) == (0, 44)
     fixed = {f["ruleId"] for f in hardening["fixed"]}
     assert {"KA101", "KA105", "KA108", "KA204", "KA301", "KA401", "KA403", "KA501"} <= fixed
 
@@ -149,7 +154,7 @@ def test_the_other_way_round_the_findings_are_new_and_the_gates_close(tmp_path: 
     result = kaudit("diff", HARDENED, INSECURE, "--format", "sarif", "--output", str(sarif))
     assert result.exit_code == 1
     data = json.loads(sarif.read_text())
-    assert len(data["runs"][0]["results"]) == 41
+    assert len(data["runs"][0]["results"]) == 44
     opened_outside = kaudit(
         "diff", HARDENED, INSECURE, "--fail-on", "never", "--fail-on-opened", "outside"
     )
@@ -212,7 +217,7 @@ def test_applying_the_hardened_folder_on_the_insecure_one_is_the_hardened_one() 
     a, d = json.loads(applied.output), json.loads(direct.output)
     assert a["connectivity"]["opened"] == d["connectivity"]["opened"]
     assert a["connectivity"]["closed"] == d["connectivity"]["closed"]
-    assert a["summary"]["fixed"] == d["summary"]["fixed"] == 41
+    assert a["summary"]["fixed"] == d["summary"]["fixed"] == 44
     assert a["after"]["source"].startswith(f"manifests {INSECURE} with {HARDENED} applied")
 
 
@@ -225,7 +230,7 @@ def test_a_saved_audit_on_one_side_compares_findings_only(tmp_path: Path) -> Non
     result = kaudit("diff", str(saved), HARDENED, "--format", "json")
     assert result.exit_code == 0, result.output
     data = json.loads(result.output)
-    assert data["connectivity"] is None and data["summary"]["fixed"] == 41
+    assert data["connectivity"] is None and data["summary"]["fixed"] == 44
     assert "a saved audit holds findings" in kaudit("diff", str(saved), HARDENED).output
 
 
@@ -316,7 +321,7 @@ def test_the_ci_recipe_reviews_two_revisions_of_the_demo(tmp_path: Path) -> None
     )
     review = (repo / "review.md").read_text()
     assert review.splitlines()[2] == f"**This change {SUMMARY}.**"
-    assert "<summary>Fixed findings (41)</summary>" in review
+    assert "<summary>Fixed findings (44)</summary>" in review
 
 
 def test_two_saved_audits_render_as_html_and_sarif_too(tmp_path: Path) -> None:
@@ -327,10 +332,10 @@ def test_two_saved_audits_render_as_html_and_sarif_too(tmp_path: Path) -> None:
         assert saved.exit_code in (0, 1), saved.output
     sarif = kaudit("diff", str(paths["old"]), str(paths["new"]), "--format", "sarif")
     assert sarif.exit_code == 1  # new high findings
-    assert len(json.loads(sarif.output)["runs"][0]["results"]) == 41
+    assert len(json.loads(sarif.output)["runs"][0]["results"]) == 44
     html = kaudit("diff", str(paths["old"]), str(paths["new"]), "--format", "html")
     assert "Connectivity was not compared" in html.output
-    assert "<summary>New findings (41)</summary>" in html.output
+    assert "<summary>New findings (44)</summary>" in html.output
 
 
 def test_a_large_review_still_fits_in_a_pull_request_comment(tmp_path: Path) -> None:

@@ -51,6 +51,9 @@ PLANTED = {
     ("namespace-without-default-deny-egress", "Namespace/shop"),
     ("namespace-without-default-deny-egress", "Namespace/data"),
     ("lateral-movement-open", "Namespace/monitoring"),
+    ("gateway-listener-plain-http", "Gateway/shop/public"),
+    ("gateway-allows-routes-from-all-namespaces", "Gateway/shop/public"),
+    ("route-cross-namespace-without-referencegrant", "HTTPRoute/shop/checkout"),
 }
 
 

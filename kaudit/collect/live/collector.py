@@ -8,7 +8,6 @@ Read-only, and never Secrets: only the fixed list paths in `LISTED_RESOURCES`
 from __future__ import annotations
 
 import contextlib
-import functools
 import gc
 import sys
 from collections.abc import Iterator, Mapping, Sequence
@@ -28,6 +27,7 @@ from kaudit.collect.live.client import (
 from kaudit.collect.live.credentials import connect
 from kaudit.collect.live.decoding import ListDecoder
 from kaudit.collect.live.discovery import ListedResource, OptionalResource, discover
+from kaudit.collect.live.gateway_api import GATEWAY_API_RESOURCES
 from kaudit.collect.live.paging import list_all
 from kaudit.collect.source import Source
 from kaudit.errors import ClusterError, InputError
@@ -50,7 +50,6 @@ from kaudit.model import (
     Snapshot,
     wire,
 )
-from kaudit.model.gateway import GATEWAY_EXPERIMENTAL_GROUP, GATEWAY_GROUP
 
 T = TypeVar("T")
 W = TypeVar("W")
@@ -108,83 +107,11 @@ LISTED_RESOURCES: tuple[ListedResource[Any, Any], ...] = (
         IngressClass.from_wire,
     ),
 )
-
-
-def _route(kind: Resource, title: str, versions: tuple[str, ...]) -> OptionalResource[Any, Any]:
-    """A Gateway API route kind: one wire type for all, the kind kept on the model."""
-    return OptionalResource(
-        kind,
-        GATEWAY_GROUP,
-        versions,
-        str(kind),
-        True,
-        title,
-        wire.Route,
-        functools.partial(Route.from_wire, kind=title.removesuffix("s")),
-    )
-
-
 # Kinds of optional API groups (CRDs), read in the version the server serves, when it
 # serves them (kaudit.collect.live.discovery).
 OPTIONAL_RESOURCES: tuple[OptionalResource[Any, Any], ...] = (
-    # Gateway API: v1 since v1.0 (routes v1.1-v1.5); older clusters serve v1beta1,
-    # and the experimental channel v1alpha2/v1alpha3 (TLS, TCP and UDP routes).
-    OptionalResource(
-        Resource.GATEWAY_CLASSES,
-        GATEWAY_GROUP,
-        ("v1", "v1beta1"),
-        "gatewayclasses",
-        False,
-        "GatewayClasses",
-        wire.GatewayClass,
-        GatewayClass.from_wire,
-    ),
-    OptionalResource(
-        Resource.GATEWAYS,
-        GATEWAY_GROUP,
-        ("v1", "v1beta1"),
-        "gateways",
-        True,
-        "Gateways",
-        wire.Gateway,
-        Gateway.from_wire,
-    ),
-    OptionalResource(
-        Resource.LISTENER_SETS,
-        GATEWAY_GROUP,
-        ("v1",),
-        "listenersets",
-        True,
-        "ListenerSets",
-        wire.ListenerSet,
-        ListenerSet.from_wire,
-    ),
-    # The experimental channel's XListenerSet (Gateway API v1.3 and v1.4).
-    OptionalResource(
-        Resource.X_LISTENER_SETS,
-        GATEWAY_EXPERIMENTAL_GROUP,
-        ("v1alpha1",),
-        "xlistenersets",
-        True,
-        "XListenerSets",
-        wire.ListenerSet,
-        functools.partial(ListenerSet.from_wire, kind="XListenerSet"),
-    ),
-    _route(Resource.HTTP_ROUTES, "HTTPRoutes", ("v1", "v1beta1")),
-    _route(Resource.GRPC_ROUTES, "GRPCRoutes", ("v1", "v1alpha2")),
-    _route(Resource.TLS_ROUTES, "TLSRoutes", ("v1", "v1alpha3", "v1alpha2")),
-    _route(Resource.TCP_ROUTES, "TCPRoutes", ("v1", "v1alpha2")),
-    _route(Resource.UDP_ROUTES, "UDPRoutes", ("v1", "v1alpha2")),
-    OptionalResource(
-        Resource.REFERENCE_GRANTS,
-        GATEWAY_GROUP,
-        ("v1", "v1beta1", "v1alpha2"),
-        "referencegrants",
-        True,
-        "ReferenceGrants",
-        wire.ReferenceGrant,
-        ReferenceGrant.from_wire,
-    ),
+    # Gateway API (kaudit.collect.live.gateway_api)
+    *GATEWAY_API_RESOURCES,
 )
 # Servers without discovery.k8s.io/v1 (before 1.21) only have core/v1 Endpoints,
 # which is deprecated from 1.33 on: read it only when slices do not exist.
@@ -440,6 +367,15 @@ def collect_live(source: Source, *, retry_budget: float = DEFAULT_RETRY_BUDGET) 
         ):
             # IngressClasses are consulted only for Ingresses, and there is none here.
             unseen.append("IngressClasses (no Ingress here needs them)")
+            continue
+        if (
+            resource.kind is Resource.GATEWAY_CLASSES
+            and include
+            and result.status == 403
+            and results.get(Resource.GATEWAYS) == []
+        ):
+            # GatewayClasses are consulted only for Gateways, and there is none here.
+            unseen.append("GatewayClasses (no Gateway here needs them)")
             continue
         warnings.append(_missing_kind_warning(resource, result, scope))
     if want_kube_system_pods and extra_system_pods is None and daemonset_names is None:
