@@ -32,6 +32,7 @@ LAYER_OF: Mapping[str, str] = {
     "kaudit.report.sinks": "report-sinks",
     "kaudit.collect": "collect",
     "kaudit.rules": "rules",
+    "kaudit.review": "review",
     # The exposure inventory sits beside the rules: it asks the engine, rules may read it.
     "kaudit.exposure": "rules",
     "kaudit.config": "config",
@@ -56,6 +57,7 @@ ALLOWED: Mapping[str, frozenset[str]] = {
             "report-sinks",
             "collect",
             "rules",
+            "review",
             "config",
             "netpol",
             "routing",
@@ -70,11 +72,15 @@ ALLOWED: Mapping[str, frozenset[str]] = {
     ),
     "deploy": frozenset({"rules", "config", "netpol", "routing", "findings", "model", "base"}),
     # Renderers read the rule catalogue (SARIF, the rule index) and the engine's summary types.
-    "report": frozenset({"rules", "config", "netpol", "routing", "findings", "model", "base"}),
+    "report": frozenset(
+        {"rules", "review", "config", "netpol", "routing", "findings", "model", "base"}
+    ),
     # The ConfigMap sink writes with the credentials the live collector loads.
     "report-sinks": frozenset({"report", "collect", "findings", "model", "base"}),
     "collect": frozenset({"model", "base"}),
     "rules": frozenset({"config", "netpol", "routing", "findings", "model", "base"}),
+    # Comparing two snapshots' connectivity: the engine's answers, side by side.
+    "review": frozenset({"netpol", "findings", "model", "base"}),
     # Plain configuration values, read by the rules.
     "config": frozenset({"findings", "model", "base"}),
     "netpol": frozenset({"findings", "model", "base"}),
