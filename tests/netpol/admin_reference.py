@@ -92,7 +92,8 @@ class Decision:
     tier: str
     policy: str | None = None
     rule: str | None = None
-    ambiguous: bool = False
+    ambiguous: bool = False  # policies of one priority matched and decided differently
+    tied: bool = False  # policies of one priority matched: which one decided is arbitrary
 
 
 @dataclass(frozen=True)
@@ -345,7 +346,12 @@ class AdminReference:
                 policy, rule = matches[0]
                 ambiguous = len({r.action for _, r in matches}) > 1
                 return rule.action, Decision(
-                    rule.action == "Accept", tier, policy.ref, rule.name, ambiguous
+                    rule.action == "Accept",
+                    tier,
+                    policy.ref,
+                    rule.name,
+                    ambiguous,
+                    len(matches) > 1,
                 )
         return None
 
