@@ -15,6 +15,11 @@ the model's from_raw), the time to build the engine and compute the full summary
 their ratio, the peak resident memory of a fresh process doing both, and the
 peak of the engine's own allocations (tracemalloc, on a second untimed run).
 
+A series named with `+tiers` (`proportional+tiers`) adds the admin policies of
+`admin_policies()`: Admin-tier ClusterNetworkPolicies (tenant isolation by team with
+Deny and Pass, monitoring Accept, a metadata-address Deny, an AdminNetworkPolicy) and a
+Baseline tier (a default deny with its DNS exception), so the engine walks three tiers.
+
     python bench/bench_engine.py [--sizes 1000,10000,50000] [--series proportional,fixed]
 """
 
@@ -29,7 +34,15 @@ import time
 import tracemalloc
 from typing import Any
 
-from kaudit.model import ClusterFacts, Namespace, NetworkPolicy, Pod, Snapshot
+from kaudit.model import (
+    ADMIN_POLICY_KINDS,
+    AdminPolicy,
+    ClusterFacts,
+    Namespace,
+    NetworkPolicy,
+    Pod,
+    Snapshot,
+)
 from kaudit.netpol import PolicyEngine
 
 PODS_PER_NAMESPACE = 50  # proportional series
@@ -179,8 +192,122 @@ class Addresses:
         return f"10.{self.count >> 16 & 255}.{self.count >> 8 & 255}.{self.count & 255}"
 
 
+def admin_policies() -> list[dict[str, Any]]:
+    """Cluster-wide policies of the Admin and Baseline tiers (see the module docstring)."""
+
+    def cnp(name: str, tier: str, priority: int, spec: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "apiVersion": "policy.networking.k8s.io/v1beta1",
+            "kind": "ClusterNetworkPolicy",
+            "metadata": {"name": name},
+            "spec": {"tier": tier, "priority": priority, **spec},
+        }
+
+    def team(n: int) -> dict[str, Any]:
+        return {"namespaces": {"matchLabels": {"team": f"team{n}"}}}
+
+    everyone: dict[str, Any] = {"namespaces": {}}
+    dns = {
+        "pods": {
+            "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "kube-system"}},
+            "podSelector": {"matchLabels": {"k8s-app": "kube-dns"}},
+        }
+    }
+    objects = [
+        cnp(
+            "no-metadata",
+            "Admin",
+            1,
+            {
+                "subject": everyone,
+                "egress": [{"action": "Deny", "to": [{"networks": ["169.254.169.254/32"]}]}],
+            },
+        ),
+        cnp(
+            "monitoring",
+            "Admin",
+            5,
+            {
+                "subject": everyone,
+                "ingress": [
+                    {
+                        "action": "Accept",
+                        "from": [
+                            {
+                                "pods": {
+                                    "namespaceSelector": {},
+                                    "podSelector": {"matchLabels": {"app": "prometheus"}},
+                                }
+                            }
+                        ],
+                        "protocols": [
+                            {"tcp": {"destinationPort": {"range": {"start": 8000, "end": 9999}}}}
+                        ],
+                    }
+                ],
+            },
+        ),
+        {
+            "apiVersion": "policy.networking.k8s.io/v1alpha1",
+            "kind": "AdminNetworkPolicy",
+            "metadata": {"name": "frontends-to-the-internet"},
+            "spec": {
+                "priority": 8,
+                "subject": {
+                    "pods": {
+                        "namespaceSelector": {},
+                        "podSelector": {"matchLabels": {"tier": "frontend"}},
+                    }
+                },
+                "egress": [
+                    {
+                        "action": "Allow",
+                        "to": [{"networks": ["0.0.0.0/0"]}],
+                        "ports": [{"portNumber": {"port": 443}}],
+                    }
+                ],
+            },
+        },
+        cnp(
+            "baseline",
+            "Baseline",
+            10,
+            {
+                "subject": everyone,
+                "ingress": [{"action": "Deny", "from": [everyone]}],
+                "egress": [
+                    {
+                        "action": "Accept",
+                        "to": [dns],
+                        "protocols": [{"udp": {"destinationPort": {"number": 53}}}],
+                    },
+                    {"action": "Deny", "to": [everyone]},
+                ],
+            },
+        ),
+    ]
+    for n in range(7):  # tenants: pass within the team, deny from the others
+        objects.append(
+            cnp(
+                f"tenant-{n}",
+                "Admin",
+                20 + n,
+                {
+                    "subject": team(n),
+                    "ingress": [
+                        {"action": "Pass", "from": [team(n)]},
+                        {"action": "Deny", "from": [everyone]},
+                    ],
+                },
+            )
+        )
+    return objects
+
+
 def cluster(total_pods: int, series: str) -> list[dict[str, Any]]:
     """Raw API objects (as `kubectl get -o json` would list them) for one synthetic cluster."""
+    if series.endswith("+tiers"):
+        return cluster(total_pods, series.removesuffix("+tiers")) + admin_policies()
     if series == "proportional":
         namespaces = max(1, total_pods // PODS_PER_NAMESPACE)
         replicas = 5
@@ -268,10 +395,12 @@ def cluster(total_pods: int, series: str) -> list[dict[str, Any]]:
 def parse(text: str) -> Snapshot:
     """What a source does with a JSON list: json.loads, then the model's from_raw."""
     items = json.loads(text)["items"]
-    namespaces, pods, policies = [], [], []
+    namespaces, pods, policies, admin = [], [], [], []
     for item in items:
         kind = item["kind"]
-        if kind == "Pod":
+        if kind in ADMIN_POLICY_KINDS:
+            admin.append(AdminPolicy.from_raw(kind, item))
+        elif kind == "Pod":
             pods.append(Pod.from_raw(item))
         elif kind == "NetworkPolicy":
             policies.append(NetworkPolicy.from_raw(item))
@@ -282,6 +411,7 @@ def parse(text: str) -> Snapshot:
         namespaces=tuple(namespaces),
         pods=tuple(pods),
         network_policies=tuple(policies),
+        admin_policies=tuple(admin),
     )
 
 
@@ -331,7 +461,7 @@ def main() -> None:
         print(json.dumps(measure(int(size), series)))
         return
     header = (
-        f"{'series':<13}{'pods':>7}{'ns':>6}{'policies':>9}{'classes':>8}"
+        f"{'series':<19}{'pods':>7}{'ns':>6}{'policies':>9}{'classes':>8}"
         f"{'parse s':>9}{'engine s':>9}{'(build':>8}{'+ summary)':>11}{'ratio':>7}{'peak MiB':>10}{'engine MiB':>12}"
     )
     print(header)
@@ -346,7 +476,7 @@ def main() -> None:
             ).stdout
             r = json.loads(out)
             print(
-                f"{r['series']:<13}{r['pods']:>7}{r['namespaces']:>6}{r['policies']:>9}"
+                f"{r['series']:<19}{r['pods']:>7}{r['namespaces']:>6}{r['policies']:>9}"
                 f"{r['classes']:>8}{r['parse_s']:>9.2f}{r['engine_s']:>9.2f}"
                 f"{r['build_s']:>8.2f}{r['summary_s']:>11.2f}"
                 f"{r['engine_s'] / r['parse_s']:>7.2f}{r['peak_mib']:>10.0f}{r['engine_mib']:>12.1f}",

@@ -185,6 +185,7 @@ RULE_FAMILIES = frozenset(
         "ingress",
         "pods",
         "lateral",
+        "adminpolicy",
     )
 )
 

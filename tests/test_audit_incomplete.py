@@ -26,6 +26,10 @@ FIELDS = {
     Resource.NETWORK_POLICIES: "network_policies",
     Resource.INGRESSES: "ingresses",
     Resource.INGRESS_CLASSES: "ingress_classes",
+    Resource.CLUSTER_NETWORK_POLICIES: "admin_policies",
+    Resource.ADMIN_NETWORK_POLICIES: "admin_policies",
+    Resource.BASELINE_ADMIN_NETWORK_POLICIES: "admin_policies",
+    Resource.NODES: "nodes",
 }
 
 

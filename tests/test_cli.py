@@ -362,8 +362,9 @@ def test_reach_says_when_policies_of_another_engine_were_left_out(tmp_path: Path
     assert json.loads(result.stdout)["pods"] == ["x/a"]
     assert result.stderr == (
         "kaudit: warning: Not evaluated: CiliumNetworkPolicy.cilium.io is in the input and "
-        "changes what may reach what, but kaudit evaluates only Kubernetes NetworkPolicy: "
-        "reachability here leaves it out.\n"
+        "changes what may reach what, but kaudit evaluates only Kubernetes NetworkPolicy and "
+        "the network-policy-api's ClusterNetworkPolicy, AdminNetworkPolicy and "
+        "BaselineAdminNetworkPolicy: reachability here leaves it out.\n"
     )
     plain = manifest.with_name("plain.yaml")
     plain.write_text(CILIUM_INPUT.split("---")[0])

@@ -27,6 +27,8 @@ from kaudit.collect.versions import (
 from kaudit.collect.workloads import pod_count, replicas
 from kaudit.errors import InputError
 from kaudit.model import (
+    ADMIN_POLICY_KINDS,
+    AdminPolicy,
     ClusterFacts,
     Endpoint,
     EndpointPort,
@@ -36,6 +38,7 @@ from kaudit.model import (
     LabelSelector,
     Namespace,
     NetworkPolicy,
+    Node,
     Pod,
     Service,
     Snapshot,
@@ -118,6 +121,8 @@ class _Builder:
     policies: list[NetworkPolicy] = field(default_factory=list)
     ingresses: list[Ingress] = field(default_factory=list)
     ingress_classes: list[IngressClass] = field(default_factory=list)
+    admin_policies: list[AdminPolicy] = field(default_factory=list)
+    node_objects: list[Node] = field(default_factory=list)
     ignored: Counter[str] = field(default_factory=Counter)
     nodes: set[str] = field(default_factory=set)
     # `--namespace` values: objects without a namespace go into it, as with `kubectl apply -n`.
@@ -154,9 +159,12 @@ class _Builder:
                 self.ingresses.append(Ingress.from_raw(raw, origin))
             elif kind == "IngressClass":
                 self.ingress_classes.append(IngressClass.from_raw(raw, origin))
+            elif kind in ADMIN_POLICY_KINDS:
+                self.admin_policies.append(AdminPolicy.from_raw(kind, raw, origin))
             elif kind == "Node":
-                # Read only to know how many pods each DaemonSet runs.
+                # How many pods each DaemonSet runs; labels and addresses for `nodes` peers.
                 self.nodes.add(doc.name)
+                self.node_objects.append(Node.from_raw(raw, origin))
             else:
                 self.ignored[kind] += 1
         except (KeyError, ValueError, TypeError, AttributeError) as exc:
@@ -269,6 +277,8 @@ class _Builder:
             network_policies=tuple(self.policies),
             ingresses=tuple(self.ingresses),
             ingress_classes=tuple(self.ingress_classes),
+            admin_policies=tuple(self.admin_policies),
+            nodes=tuple(self.node_objects),
         )
 
 

@@ -16,7 +16,17 @@ from collections.abc import Mapping
 from typing import Any
 
 # Kinds whose objects have no namespace.
-CLUSTER_SCOPED_KINDS = frozenset({"Namespace", "Node", "IngressClass"})
+CLUSTER_SCOPED_KINDS = frozenset(
+    {
+        "Namespace",
+        "Node",
+        "IngressClass",
+        # policy.networking.k8s.io
+        "ClusterNetworkPolicy",
+        "AdminNetworkPolicy",
+        "BaselineAdminNetworkPolicy",
+    }
+)
 
 # The pod-creating controllers kaudit expands into pods.
 WORKLOAD_KINDS = frozenset(
@@ -39,6 +49,11 @@ KNOWN_KINDS: Mapping[str, frozenset[str]] = {
     "extensions": frozenset({"Ingress", "NetworkPolicy", "Deployment", "DaemonSet", "ReplicaSet"}),
     "apps": frozenset({"Deployment", "StatefulSet", "DaemonSet", "ReplicaSet"}),
     "batch": frozenset({"Job", "CronJob"}),
+    # The network-policy-api: ClusterNetworkPolicy v1beta1/v1alpha2 (one schema),
+    # AdminNetworkPolicy and BaselineAdminNetworkPolicy v1alpha1.
+    "policy.networking.k8s.io": frozenset(
+        {"ClusterNetworkPolicy", "AdminNetworkPolicy", "BaselineAdminNetworkPolicy"}
+    ),
 }
 
 # Versions whose Ingress has `serviceName`/`servicePort` backends and `spec.backend`.

@@ -55,6 +55,12 @@ CLUSTER_READ_PERMISSIONS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("", ("namespaces", "pods", "services")),
     ("discovery.k8s.io", ("endpointslices",)),
     ("networking.k8s.io", ("ingressclasses", "ingresses", "networkpolicies")),
+    # Nodes (labels and addresses, for admin policies' nodes peers) and the network-policy-api.
+    ("", ("nodes",)),
+    (
+        "policy.networking.k8s.io",
+        ("adminnetworkpolicies", "baselineadminnetworkpolicies", "clusternetworkpolicies"),
+    ),
 )
 # Read in kube-system only, to recognise the CNI by its DaemonSets.
 CNI_READ_PERMISSIONS: tuple[tuple[str, tuple[str, ...]], ...] = (("apps", ("daemonsets",)),)

@@ -19,6 +19,17 @@ and `snapshot` (the Snapshot and the cluster facts).
 """
 
 from kaudit.kube import LEGACY_INGRESS_CLASS_ANNOTATION
+from kaudit.model.adminpolicies import (
+    ADMIN_POLICY_KINDS,
+    POLICY_API_GROUP,
+    AdminAction,
+    AdminPeer,
+    AdminPolicy,
+    AdminPolicyRule,
+    AdminSubject,
+    AdminTier,
+    NamespacedPods,
+)
 from kaudit.model.ingress import Ingress, IngressBackend, IngressClass
 from kaudit.model.meta import (
     EMPTY_LABELS,
@@ -35,17 +46,26 @@ from kaudit.model.meta import (
     Requirement,
     frozen_map,
 )
+from kaudit.model.nodes import Node
 from kaudit.model.pods import ContainerPort, Namespace, Pod, Workload, workload_from_owner
 from kaudit.model.policies import IPBlock, NetworkPolicy, PolicyPeer, PolicyPort, PolicyRule
 from kaudit.model.services import Endpoint, EndpointPort, EndpointSlice, Service, ServicePort
 from kaudit.model.snapshot import ClusterFacts, CollectionWarning, Resource, Snapshot
 
 __all__ = [
+    "ADMIN_POLICY_KINDS",
     "EMPTY_LABELS",
     "LEGACY_INGRESS_CLASS_ANNOTATION",
     "LIVE",
     "MATCH_ALL",
+    "POLICY_API_GROUP",
     "SELECTOR_OPERATORS",
+    "AdminAction",
+    "AdminPeer",
+    "AdminPolicy",
+    "AdminPolicyRule",
+    "AdminSubject",
+    "AdminTier",
     "ClusterFacts",
     "CollectionWarning",
     "ContainerPort",
@@ -60,7 +80,9 @@ __all__ = [
     "Labels",
     "Meta",
     "Namespace",
+    "NamespacedPods",
     "NetworkPolicy",
+    "Node",
     "ObjectRef",
     "Origin",
     "Pod",

@@ -8,7 +8,9 @@ from dataclasses import dataclass
 
 from frozendict import frozendict
 
+from kaudit.model.adminpolicies import AdminPolicy
 from kaudit.model.ingress import Ingress, IngressClass
+from kaudit.model.nodes import Node
 from kaudit.model.pods import Namespace, Pod
 from kaudit.model.policies import NetworkPolicy
 from kaudit.model.services import EndpointSlice, Service
@@ -24,6 +26,11 @@ class Resource(enum.StrEnum):
     NETWORK_POLICIES = "networkpolicies"
     INGRESSES = "ingresses"
     INGRESS_CLASSES = "ingressclasses"
+    # The network-policy-api kinds (optional CRDs), and the Nodes their `nodes` peers select.
+    CLUSTER_NETWORK_POLICIES = "clusternetworkpolicies"
+    ADMIN_NETWORK_POLICIES = "adminnetworkpolicies"
+    BASELINE_ADMIN_NETWORK_POLICIES = "baselineadminnetworkpolicies"
+    NODES = "nodes"
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,6 +65,10 @@ class Snapshot:
     network_policies: tuple[NetworkPolicy, ...] = ()
     ingresses: tuple[Ingress, ...] = ()
     ingress_classes: tuple[IngressClass, ...] = ()
+    # ClusterNetworkPolicies, AdminNetworkPolicies and BaselineAdminNetworkPolicies
+    # (cluster-scoped), and the Nodes (cluster-scoped).
+    admin_policies: tuple[AdminPolicy, ...] = ()
+    nodes: tuple[Node, ...] = ()
     warnings: tuple[CollectionWarning, ...] = ()
 
     @property
@@ -79,7 +90,7 @@ class Snapshot:
     def filtered(self, include: Iterable[str] = (), exclude: Iterable[str] = ()) -> Snapshot:
         """Keep only the given namespaces (all when `include` is empty), minus `exclude`.
 
-        Cluster-scoped objects (IngressClasses) and the cluster facts always stay.
+        Cluster-scoped objects (IngressClasses, admin policies, Nodes) and the cluster facts always stay.
         A namespace in `include` that nothing is in (and that is not excluded) adds
         a warning, so that an audit of nothing does not read as a clean one.
         """
@@ -106,5 +117,7 @@ class Snapshot:
             network_policies=tuple(n for n in self.network_policies if keep(n.namespace)),
             ingresses=tuple(i for i in self.ingresses if keep(i.namespace)),
             ingress_classes=self.ingress_classes,
+            admin_policies=self.admin_policies,
+            nodes=self.nodes,
             warnings=self.warnings + unmatched,
         )

@@ -18,12 +18,13 @@ without labels in a namespace no selector can name.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from types import MappingProxyType
 
 from kaudit.kube import DNS_NAMESPACE, DNS_POD_LABELS, NAMESPACE_NAME_LABEL
 from kaudit.model import (
+    AdminPolicy,
     ContainerPort,
     IPBlock,
     Labels,
@@ -145,27 +146,35 @@ class CompiledBlocks:
         return dict(by_version)
 
 
-def compile_blocks(policies: Iterable[NetworkPolicy]) -> CompiledBlocks:
-    """Distinct ipBlocks of all policy rules, compiled once; a bad CIDR matches nothing."""
+def compile_blocks(
+    policies: Iterable[NetworkPolicy], extra: Iterable[tuple[str, IPBlock]] = ()
+) -> CompiledBlocks:
+    """Distinct ipBlocks of all policy rules, compiled once; a bad CIDR matches nothing.
+
+    `extra`: more address blocks (the networks and node addresses of admin policies'
+    peers), each with the name of what it comes from, for the warning."""
     ids: dict[IPBlock, int] = {}
     blocks: list[CompiledBlock | None] = []
     warnings: list[str] = []
-    for policy in policies:
-        for policy_rule in (*policy.ingress, *policy.egress):
-            for peer in policy_rule.peers:
-                block = peer.ip_block
-                if block is None or block in ids:
-                    continue
-                ids[block] = len(blocks)
-                try:
-                    blocks.append(compile_block(block))
-                except ValueError:
-                    blocks.append(None)
-                    warnings.append(
-                        f"NetworkPolicy {policy.namespace}/{policy.name}: ipBlock "
-                        f"{block.cidr!r} (except {list(block.except_)}) does not parse; "
-                        "it matches nothing"
-                    )
+    named = [
+        (f"NetworkPolicy {policy.namespace}/{policy.name}", peer.ip_block)
+        for policy in policies
+        for policy_rule in (*policy.ingress, *policy.egress)
+        for peer in policy_rule.peers
+        if peer.ip_block is not None
+    ]
+    for owner, block in (*named, *extra):
+        if block in ids:
+            continue
+        ids[block] = len(blocks)
+        try:
+            blocks.append(compile_block(block))
+        except ValueError:
+            blocks.append(None)
+            warnings.append(
+                f"{owner}: ipBlock {block.cidr!r} (except {list(block.except_)}) does not "
+                "parse; it matches nothing"
+            )
     return CompiledBlocks(ids, tuple(blocks), tuple(warnings))
 
 
@@ -183,11 +192,14 @@ def namespace_labels(snapshot: Snapshot) -> dict[str, Labels]:
 
 
 def build_pod_classes(
-    snapshot: Snapshot, policies: Iterable[NetworkPolicy], blocks: CompiledBlocks
+    snapshot: Snapshot,
+    policies: Iterable[NetworkPolicy],
+    blocks: CompiledBlocks,
+    admin_policies: Sequence[AdminPolicy] = (),
 ) -> tuple[PodClasses, tuple[str, ...]]:
     """The pod classes of a snapshot, and warnings about its pods."""
     policies = tuple(policies)
-    label_keys, named_refs = _references(policies)
+    label_keys, named_refs = _references(policies, admin_policies)
     pods, dns_pods, dns_stand_in, outsider, warnings = _collect_pods(snapshot)
     stand_ins = {outsider.key}
     if dns_stand_in:
@@ -278,7 +290,7 @@ def build_pod_classes(
 
 
 def _references(
-    policies: tuple[NetworkPolicy, ...],
+    policies: tuple[NetworkPolicy, ...], admin_policies: Sequence[AdminPolicy]
 ) -> tuple[frozenset[str], tuple[tuple[str, Protocol], ...]]:
     """The label keys and named ports that policies look at: all that tells pods apart."""
     keys: set[str] = set()
@@ -296,6 +308,16 @@ def _references(
                 if peer.ip_block is None:
                     note(peer.pod_selector)
             for port in policy_rule.ports:
+                if isinstance(port.port, str):
+                    named.add((port.port, port.protocol))
+    for admin in admin_policies:
+        if admin.subject.pods is not None:
+            note(admin.subject.pods.pod_selector)
+        for admin_rule in (*admin.ingress, *admin.egress):
+            for admin_peer in admin_rule.peers:
+                if admin_peer.pods is not None:
+                    note(admin_peer.pods.pod_selector)
+            for port in admin_rule.ports:
                 if isinstance(port.port, str):
                     named.add((port.port, port.protocol))
     return frozenset(keys), tuple(sorted(named))

@@ -22,24 +22,30 @@ walked in order, and within a tier the class's policy rules in order:
   an isolated class is denied, any other falls through to the next tier;
 - after the last tier, the connection is allowed.
 
-NetworkPolicy is the only tier today: its policy rules are all "allow", so first
-match and the union of every matching policy rule agree, and the reasons name
-every matching one. A pod is isolated in it when a policy of its namespace selects it for the
-direction. An Admin tier (AdminNetworkPolicy / ClusterNetworkPolicy, by priority)
-will plug in before it and a Baseline tier after it; the CNI's own policy tiers
-(Cilium, Calico) at their place in the same list.
+The NetworkPolicy tier's policy rules are all "allow", so first match and the
+union of every matching policy rule agree, and the reasons name every matching
+one. A pod is isolated in it when a policy of its namespace selects it for the
+direction. The Admin tier (ClusterNetworkPolicy `tier: Admin` and
+AdminNetworkPolicy, by priority) comes before it and the Baseline tier
+(ClusterNetworkPolicy `tier: Baseline`, BaselineAdminNetworkPolicy) after it, each
+present only when the snapshot has such policies (`kaudit.netpol.admin_tiers`);
+they isolate nothing. The CNI's own policy tiers (Cilium, Calico) will take their
+place in the same list.
 
 *Bitset speed.* For an allow-only tier, the classes a source reaches are the OR,
 over its policy rules, of `peer_bits & port_bits`: one integer operation per
 policy rule for a whole row of the reachability matrix. With deny and pass in a
 tier the row stays one operation per policy rule: `hit = peer_bits & port_bits & undecided`, then `hit` is
-added to the allowed (or passed) set and removed from `undecided`. Pair verdicts
-walk every tier today; the whole-matrix questions (`kaudit.netpol.relation`),
-outside addresses and the summary read the NetworkPolicy tier alone and refuse a
-compiled form with other tiers (`CompiledPolicies.network_policy`).
+added to the allowed (or passed) set and removed from `undecided`; after a tier,
+its isolated classes leave `undecided` and the passed ones come back. Pair
+verdicts, whole rows and columns (`kaudit.netpol.relation`), outside addresses and
+open ingress walk every tier so. The ingress side of a row is walked from the
+source's side: the ingress policy rules whose peers hold the source, in the one
+global evaluation order (policy rule ids ascend in evaluation order within a tier),
+each giving the destinations it decides (`selected & port_bits & undecided`).
 
-*Groups.* Classes with the same egress policies and the same memberships in
-ingress peers have the same row of the reachability matrix (and dually for
+*Groups.* Classes with the same egress policies (of every tier) and the same
+memberships in ingress peers (of every tier's policy rules) have the same row of the reachability matrix (and dually for
 columns), so rows and columns are computed per group (`Groups`).
 
 *Port atoms.* Port numbers are split, per protocol, into ranges inside which
@@ -50,12 +56,13 @@ representative per range, so no port is missed and none is evaluated twice.
 from __future__ import annotations
 
 import enum
-from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass
 
 from kaudit.model import (
     MATCH_ALL,
+    AdminPolicy,
+    AdminTier,
     NetworkPolicy,
     ObjectRef,
     PolicyPort,
@@ -64,6 +71,13 @@ from kaudit.model import (
     Snapshot,
 )
 from kaudit.netpol.addresses import CompiledBlock, Interval
+from kaudit.netpol.admin_tiers import (
+    AdminCompiler,
+    CompiledTier,
+    address_blocks,
+    block_bits_of,
+    ordered,
+)
 from kaudit.netpol.bits import bits_of, iter_bits
 from kaudit.netpol.classes import (
     PROTOCOLS,
@@ -126,9 +140,9 @@ class Tier:
         return self.ingress if direction is Direction.INGRESS else self.egress
 
 
-# A group: (its classes' policy rule ids, the policy rule ids whose peers hold it, a
-# representative class).
-Group = tuple[tuple[int, ...], tuple[int, ...], int]
+# A group: (per tier, its classes' own policy rule ids; per tier, the policy rule ids whose
+# peers hold it, ascending; a representative class).
+Group = tuple[tuple[tuple[int, ...], ...], tuple[tuple[int, ...], ...], int]
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,7 +156,8 @@ class Groups:
     joint_src_of: tuple[int, ...]
     joint_dst: tuple[tuple[int, ...], ...]
     joint_dst_of: tuple[int, ...]
-    all_peer_ingress: tuple[int, ...]  # policy rules without `from`, handled once for everyone
+    # NetworkPolicy rules without `from`/`to`, handled once for everyone (all allow).
+    all_peer_ingress: tuple[int, ...]
     all_peer_egress: tuple[int, ...]
 
 
@@ -152,7 +167,9 @@ class CompiledPolicies:
 
     snapshot: Snapshot
     policies: tuple[NetworkPolicy, ...]
-    # Every policy of every tier, by the index policy rules and tiers use (NetworkPolicies first).
+    admin_policies: tuple[AdminPolicy, ...]  # in evaluation order: Admin tier, then Baseline
+    # Every policy of every tier, by the index policy rules and tiers use (NetworkPolicies
+    # first, then `admin_policies`).
     policy_refs: tuple[ObjectRef, ...]
     classes: PodClasses
     policy_rules: tuple[CompiledPolicyRule, ...]
@@ -162,32 +179,83 @@ class CompiledPolicies:
     warnings: tuple[str, ...]
 
     @property
-    def network_policy(self) -> Tier:
-        """The NetworkPolicy tier, for the questions evaluated on it alone: whole rows of
-        the matrix, outside addresses, open ingress and the summary. They need it to be
-        the only tier (rather than silently leave another out)."""
-        if len(self.tiers) != 1 or self.tiers[0].name != NETWORK_POLICY_TIER:
-            names = ", ".join(t.name for t in self.tiers)
-            raise NotImplementedError(f"evaluated on the NetworkPolicy tier alone, not {names}")
-        return self.tiers[0]
+    def network_policy_tier(self) -> Tier:
+        """The NetworkPolicy tier (always present)."""
+        return next(t for t in self.tiers if t.name == NETWORK_POLICY_TIER)
 
 
 def compile_policies(snapshot: Snapshot) -> CompiledPolicies:
     policies = tuple(snapshot.network_policies)
-    blocks = compile_blocks(policies)
-    classes, pod_warnings = build_pod_classes(snapshot, policies, blocks)
+    admin = ordered(snapshot.admin_policies, AdminTier.ADMIN)
+    baseline = ordered(snapshot.admin_policies, AdminTier.BASELINE)
+    blocks = compile_blocks(policies, address_blocks((*admin, *baseline), snapshot.nodes))
+    classes, pod_warnings = build_pod_classes(snapshot, policies, blocks, (*admin, *baseline))
     selectors = SelectorIndex(classes, namespace_labels(snapshot))
-    policy_rules, tier = _network_policy_tier(policies, classes, selectors, blocks)
+    block_bits = block_bits_of(classes)
+    policy_rules, tier = _network_policy_tier(policies, classes, selectors, blocks, block_bits)
+    tiers = [tier]
+    all_rules = list(policy_rules)
+    warnings = [*blocks.warnings, *pod_warnings]
+    compiler = AdminCompiler(classes, selectors, blocks, block_bits, snapshot.nodes)
+    first_policy = len(policies)
+    for name, members in ((AdminTier.ADMIN, admin), (AdminTier.BASELINE, baseline)):
+        if not members:
+            continue
+        compiled_tier = compiler.compile_tier(name.value, members, first_policy)
+        first_policy += len(members)
+        admin_tier = _admin_tier(name.value, compiled_tier, all_rules, blocks)
+        tiers.insert(0 if name is AdminTier.ADMIN else len(tiers), admin_tier)
+        warnings.extend(compiled_tier.warnings)
+    all_policy_rules = tuple(all_rules)
     return CompiledPolicies(
         snapshot=snapshot,
         policies=policies,
-        policy_refs=tuple(p.ref for p in policies),
+        admin_policies=(*admin, *baseline),
+        policy_refs=(*(p.ref for p in policies), *(p.ref for p in (*admin, *baseline))),
         classes=classes,
-        policy_rules=policy_rules,
-        tiers=(tier,),
-        groups=_groups(classes, policy_rules, tier),
-        atoms=_port_atoms(policy_rules, classes),
-        warnings=blocks.warnings + pod_warnings,
+        policy_rules=all_policy_rules,
+        tiers=tuple(tiers),
+        groups=_groups(classes, all_policy_rules, tuple(tiers)),
+        atoms=_port_atoms(all_policy_rules, classes),
+        warnings=tuple(warnings),
+    )
+
+
+def _admin_tier(
+    name: str, compiled: CompiledTier, all_rules: list[CompiledPolicyRule], blocks: CompiledBlocks
+) -> Tier:
+    """An admin tier's rules appended to `all_rules` (ids ascending in evaluation order)."""
+    first_id = len(all_rules)
+    for offset, rule in enumerate(compiled.rules):
+        all_rules.append(
+            CompiledPolicyRule(
+                id=first_id + offset,
+                ref=rule.ref,
+                policy_index=rule.policy_index,
+                direction=rule.direction,
+                action=Action(rule.action),
+                ports=rule.ports,
+                all_peers=False,
+                blocks=tuple(b for b in (blocks.blocks[i] for i in rule.block_ids) if b),
+                peer_bits=rule.peer_bits,
+                selected=rule.selected,
+            )
+        )
+
+    def side(direction: Direction) -> TierSide:
+        return TierSide(
+            policy_rules=tuple(
+                tuple(first_id + r for r in rules) for rules in compiled.rules_of[direction]
+            ),
+            policies=compiled.policies_of[direction],
+            isolated=0,  # what no rule of an admin tier matches goes on to the next tier
+        )
+
+    return Tier(
+        name=name,
+        ingress=side(Direction.INGRESS),
+        egress=side(Direction.EGRESS),
+        allow_only=all(r.action == Action.ALLOW.value for r in compiled.rules),
     )
 
 
@@ -196,16 +264,11 @@ def _network_policy_tier(
     classes: PodClasses,
     selectors: SelectorIndex,
     blocks: CompiledBlocks,
+    block_bits: Mapping[tuple[Family, int], int],
 ) -> tuple[tuple[CompiledPolicyRule, ...], Tier]:
     """Every NetworkPolicy policy rule (all "allow"), and the tier ordering them per
     class: by policy, then by rule index, as the policies come in the snapshot."""
     count = len(classes.classes)
-    block_classes: dict[tuple[Family, int], list[int]] = defaultdict(list)
-    for cls in classes.classes:
-        for family, ids in cls.block_matches.items():
-            for block_id in ids:
-                block_classes[(family, block_id)].append(cls.index)
-    block_bits = {key: bits_of(ix) for key, ix in block_classes.items()}
     policy_rules: list[CompiledPolicyRule] = []
     per_class: dict[Direction, tuple[list[list[int]], list[list[int]]]] = {
         d: ([[] for _ in range(count)], [[] for _ in range(count)]) for d in Direction
@@ -316,11 +379,13 @@ def _compile_policy_rule(
 
 
 def _groups(
-    classes: PodClasses, policy_rules: tuple[CompiledPolicyRule, ...], tier: Tier
+    classes: PodClasses, policy_rules: tuple[CompiledPolicyRule, ...], tiers: tuple[Tier, ...]
 ) -> Groups:
     """Group classes whose rows (as sources) or columns (as destinations) must be equal."""
     all_classes = classes.classes
     families = classes.families
+    tier_of = {t.name: position for position, t in enumerate(tiers)}
+    rule_tier = [tier_of[r.ref.tier] for r in policy_rules]
     # Per family: ingress policy rules whose peers hold each class, egress ones likewise.
     # Policy rules sharing their peers (every namespace's "egress to 0.0.0.0/0") are
     # walked once: memberships are kept per distinct peer set, then expanded per group.
@@ -347,8 +412,18 @@ def _groups(
         member_in[family], member_out[family] = ins, outs
         peer_sets[family] = policy_rules_of_set
 
-    def expand(family: Family, set_ids: tuple[int, ...]) -> tuple[int, ...]:
-        return tuple(r for i in set_ids for r in peer_sets[family][i])
+    def expand(family: Family, set_ids: tuple[int, ...]) -> tuple[tuple[int, ...], ...]:
+        """The policy rules of the peer sets, per tier, ascending (evaluation order)."""
+        ids = sorted(r for i in set_ids for r in peer_sets[family][i])
+        if len(tiers) == 1:
+            return (tuple(ids),)
+        return tuple(tuple(r for r in ids if rule_tier[r] == t) for t in range(len(tiers)))
+
+    def own(direction: Direction, index: int) -> tuple[tuple[int, ...], ...]:
+        return tuple(t.side(direction).policy_rules[index] for t in tiers)
+
+    def policies(direction: Direction, index: int) -> tuple[tuple[int, ...], ...]:
+        return tuple(t.side(direction).policies[index] for t in tiers)
 
     # Source groups: same egress policies, same ingress-peer memberships.
     src_groups: dict[Family, tuple[Group, ...]] = {}
@@ -357,27 +432,27 @@ def _groups(
     dst_of: dict[Family, list[int]] = {}
     for family in families:
         # (egress policies, ingress peer sets holding the class) -> source group
-        src_index: dict[tuple[tuple[int, ...], tuple[int, ...]], int] = {}
+        src_index: dict[tuple[object, tuple[int, ...]], int] = {}
         # (ingress policies, egress peer sets holding the class, named ports) -> destination group
-        dst_index: dict[tuple[tuple[int, ...], tuple[int, ...], tuple[int | None, ...]], int] = {}
+        dst_index: dict[tuple[object, tuple[int, ...], tuple[int | None, ...]], int] = {}
         srcs: list[Group] = []
         dsts: list[Group] = []
         src_list, dst_list = [], []
         for cls in all_classes:
             i = cls.index
-            skey = (tier.egress.policies[i], tuple(member_in[family][i]))
+            skey = (policies(Direction.EGRESS, i), tuple(member_in[family][i]))
             if skey not in src_index:
                 src_index[skey] = len(srcs)
-                srcs.append((tier.egress.policy_rules[i], expand(family, skey[1]), i))
+                srcs.append((own(Direction.EGRESS, i), expand(family, skey[1]), i))
             src_list.append(src_index[skey])
             dkey = (
-                tier.ingress.policies[i],
+                policies(Direction.INGRESS, i),
                 tuple(member_out[family][i]),
                 tuple(cls.named_ports.values()),
             )
             if dkey not in dst_index:
                 dst_index[dkey] = len(dsts)
-                dsts.append((tier.ingress.policy_rules[i], expand(family, dkey[1]), i))
+                dsts.append((own(Direction.INGRESS, i), expand(family, dkey[1]), i))
             dst_list.append(dst_index[dkey])
         src_groups[family], dst_groups[family] = tuple(srcs), tuple(dsts)
         src_of[family], dst_of[family] = src_list, dst_list

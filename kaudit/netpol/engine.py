@@ -24,10 +24,10 @@ Semantics (see docs/netpol-semantics.md for the sources)
   and protocol); they never match an address outside the cluster.
 - Terminated pods (Succeeded/Failed) take no part in reachability.
 
-A pair's sides are decided tier by tier, in the compiled evaluation order (see
-`kaudit.netpol.compile`), so a verdict names the tier of its deciding policy rules.
-Whole-matrix questions and outside addresses are evaluated on the NetworkPolicy
-tier, the only one today.
+Every question walks the tiers in the compiled evaluation order (see
+`kaudit.netpol.compile`): Admin (ClusterNetworkPolicy, AdminNetworkPolicy), then
+NetworkPolicy, then Baseline (ClusterNetworkPolicy, BaselineAdminNetworkPolicy), then
+the default allow; a verdict names the tier of its deciding policy rules.
 """
 
 from __future__ import annotations
@@ -40,7 +40,6 @@ from kaudit.model import ObjectRef, Pod, Protocol, Snapshot
 from kaudit.netpol.addresses import (
     AddressRange,
     Interval,
-    normalize,
     parse_address,
     parse_range,
     size,
@@ -48,9 +47,11 @@ from kaudit.netpol.addresses import (
 from kaudit.netpol.bits import has, iter_bits
 from kaudit.netpol.classes import PROTOCOLS, Family, PodClass
 from kaudit.netpol.compile import Action, CompiledPolicies, compile_policies
+from kaudit.netpol.outside import egress_to_range, isolating_policies
 from kaudit.netpol.relation import PortCache, Relation, port_bits, ports_match, relation
 from kaudit.netpol.summary import ReachabilitySummary, build_summary
 from kaudit.netpol.verdict import (
+    NETWORK_POLICY_TIER,
     Coverage,
     Direction,
     DnsAccess,
@@ -99,6 +100,7 @@ class PolicyEngine:
         self._relations: dict[tuple[Protocol | None, int | None], Relation] = {}
         self._summary: ReachabilitySummary | None = None
         self._open_ingress: dict[int, bool] = {}  # class index -> answer of open_ingress
+        self._open_egress: dict[int, bool] = {}
         self._pods_by_ip: dict[tuple[int, int], Pod] | None = None
         # (source class, destination class, own node, protocol, port number)
         self._pair_cache: dict[
@@ -152,7 +154,8 @@ class PolicyEngine:
     def isolation(self, pod: Pod) -> Isolation:
         """Which policies select the pod for ingress and for egress (none: not isolated).
 
-        hostNetwork pods are never isolated: NetworkPolicy does not apply to them.
+        hostNetwork pods are never isolated: NetworkPolicy does not apply to them, and
+        admin policies' subjects never hold them.
         """
         index = self._class(pod).index
         return Isolation(
@@ -160,14 +163,23 @@ class PolicyEngine:
             host_network=pod.host_network,
             ingress_policies=self._policy_refs(Direction.INGRESS, index),
             egress_policies=self._policy_refs(Direction.EGRESS, index),
+            ingress_admin_policies=self._admin_refs(Direction.INGRESS, index),
+            egress_admin_policies=self._admin_refs(Direction.EGRESS, index),
         )
 
     def _policy_refs(self, direction: Direction, class_index: int) -> tuple[ObjectRef, ...]:
-        """The policies selecting a class for a direction, tier by tier."""
+        """The policies isolating a class for a direction, tier by tier."""
+        return isolating_policies(self._compiled, direction, class_index)
+
+    def _admin_refs(self, direction: Direction, class_index: int) -> tuple[ObjectRef, ...]:
+        """The policies of tiers that decide what their rules match but isolate nothing
+        (the admin and baseline policies), with rules for a class and direction, in order."""
         refs = self._compiled.policy_refs
         return tuple(
             refs[i]
             for tier in self._compiled.tiers
+            if tier.name != NETWORK_POLICY_TIER
+            and not has(tier.side(direction).isolated, class_index)
             for i in tier.side(direction).policies[class_index]
         )
 
@@ -353,41 +365,11 @@ class PolicyEngine:
         key = (cls.index, target, port, protocol)
         cached = self._address_cache.get(key)
         if cached is None:
-            cached = self._egress_to_range(src, cls, target, port, protocol)
+            cached = egress_to_range(self._compiled, src, cls, target, port, protocol)
             self._address_cache[key] = cached
         side, reached = cached
         side = _for_pod(side, src)
         return self._ip_verdict(src, address, port, protocol, side, target, reached, notes)
-
-    def _egress_to_range(
-        self, src: Pod, cls: PodClass, target: AddressRange, port: int, protocol: Protocol
-    ) -> tuple[SideVerdict, tuple[Interval, ...]]:
-        whole = ((target.first, target.last),)
-        # Evaluated on the NetworkPolicy tier, whose policy rules all allow: the union of
-        # the parts each allows. (An ordered tier would subtract, policy rule by policy rule.)
-        policies = self._policy_refs(Direction.EGRESS, cls.index)
-        if not policies:
-            return SideVerdict(Direction.EGRESS, src.ref, True, Reason.NOT_ISOLATED), whole
-        allowed: list[Interval] = []
-        allowing: list[PolicyRuleRef] = []
-        for policy_rule_id in self._compiled.network_policy.egress.policy_rules[cls.index]:
-            policy_rule = self._compiled.policy_rules[policy_rule_id]
-            if not ports_match(policy_rule.ports, None, protocol, port):
-                continue
-            part: tuple[Interval, ...] = (
-                whole
-                if policy_rule.all_peers
-                else tuple(i for b in policy_rule.blocks for i in b.within(target))
-            )
-            if part:
-                allowed.extend(part)
-                allowing.append(policy_rule.ref)
-        reached = normalize(allowed)
-        reason = Reason.POLICY_RULES if reached else Reason.NO_POLICY_RULE
-        side = SideVerdict(
-            Direction.EGRESS, src.ref, bool(reached), reason, policies, tuple(allowing)
-        )
-        return side, reached
 
     def _ip_verdict(
         self,
@@ -557,8 +539,8 @@ class PolicyEngine:
         return cached
 
     def _class_open_ingress(self, cls: PodClass) -> bool:
-        tier = self._compiled.network_policy
-        if not has(tier.ingress.isolated, cls.index):
+        tiers = self._compiled.tiers
+        if len(tiers) == 1 and not has(tiers[0].ingress.isolated, cls.index):
             return True
         # Pod-network pods of the other namespaces, and a stand-in for pods not seen yet.
         outsider = 1 << self._classes.class_of[self._classes.outsider.key].index
@@ -567,21 +549,110 @@ class PolicyEngine:
             & self._classes.policed
             & ~self._classes.ns_bits[cls.namespace]
         )
+        policy_rules = self._compiled.policy_rules
         for proto in PROTOCOLS:
             for number in self._compiled.atoms[proto]:
                 port_cache: PortCache = {}
                 for family in self._classes.families:
                     admitted = 0
-                    for policy_rule_id in tier.ingress.policy_rules[cls.index]:
-                        policy_rule = self._compiled.policy_rules[policy_rule_id]
-                        if has(
-                            port_bits(self._compiled, policy_rule.ports, proto, number, port_cache),
-                            cls.index,
-                        ):
-                            admitted |= policy_rule.peer_bits[family]
-                    if needed & ~admitted:
+                    undecided = needed
+                    for tier in tiers:
+                        passed = 0
+                        for policy_rule_id in tier.ingress.policy_rules[cls.index]:
+                            policy_rule = policy_rules[policy_rule_id]
+                            ports = port_bits(
+                                self._compiled, policy_rule.ports, proto, number, port_cache
+                            )
+                            if not has(ports, cls.index):
+                                continue
+                            hit = policy_rule.peer_bits[family] & undecided
+                            if policy_rule.action is Action.ALLOW:
+                                admitted |= hit
+                            elif policy_rule.action is Action.PASS:
+                                passed |= hit
+                            if not tier.allow_only:
+                                undecided &= ~hit
+                        if tier.allow_only:
+                            undecided &= ~admitted
+                        if has(tier.ingress.isolated, cls.index):
+                            undecided = 0
+                        undecided |= passed
+                    if needed & ~(admitted | undecided):
                         return False
         return True
+
+    def open_egress(self, src: Pod) -> bool:
+        """Does `src`'s egress admit every pod of every other namespace on every port?
+
+        The mirror of `open_ingress`: True when nothing restricts the pod's egress
+        towards the snapshot's other namespaces and a pod without labels in a namespace
+        no selector names. The destinations' ingress is not considered.
+        """
+        cls = self._class(src)
+        cached = self._open_egress.get(cls.index)
+        if cached is None:
+            cached = self._open_egress[cls.index] = self._class_open_egress(cls)
+        return cached
+
+    def _class_open_egress(self, cls: PodClass) -> bool:
+        tiers = self._compiled.tiers
+        if cls.host_network or all(
+            not t.egress.policy_rules[cls.index] and not has(t.egress.isolated, cls.index)
+            for t in tiers
+        ):
+            return True
+        outsider = 1 << self._classes.class_of[self._classes.outsider.key].index
+        needed = (
+            (self._classes.active | outsider)
+            & self._classes.policed
+            & ~self._classes.ns_bits[cls.namespace]
+        )
+        policy_rules = self._compiled.policy_rules
+        for proto in PROTOCOLS:
+            for number in self._compiled.atoms[proto]:
+                port_cache: PortCache = {}
+                for family in self._classes.families:
+                    admitted = 0
+                    undecided = needed
+                    for tier in tiers:
+                        passed = 0
+                        for policy_rule_id in tier.egress.policy_rules[cls.index]:
+                            policy_rule = policy_rules[policy_rule_id]
+                            ports = port_bits(
+                                self._compiled, policy_rule.ports, proto, number, port_cache
+                            )
+                            hit = policy_rule.peer_bits[family] & ports & undecided
+                            if policy_rule.action is Action.ALLOW:
+                                admitted |= hit
+                            elif policy_rule.action is Action.PASS:
+                                passed |= hit
+                            if not tier.allow_only:
+                                undecided &= ~hit
+                        if tier.allow_only:
+                            undecided &= ~admitted
+                        if has(tier.egress.isolated, cls.index):
+                            undecided = 0
+                        undecided |= passed
+                    if needed & ~(admitted | undecided):
+                        return False
+        return True
+
+    def closing_policy_rules(self, pod: Pod, direction: Direction) -> tuple[PolicyRuleRef, ...]:
+        """The deny policy rules (of the admin and baseline tiers) that refuse "any other
+        pod" (a pod without labels in a namespace no selector names) as the source of
+        `pod`'s ingress, or as the destination of its egress, on some port; in the order
+        met. Empty when no deny rule refuses it."""
+        outsider = self._classes.outsider
+        found: dict[PolicyRuleRef, None] = {}
+        for proto in PROTOCOLS:
+            for number in self._compiled.atoms[proto]:
+                if direction is Direction.INGRESS:
+                    side = self.check(outsider, pod, number, proto).ingress
+                else:
+                    side = self.check(pod, outsider, number, proto).egress
+                if side is not None:
+                    found.update(dict.fromkeys(side.denying_policy_rules))
+        return tuple(found)
 
     def matrix(self, port: int, protocol: Protocol = Protocol.TCP) -> dict[str, dict[str, bool]]:
         """Every pod pair: matrix["ns/src"]["ns/dst"] is True when src may reach dst.

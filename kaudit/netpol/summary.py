@@ -87,7 +87,7 @@ def build_summary(compiled: CompiledPolicies, relation: Relation) -> Reachabilit
     """The summary from the compiled policies and the any-port, any-protocol relation."""
     index = compiled.classes
     classes = index.classes
-    tier = compiled.network_policy
+    tier = compiled.network_policy_tier  # isolation is NetworkPolicy's
     refs = compiled.policy_refs
     namespaces = sorted({c.namespace for c in classes if c.weight})
     # Allowed pod pairs per (src, dst) namespace, only where some pair is allowed.

@@ -53,17 +53,23 @@ class Coverage(enum.StrEnum):
 class PolicyRuleRef:
     """One policy rule: `spec.ingress[rule_index]` or `spec.egress[rule_index]` of a policy.
 
-    `tier` names the tier the policy belongs to, the one whose policy rule decided a verdict.
-    Text and JSON leave it out while NetworkPolicy is the only tier.
+    `tier` names the tier the policy belongs to, the one whose policy rule decided a verdict,
+    and `name` the rule's own name (admin policies' rules may have one). Text and JSON
+    name the kind and tier of policies outside the NetworkPolicy tier only.
     """
 
     policy: ObjectRef
     direction: Direction
     rule_index: int
     tier: str = NETWORK_POLICY_TIER
+    name: str = ""
 
     def __str__(self) -> str:
-        return f"{self.policy.qualified_name} {self.direction.value.lower()}[{self.rule_index}]"
+        where = f"{self.direction.value.lower()}[{self.rule_index}]"
+        if self.tier == NETWORK_POLICY_TIER:
+            return f"{self.policy.qualified_name} {where}"
+        named = f" {self.name!r}" if self.name else ""
+        return f"{self.policy.kind} {self.policy.qualified_name} {where}{named} ({self.tier} tier)"
 
     def to_dict(self) -> JsonObject:
         data: JsonObject = {
@@ -73,17 +79,29 @@ class PolicyRuleRef:
         }
         if self.tier != NETWORK_POLICY_TIER:
             data["tier"] = self.tier
+            data["kind"] = self.policy.kind
+        if self.name:
+            data["name"] = self.name
         return data
 
 
 @dataclass(frozen=True, slots=True)
 class Isolation:
-    """Which policies select a pod, per direction. A pod selected by none is not isolated."""
+    """Which policies select a pod, per direction. A pod selected by no NetworkPolicy is
+    not isolated (what no policy rule decides is allowed).
+
+    `*_admin_policies` are the admin and baseline policies (ClusterNetworkPolicy,
+    AdminNetworkPolicy, BaselineAdminNetworkPolicy) whose subject holds the pod and that
+    have rules for the direction, in evaluation order: they decide what their rules
+    match, but do not isolate the pod.
+    """
 
     pod: ObjectRef
     host_network: bool
     ingress_policies: tuple[ObjectRef, ...]
     egress_policies: tuple[ObjectRef, ...]
+    ingress_admin_policies: tuple[ObjectRef, ...] = ()
+    egress_admin_policies: tuple[ObjectRef, ...] = ()
 
     @property
     def ingress_isolated(self) -> bool:
@@ -101,6 +119,14 @@ class Isolation:
             "egress_isolated": self.egress_isolated,
             "ingress_policies": [p.qualified_name for p in self.ingress_policies],
             "egress_policies": [p.qualified_name for p in self.egress_policies],
+            **(
+                {
+                    "ingress_admin_policies": [str(p) for p in self.ingress_admin_policies],
+                    "egress_admin_policies": [str(p) for p in self.egress_admin_policies],
+                }
+                if self.ingress_admin_policies or self.egress_admin_policies
+                else {}
+            ),
         }
 
 
@@ -138,7 +164,7 @@ class SideVerdict:
             word = "allowed" if self.allowed else "partly allowed"
             return f"{who}: {word} by {policy_rules}"
         if self.reason is Reason.DENIED_BY_POLICY_RULE:
-            policy_rules = ", ".join(f"{r} ({r.tier})" for r in self.denying_policy_rules)
+            policy_rules = ", ".join(str(r) for r in self.denying_policy_rules)
             return f"{who}: denied by {policy_rules}"
         if self.reason is Reason.TERMINATED:
             return f"{who}: denied (the pod has terminated)"

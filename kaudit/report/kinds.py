@@ -1,7 +1,7 @@
 """Kinds present in the input but not audited, and the ones among them that change reachability.
 
 `ClusterFacts.ignored_kinds` counts the objects kaudit read past. Some of them are
-policies of other engines (Cilium, Calico, the AdminNetworkPolicy API, Antrea):
+policies of other engines (Cilium, Calico, Antrea):
 the cluster enforces them, kaudit does not evaluate them, so every answer about
 who may reach whom leaves them out. Every report format says so in one line.
 """
@@ -11,17 +11,17 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 
-# Kinds of policy engines besides networking.k8s.io/v1 NetworkPolicy that allow or deny
-# traffic. An ignored "NetworkPolicy" is another group's (Calico's): the Kubernetes one
-# is audited.
+# Kinds of policy engines besides networking.k8s.io/v1 NetworkPolicy and the
+# network-policy-api (policy.networking.k8s.io: ClusterNetworkPolicy, AdminNetworkPolicy,
+# BaselineAdminNetworkPolicy, all evaluated) that allow or deny traffic. An ignored
+# "NetworkPolicy" is another group's (Calico's), an ignored "ClusterNetworkPolicy"
+# Antrea's (crd.antrea.io): the Kubernetes ones are audited.
 REACHABILITY_KINDS = frozenset(
     {
         "CiliumNetworkPolicy",
         "CiliumClusterwideNetworkPolicy",
         "NetworkPolicy",
         "GlobalNetworkPolicy",
-        "AdminNetworkPolicy",
-        "BaselineAdminNetworkPolicy",
         "ClusterNetworkPolicy",
     }
 )
@@ -52,6 +52,7 @@ def unevaluated_policy_caveat(ignored: Mapping[str, int]) -> str | None:
     return (
         f"Not evaluated: {listed} {'is' if len(kinds) == 1 else 'are'} in the input and "
         f"change{'s' if len(kinds) == 1 else ''} what may reach what, but kaudit evaluates "
-        f"only Kubernetes NetworkPolicy: reachability here leaves "
+        f"only Kubernetes NetworkPolicy and the network-policy-api's ClusterNetworkPolicy, "
+        f"AdminNetworkPolicy and BaselineAdminNetworkPolicy: reachability here leaves "
         f"{'it' if len(kinds) == 1 else 'them'} out."
     )

@@ -9,11 +9,31 @@ from collections.abc import Iterable, Mapping, Sequence
 
 from kaudit.jsontypes import JsonArray, JsonObject, json_array
 from kaudit.kube import DNS_NAMESPACE, DNS_POD_LABELS
-from kaudit.model import NetworkPolicy, ObjectRef, Pod, PolicyPeer, Service, ServicePort
+from kaudit.model import (
+    NetworkPolicy,
+    ObjectRef,
+    Pod,
+    PolicyPeer,
+    Resource,
+    Service,
+    ServicePort,
+)
 from kaudit.rules.context import AuditContext
 
 # Evidence lists longer than this are cut, with the full count kept beside them.
 MAX_LISTED = 25
+
+# What the engine's answers depend on: pods, the policies of every tier (NetworkPolicy
+# and the network-policy-api kinds) and the Nodes their nodes peers select. A rule
+# that asks the engine needs them all.
+ENGINE_KINDS: tuple[Resource, ...] = (
+    Resource.PODS,
+    Resource.NETWORK_POLICIES,
+    Resource.CLUSTER_NETWORK_POLICIES,
+    Resource.ADMIN_NETWORK_POLICIES,
+    Resource.BASELINE_ADMIN_NETWORK_POLICIES,
+    Resource.NODES,
+)
 
 
 def workload_ref(pod: Pod) -> ObjectRef:

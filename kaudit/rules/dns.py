@@ -8,8 +8,9 @@ from typing import TYPE_CHECKING
 
 from kaudit.findings import Severity
 from kaudit.jsontypes import json_array
-from kaudit.model import NetworkPolicy, Pod, PolicyPort, Resource
+from kaudit.model import NetworkPolicy, Pod, PolicyPort
 from kaudit.rules.common import (
+    ENGINE_KINDS,
     K8S_NETPOL,
     application_pods,
     dns_target,
@@ -22,7 +23,7 @@ from kaudit.rules.definition import Hit, Rule, rule
 from kaudit.rules.remediation import dns_egress_rule, network_policy, to_yaml
 
 if TYPE_CHECKING:
-    from kaudit.netpol import DnsAccess
+    from kaudit.netpol import DnsAccess, PolicyRuleRef
 
 # --- KA105 ---------------------------------------------------------------------------------
 
@@ -48,7 +49,7 @@ if TYPE_CHECKING:
         K8S_NETPOL,
         "https://kubernetes.io/docs/concepts/services-networking/dns-pod-service/",
     ),
-    needs=(Resource.PODS, Resource.NETWORK_POLICIES),
+    needs=ENGINE_KINDS,
 )
 def egress_blocks_dns(ctx: AuditContext) -> Iterator[Hit]:
     dns_namespace, dns_labels = dns_target(ctx)
@@ -57,11 +58,14 @@ def egress_blocks_dns(ctx: AuditContext) -> Iterator[Hit]:
         for pod in application_pods(ctx, namespace):
             if pod.dns_policy not in ("ClusterFirst", "ClusterFirstWithHostNet"):
                 continue  # the pod does not use the cluster DNS
-            if not ctx.engine.isolation(pod).egress_isolated:
+            egress_isolated = ctx.engine.isolation(pod).egress_isolated
+            if not egress_isolated and not ctx.snapshot.admin_policies:
                 continue
             access = ctx.engine.dns_access(pod)
             if access.udp and access.tcp:
                 continue
+            if not egress_isolated and not _tier_denials(access):
+                continue  # refused by the DNS pods' own NetworkPolicies: not this rule's case
             blocked.append((pod, access))
     by_pod = {pod.key: access for pod, access in blocked}
     for ref, group in group_by_workload(pod for pod, _ in blocked).items():
@@ -99,11 +103,21 @@ def egress_blocks_dns(ctx: AuditContext) -> Iterator[Hit]:
                 f"ipBlock also covers the DNS pods' IPs depends on the CNI (Calico: yes, "
                 f"Cilium: no), so allow DNS explicitly."
             )
+        denials = _tier_denials(access)
+        if denials:  # an admin or baseline policy rule refuses it
+            why = (
+                f"{ref.kind} {ref.namespace}/{ref.name} may not reach the cluster DNS on "
+                f"{what}{partial}{stand_in}: refused by {', '.join(map(str, denials))}."
+            )
+        else:
+            why = (
+                f"{ref.kind} {ref.namespace}/{ref.name} is isolated for egress by "
+                f"{', '.join(p.qualified_name for p in egress_policies)}, and no rule lets it "
+                f"reach the cluster DNS on {what}{partial}{stand_in}."
+            )
         yield Hit(
             ref,
-            f"{ref.kind} {ref.namespace}/{ref.name} is isolated for egress by "
-            f"{', '.join(p.qualified_name for p in egress_policies)}, and no rule lets it "
-            f"reach the cluster DNS on {what}{partial}{stand_in}.{block_note}",
+            why + block_note,
             {
                 "podCount": len(group),
                 "pods": json_array(listed(p.name for p in group)),
@@ -127,6 +141,16 @@ def egress_blocks_dns(ctx: AuditContext) -> Iterator[Hit]:
             severity=severity,
             origin=group[0].origin,
         )
+
+
+def _tier_denials(access: DnsAccess) -> list[PolicyRuleRef]:
+    """The deny rules (of the admin and baseline tiers) deciding a refused DNS verdict."""
+    found: dict[PolicyRuleRef, None] = {}
+    for verdict in (*access.udp_verdicts, *access.tcp_verdicts):
+        for side in (verdict.egress, verdict.ingress):
+            if side is not None and not side.allowed:
+                found.update(dict.fromkeys(side.denying_policy_rules))
+    return list(found)
 
 
 # Address ranges clusters take pod IPs from.

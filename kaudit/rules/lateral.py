@@ -14,9 +14,10 @@ from types import MappingProxyType
 from kaudit.findings import Severity
 from kaudit.jsontypes import JsonArray, json_array
 from kaudit.kube import NAMESPACE_NAME_LABEL
-from kaudit.model import ObjectRef, Pod, Protocol, Resource, Service
+from kaudit.model import ObjectRef, Pod, Protocol, Service
 from kaudit.netpol import NamespaceReach
 from kaudit.rules.common import (
+    ENGINE_KINDS,
     IDENTITY_KEYS,
     K8S_NETPOL,
     MAX_LISTED,
@@ -118,7 +119,7 @@ def _policed_pods(ctx: AuditContext) -> list[Pod]:
         workload needs, by namespace AND pod labels in one peer, on the ports it serves.
     """,
     references=(K8S_NETPOL, "https://kubernetes.io/docs/concepts/security/multi-tenancy/"),
-    needs=(Resource.PODS, Resource.NETWORK_POLICIES),
+    needs=ENGINE_KINDS,
 )
 def lateral_movement_open(ctx: AuditContext) -> Iterator[Hit]:
     policed = _policed_pods(ctx)
@@ -304,7 +305,7 @@ def _datastore_ports(pod: Pod, services: Iterable[Service]) -> dict[int, str]:
         K8S_NETPOL,
         "https://redis.io/docs/latest/operate/oss_and_stack/management/security/",
     ),
-    needs=(Resource.PODS, Resource.NETWORK_POLICIES),
+    needs=ENGINE_KINDS,
 )
 def datastore_reachable_cross_namespace(ctx: AuditContext) -> Iterator[Hit]:
     policed = _policed_pods(ctx)

@@ -10,7 +10,9 @@ from kaudit.findings import Severity
 from kaudit.jsontypes import JsonArray, JsonObject, json_array
 from kaudit.kube import METADATA_ADDRESSES, PRIMARY_METADATA_ADDRESSES
 from kaudit.model import ObjectRef, Pod, PolicyRule, Resource
+from kaudit.netpol.verdict import NETWORK_POLICY_TIER
 from kaudit.rules.common import (
+    ENGINE_KINDS,
     K8S_NETPOL,
     group_by_workload,
     listed,
@@ -267,7 +269,7 @@ def _policy_rule_raw(policy_rule: PolicyRule) -> JsonObject:
         K8S_NETPOL + "#ipblock",
         "https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/configuring-instance-metadata-service.html",
     ),
-    needs=(Resource.PODS, Resource.NETWORK_POLICIES),
+    needs=ENGINE_KINDS,
 )
 def pod_metadata_reachable(ctx: AuditContext) -> Iterator[Hit]:
     reachable: dict[str, list[tuple[str, int, Verdict]]] = {}
@@ -295,7 +297,11 @@ def pod_metadata_reachable(ctx: AuditContext) -> Iterator[Hit]:
             {r for _, _, v in endpoints if v.egress for r in v.egress.allowing_policy_rules}
         )
         isolated = bool(egress and egress.isolating_policies)
-        if isolated:
+        by_tiers = [r for r in allowing if r.tier != NETWORK_POLICY_TIER]
+        if by_tiers:  # an admin policy's Accept: its owner, not a NetworkPolicy, must change
+            why = "allowed by " + ", ".join(str(r) for r in by_tiers)
+            remediation = None
+        elif isolated:
             why = "allowed by " + ", ".join(str(r) for r in allowing)
             documents = _patched_policy_rules(ctx, allowing)
             remediation = (

@@ -13,7 +13,10 @@ from kaudit.findings import Severity
 from kaudit.jsontypes import JsonObject, json_array
 from kaudit.kube import LEGACY_ISOLATION_ANNOTATION
 from kaudit.model import Pod, Resource
+from kaudit.netpol import Direction
+from kaudit.rules.closure import Closure, closure
 from kaudit.rules.common import (
+    ENGINE_KINDS,
     K8S_NETPOL,
     RECIPES,
     application_pods,
@@ -55,7 +58,7 @@ from kaudit.rules.remediation import (
         an egress exception for DNS, then allow the flows each workload needs.
     """,
     references=(K8S_NETPOL + "#default-policies", RECIPES),
-    needs=(Resource.PODS, Resource.NETWORK_POLICIES),
+    needs=ENGINE_KINDS,
 )
 def namespace_without_networkpolicy(ctx: AuditContext) -> Iterator[Hit]:
     dns_namespace, dns_labels = dns_target(ctx)
@@ -64,25 +67,73 @@ def namespace_without_networkpolicy(ctx: AuditContext) -> Iterator[Hit]:
             continue
         pods = application_pods(ctx, namespace)
         workloads = workload_names(pods)
+        inbound = closure(ctx, pods, Direction.INGRESS)
+        outbound = closure(ctx, pods, Direction.EGRESS)
+        evidence: JsonObject = {
+            "podCount": len(pods),
+            "workloads": json_array(workloads),
+            "policies": [],
+        }
+        them, they = verb(len(pods), "it", "them"), verb(len(pods), "it", "they")
+        head = (
+            f"Namespace {namespace} has {plural(len(pods), 'pod')} "
+            f"({plural(len(workloads), 'workload')}) and no NetworkPolicy"
+        )
+        severity: Severity | None = None
+        if inbound.open and outbound.open:
+            message = (
+                f"{head}: every pod of the cluster can reach {them} on any port, and "
+                f"{they} can connect anywhere."
+            )
+        else:
+            # Cluster-wide policies close a direction for every pod: the namespace is not
+            # open that way, but its own teams cannot refine or keep that closure.
+            evidence["closedBy"] = {
+                "ingress": [str(r) for r in inbound.closing_rules] if not inbound.open else [],
+                "egress": [str(r) for r in outbound.closing_rules] if not outbound.open else [],
+            }
+            if not inbound.open and not outbound.open:
+                severity = Severity.LOW
+                message = (
+                    f"{head}; cluster-wide policies close it instead: other namespaces' "
+                    f"traffic to {them} is refused by {inbound.text}, and {their(pods)} "
+                    f"traffic to other namespaces by {outbound.text}. Nothing in the "
+                    "namespace keeps it closed if those policies change."
+                )
+            elif not inbound.open:
+                severity = Severity.MEDIUM
+                message = (
+                    f"{head}: {they} can connect anywhere; other namespaces' traffic to "
+                    f"{them} is refused by {inbound.text}."
+                )
+            else:
+                severity = Severity.MEDIUM
+                message = (
+                    f"{head}: every pod of the cluster can reach {them} on any port; "
+                    f"{their(pods)} traffic to other namespaces is refused by {outbound.text}."
+                )
         yield Hit(
             ctx.snapshot.namespace(namespace).ref,
-            f"Namespace {namespace} has {plural(len(pods), 'pod')} "
-            f"({plural(len(workloads), 'workload')}) and no NetworkPolicy: every pod of the "
-            f"cluster can reach {verb(len(pods), 'it', 'them')} on any port, and "
-            f"{verb(len(pods), 'it', 'they')} can connect anywhere.",
-            {"podCount": len(pods), "workloads": json_array(workloads), "policies": []},
+            message,
+            evidence,
             remediation="Apply a default-deny pair with the DNS exception, then allow what "
             "each workload needs:\n\n"
             + to_yaml(*default_deny_all_with_dns(namespace, dns_namespace, dns_labels)),
+            severity=severity,
             origin=ctx.snapshot.namespace(namespace).origin,
         )
+
+
+def their(pods: list[Pod]) -> str:
+    return "its" if len(pods) == 1 else "their"
 
 
 # --- KA102 / KA103 -------------------------------------------------------------------------
 
 
-def _unisolated(ctx: AuditContext, direction: str) -> Iterator[tuple[str, list[Pod]]]:
-    """Per namespace with policies, the policy-governed pods the engine says are not isolated.
+def _unisolated(ctx: AuditContext, direction: str) -> Iterator[tuple[str, list[Pod], Closure]]:
+    """Per namespace with policies, the policy-governed pods the engine says are not
+    isolated, split by whether admin or baseline policies close them.
 
     A namespace without any policy is namespace-without-networkpolicy's finding alone:
     one fact, one finding.
@@ -90,21 +141,51 @@ def _unisolated(ctx: AuditContext, direction: str) -> Iterator[tuple[str, list[P
     for namespace in namespaces_with_pods(ctx):
         if not ctx.policies_by_namespace.get(namespace):
             continue
-        open_pods = []
+        unisolated = []
         for pod in application_pods(ctx, namespace):
             isolation = ctx.engine.isolation(pod)
             isolated = (
                 isolation.ingress_isolated if direction == "ingress" else isolation.egress_isolated
             )
             if not isolated:
-                open_pods.append(pod)
-        if open_pods:
-            yield namespace, open_pods
+                unisolated.append(pod)
+        if unisolated:
+            side = Direction.INGRESS if direction == "ingress" else Direction.EGRESS
+            split = closure(ctx, unisolated, side)
+            yield namespace, split.open or split.closed, split
 
 
-def _coverage_evidence(ctx: AuditContext, namespace: str, open_pods: list[Pod]) -> JsonObject:
+def _closed_message(namespace: str, split: Closure, direction: str) -> str:
+    pods = split.closed
+    many = len(pods) > 1
+    traffic = (
+        f"other namespaces' traffic to {'them' if many else 'it'}"
+        if direction == "ingress"
+        else f"{'their' if many else 'its'} traffic to other namespaces"
+    )
+    return (
+        f"In namespace {namespace}, {plural(len(pods), 'pod')} ({', '.join(workload_names(pods)[:5])}) "
+        f"{'are' if many else 'is'} not isolated for {direction} by any NetworkPolicy; "
+        f"cluster-wide policies close {'them' if many else 'it'}: {traffic} is refused by "
+        f"{split.text}. A namespace default deny keeps {'them' if many else 'it'} closed if "
+        "those policies change."
+    )
+
+
+def _coverage_evidence(
+    ctx: AuditContext, namespace: str, open_pods: list[Pod], split: Closure
+) -> JsonObject:
     governed = application_pods(ctx, namespace)
+    closed: JsonObject = (
+        {
+            "closedByClusterPolicies": json_array(workload_names(split.closed)),
+            "closingRules": [str(r) for r in split.closing_rules],
+        }
+        if split.closed
+        else {}
+    )
     return {
+        **closed,
         "unisolatedPods": len(open_pods),
         "podsInNamespace": len(governed),
         "workloads": json_array(workload_names(open_pods)),
@@ -157,14 +238,17 @@ def _coverage_message(
         no rules) to the namespace, then allow the flows each workload needs.
     """,
     references=(K8S_NETPOL + "#default-deny-all-ingress-traffic",),
-    needs=(Resource.PODS, Resource.NETWORK_POLICIES),
+    needs=ENGINE_KINDS,
 )
 def namespace_without_default_deny_ingress(ctx: AuditContext) -> Iterator[Hit]:
-    for namespace, open_pods in _unisolated(ctx, "ingress"):
+    for namespace, open_pods, split in _unisolated(ctx, "ingress"):
         yield Hit(
             ctx.snapshot.namespace(namespace).ref,
-            _coverage_message(ctx, namespace, open_pods, "ingress"),
-            _coverage_evidence(ctx, namespace, open_pods),
+            _coverage_message(ctx, namespace, open_pods, "ingress")
+            if split.open
+            else _closed_message(namespace, split, "ingress"),
+            _coverage_evidence(ctx, namespace, open_pods, split),
+            severity=None if split.open else Severity.LOW,
             remediation="Deny ingress by default in the namespace:\n\n"
             + to_yaml(default_deny_ingress(namespace)),
             origin=ctx.snapshot.namespace(namespace).origin,
@@ -190,15 +274,18 @@ def namespace_without_default_deny_ingress(ctx: AuditContext) -> Iterator[Hit]:
         destinations each workload needs.
     """,
     references=(K8S_NETPOL + "#default-deny-all-egress-traffic",),
-    needs=(Resource.PODS, Resource.NETWORK_POLICIES),
+    needs=ENGINE_KINDS,
 )
 def namespace_without_default_deny_egress(ctx: AuditContext) -> Iterator[Hit]:
     dns_namespace, dns_labels = dns_target(ctx)
-    for namespace, open_pods in _unisolated(ctx, "egress"):
+    for namespace, open_pods, split in _unisolated(ctx, "egress"):
         yield Hit(
             ctx.snapshot.namespace(namespace).ref,
-            _coverage_message(ctx, namespace, open_pods, "egress"),
-            _coverage_evidence(ctx, namespace, open_pods),
+            _coverage_message(ctx, namespace, open_pods, "egress")
+            if split.open
+            else _closed_message(namespace, split, "egress"),
+            _coverage_evidence(ctx, namespace, open_pods, split),
+            severity=None if split.open else Severity.LOW,
             remediation="Deny egress by default, keeping DNS working:\n\n"
             + to_yaml(*default_deny_egress_with_dns(namespace, dns_namespace, dns_labels)),
             origin=ctx.snapshot.namespace(namespace).origin,
@@ -271,7 +358,7 @@ def ingress_only_policies(ctx: AuditContext) -> Iterator[Hit]:
         the {LEGACY_ISOLATION_ANNOTATION} annotation.
     """,
     references=(K8S_NETPOL + "#default-policies",),
-    needs=(Resource.NAMESPACES, Resource.PODS, Resource.NETWORK_POLICIES),
+    needs=(Resource.NAMESPACES, *ENGINE_KINDS),
 )
 def namespace_legacy_isolation_annotation(ctx: AuditContext) -> Iterator[Hit]:
     for namespace in sorted(ctx.snapshot.namespaces, key=lambda n: n.name):

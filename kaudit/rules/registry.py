@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from types import MappingProxyType
 
 from kaudit.rules import (
+    adminpolicy,
     dns,
     enforcement,
     ingress,
@@ -35,6 +36,7 @@ FAMILIES: tuple[tuple[Rule, ...], ...] = (
     ingress.RULES,
     pods.RULES,
     lateral.RULES,
+    adminpolicy.RULES,  # policy coverage: the network-policy-api's cluster-wide policies
 )
 
 

@@ -9,6 +9,7 @@ from kaudit.findings import Severity
 from kaudit.jsontypes import JsonArray, JsonObject, json_array
 from kaudit.model import ObjectRef, Pod, Resource, Service, ServicePort
 from kaudit.rules.common import (
+    ENGINE_KINDS,
     K8S_NETPOL,
     K8S_SERVICE_DOCS,
     MAX_LISTED,
@@ -397,8 +398,21 @@ def _source_samples(ctx: AuditContext) -> list[tuple[Pod, Pod | None]]:
     return [
         (group[0], group[1] if len(group) > 1 else None)
         for group in samples.values()
-        if ctx.engine.isolation(group[0]).egress_isolated
+        if _restricted(ctx.engine.isolation(group[0]).egress_isolated, group[0], ctx, "egress")
     ]
+
+
+def _restricted(isolated: bool, pod: Pod, ctx: AuditContext, direction: str) -> bool:
+    """Isolated by a NetworkPolicy, or subject to an admin or baseline policy's rules."""
+    if isolated:
+        return True
+    isolation = ctx.engine.isolation(pod)
+    admin = (
+        isolation.egress_admin_policies
+        if direction == "egress"
+        else isolation.ingress_admin_policies
+    )
+    return bool(admin)
 
 
 def _admits_no_source(
@@ -413,7 +427,9 @@ def _admits_no_source(
     ingress policies on this port (whatever the sources' own egress says)."""
     engine = ctx.engine
     isolation = engine.isolation(pod)
-    if not isolation.ingress_isolated or beyond.intersection(isolation.ingress_policies):
+    if not _restricted(isolation.ingress_isolated, pod, ctx, "ingress") or beyond.intersection(
+        isolation.ingress_policies
+    ):
         return False
     if _ingress_admits(ctx, ctx.any_other_pod, pod, number, port):
         return False
@@ -464,7 +480,7 @@ def _routes_by_service(ctx: AuditContext) -> dict[tuple[str, str], list[str]]:
         or remove the Service if nothing should reach it.
     """,
     references=(K8S_NETPOL, K8S_SERVICE_DOCS),
-    needs=(Resource.PODS, Resource.SERVICES, Resource.NETWORK_POLICIES),
+    needs=(*ENGINE_KINDS, Resource.SERVICES),
 )
 def workload_unreachable_by_policy(ctx: AuditContext) -> Iterator[Hit]:
     routes = _routes_by_service(ctx)

@@ -2,7 +2,7 @@
 
 The documented request set (README, "What kaudit reads"): get and list only, on
 namespaces, pods, services, endpointslices (core/v1 endpoints only on servers
-without them), networkpolicies, ingresses, ingressclasses and kube-system's
+without them), networkpolicies, ingresses, ingressclasses, nodes and kube-system's
 daemonsets, the optional API groups' kinds (the Gateway API, the admin network
 policies) when served, plus /version, the discovery of discovery.k8s.io/v1 and of the
 optional groups; and one
@@ -26,6 +26,7 @@ LISTED = frozenset(
         ("networking.k8s.io", "networkpolicies"),
         ("networking.k8s.io", "ingresses"),
         ("networking.k8s.io", "ingressclasses"),
+        ("", "nodes"),  # for the nodes peers of admin policies
         ("apps", "daemonsets"),  # kube-system's only
     }
 )
@@ -81,7 +82,7 @@ def check_request_set(
         if event.verb == "get":  # a namespace by name, with -n
             assert event.resource == "namespaces", event
             assert event.name in namespaces, event
-        elif namespaces and event.resource not in ("namespaces", "ingressclasses"):
+        elif namespaces and event.resource not in ("namespaces", "ingressclasses", "nodes"):
             allowed = (
                 (*namespaces, "kube-system")
                 if event.resource in ("pods", "daemonsets")
@@ -102,5 +103,6 @@ EVERY_KIND = {
     "networkpolicies",
     "ingresses",
     "ingressclasses",
+    "nodes",
     "daemonsets",
 }

@@ -400,6 +400,10 @@ CLUSTER_READS = {
         ("networking.k8s.io", "ingressclasses"),
         ("networking.k8s.io", "ingresses"),
         ("networking.k8s.io", "networkpolicies"),
+        ("", "nodes"),
+        ("policy.networking.k8s.io", "clusternetworkpolicies"),
+        ("policy.networking.k8s.io", "adminnetworkpolicies"),
+        ("policy.networking.k8s.io", "baselineadminnetworkpolicies"),
     ]
     for verb in ("get", "list")
 }

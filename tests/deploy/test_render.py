@@ -162,6 +162,10 @@ def test_cluster_role_reads_exactly_what_the_collector_lists() -> None:
             ("networking.k8s.io", "networkpolicies"),
             ("networking.k8s.io", "ingresses"),
             ("networking.k8s.io", "ingressclasses"),
+            ("", "nodes"),
+            ("policy.networking.k8s.io", "clusternetworkpolicies"),
+            ("policy.networking.k8s.io", "adminnetworkpolicies"),
+            ("policy.networking.k8s.io", "baselineadminnetworkpolicies"),
         ]
         for verb in ("get", "list")
     }

@@ -6,12 +6,22 @@ from typing import Any
 
 import yaml
 
-from kaudit.model import ClusterFacts, Namespace, NetworkPolicy, Pod, Snapshot
+from kaudit.model import (
+    ADMIN_POLICY_KINDS,
+    AdminPolicy,
+    ClusterFacts,
+    Namespace,
+    NetworkPolicy,
+    Node,
+    Pod,
+    Snapshot,
+)
 from kaudit.netpol import PolicyEngine
 
 
 def cluster(text: str) -> Snapshot:
-    """Namespaces, Pods and NetworkPolicies from YAML documents, through `from_raw`."""
+    """Namespaces, Pods, NetworkPolicies, admin policies and Nodes from YAML documents,
+    through `from_raw`."""
     docs: list[dict[str, Any]] = [d for d in yaml.safe_load_all(text) if d]
     namespaces = {
         ns.name: ns for ns in (Namespace.from_raw(d) for d in docs if d["kind"] == "Namespace")
@@ -26,6 +36,10 @@ def cluster(text: str) -> Snapshot:
         namespaces=tuple(sorted(namespaces.values(), key=lambda n: n.name)),
         pods=tuple(pods),
         network_policies=tuple(policies),
+        admin_policies=tuple(
+            AdminPolicy.from_raw(d["kind"], d) for d in docs if d["kind"] in ADMIN_POLICY_KINDS
+        ),
+        nodes=tuple(Node.from_raw(d) for d in docs if d["kind"] == "Node"),
     )
 
 

@@ -15,7 +15,13 @@ import pytest
 from kaudit.model import ObjectRef, PolicyPort, Protocol
 from kaudit.netpol import Action, PolicyEngine, PolicyRuleRef, Reason, Tier, compile_policies
 from kaudit.netpol.bits import bits_of
-from kaudit.netpol.compile import CompiledPolicies, CompiledPolicyRule, TierSide
+from kaudit.netpol.compile import (
+    CompiledPolicies,
+    CompiledPolicyRule,
+    TierSide,
+    _groups,
+    _port_atoms,
+)
 from kaudit.netpol.verdict import NETWORK_POLICY_TIER, Direction
 from tests.netpol.helpers import cluster, pod_doc
 from tests.netpol.test_semantics import netpol
@@ -43,7 +49,7 @@ def test_network_policy_is_the_one_allow_only_tier() -> None:
     )
     (tier,) = compiled.tiers
     assert (tier.name, tier.allow_only) == (NETWORK_POLICY_TIER, True)
-    assert compiled.network_policy is tier
+    assert compiled.network_policy_tier is tier
     assert {policy_rule.action for policy_rule in compiled.policy_rules} == {Action.ALLOW}
     web = compiled.classes.class_of["shop/web"].index
     client = compiled.classes.class_of["shop/client"].index
@@ -124,11 +130,15 @@ def with_admin_tier(compiled: CompiledPolicies, isolate_client: bool) -> Compile
         ),
         allow_only=False,
     )
+    all_rules = compiled.policy_rules + policy_rules
+    tiers = (admin, *compiled.tiers)
     return dataclasses.replace(
         compiled,
         policy_refs=(*compiled.policy_refs, ADMIN),
-        policy_rules=compiled.policy_rules + policy_rules,
-        tiers=(admin, *compiled.tiers),
+        policy_rules=all_rules,
+        tiers=tiers,
+        groups=_groups(classes, all_rules, tiers),
+        atoms=_port_atoms(all_rules, classes),
     )
 
 
@@ -167,7 +177,15 @@ def test_an_isolating_tier_denies_what_none_of_its_rules_match() -> None:
     # A pass still hands over to NetworkPolicy, whatever the tier's isolation.
     assert engine.check(pods["shop/client"], pods["shop/web"], 8080).allowed
     explained = engine.check(pods["shop/client"], pods["shop/web"], 80).explain()
-    assert "egress of shop/client: denied by guard egress[0] (Admin)" in explained
-    # Whole-matrix questions are evaluated on the NetworkPolicy tier alone, and say so.
-    with pytest.raises(NotImplementedError):
-        engine.reachable_from(pods["shop/client"])
+    assert (
+        "egress of shop/client: denied by AdminNetworkPolicy guard egress[0] (Admin tier)"
+        in explained
+    )
+    # Whole-matrix questions walk the same tiers: web on 8080 (passed), nothing on 80.
+    assert [p.key for p in engine.reachable_from(pods["shop/client"], 8080)] == ["shop/web"]
+    assert engine.reachable_from(pods["shop/client"], 80) == []
+    # db by the allow, web by the pass (on any port) to NetworkPolicy, which isolates nothing.
+    assert [p.key for p in engine.reachable_from(pods["shop/client"], 5432)] == [
+        "shop/db",
+        "shop/web",
+    ]

@@ -20,9 +20,9 @@ from kaudit.report.render import Format, render
         ("cilium.io/v2 CiliumClusterwideNetworkPolicy", True),
         ("projectcalico.org/NetworkPolicy", True),
         ("GlobalNetworkPolicy.crd.projectcalico.org", True),
-        ("AdminNetworkPolicy", True),
-        ("BaselineAdminNetworkPolicy", True),
-        ("ClusterNetworkPolicy", True),
+        ("AdminNetworkPolicy", False),  # evaluated: policy.networking.k8s.io only
+        ("BaselineAdminNetworkPolicy", False),
+        ("ClusterNetworkPolicy.crd.antrea.io", True),  # Antrea's, not the network-policy-api's
         ("ConfigMap", False),
         ("StagedNetworkPolicy", False),  # Calico's staged policies enforce nothing
         ("NetworkPolicyReport", False),
@@ -36,7 +36,9 @@ def test_caveat_names_the_policy_kinds_only() -> None:
     assert unevaluated_policy_caveat({"ConfigMap": 3}) is None
     assert unevaluated_policy_caveat({"ConfigMap": 3, "CiliumNetworkPolicy": 1}) == (
         "Not evaluated: CiliumNetworkPolicy is in the input and changes what may reach what, "
-        "but kaudit evaluates only Kubernetes NetworkPolicy: reachability here leaves it out."
+        "but kaudit evaluates only Kubernetes NetworkPolicy and the network-policy-api's "
+        "ClusterNetworkPolicy, AdminNetworkPolicy and BaselineAdminNetworkPolicy: "
+        "reachability here leaves it out."
     )
 
 

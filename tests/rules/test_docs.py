@@ -41,6 +41,10 @@ CATALOGUE = {
     "KA404": "pod-default-ndots",
     "KA501": "lateral-movement-open",
     "KA502": "datastore-reachable-cross-namespace",
+    # The network-policy-api's cluster-wide policies.
+    "KA601": "admin-policy-selects-nothing",
+    "KA602": "admin-policy-rule-shadowed",
+    "KA603": "pass-to-unpoliced-namespace",
 }
 
 

@@ -31,6 +31,8 @@ from kaudit.collect.live.paging import list_all
 from kaudit.collect.source import Source
 from kaudit.errors import ClusterError, InputError
 from kaudit.model import (
+    POLICY_API_GROUP,
+    AdminPolicy,
     ClusterFacts,
     CollectionWarning,
     EndpointSlice,
@@ -38,6 +40,7 @@ from kaudit.model import (
     IngressClass,
     Namespace,
     NetworkPolicy,
+    Node,
     Pod,
     Resource,
     Service,
@@ -100,10 +103,50 @@ LISTED_RESOURCES: tuple[ListedResource[Any, Any], ...] = (
         wire.IngressClass,
         IngressClass.from_wire,
     ),
+    # Nodes: their labels and addresses are what `nodes` peers of admin policies select.
+    ListedResource(Resource.NODES, "/api/v1", "nodes", False, "Nodes", wire.Node, Node.from_wire),
 )
 # Kinds of optional API groups (CRDs), read in the version the server serves, when it
 # serves them (kaudit.collect.live.discovery).
-OPTIONAL_RESOURCES: tuple[OptionalResource[Any, Any], ...] = ()
+OPTIONAL_RESOURCES: tuple[OptionalResource[Any, Any], ...] = (
+    # The network-policy-api (policy.networking.k8s.io), cluster-scoped.
+    OptionalResource(
+        Resource.CLUSTER_NETWORK_POLICIES,
+        POLICY_API_GROUP,
+        ("v1beta1", "v1alpha2"),
+        "clusternetworkpolicies",
+        False,
+        "ClusterNetworkPolicies",
+        wire.AdminPolicy,
+        AdminPolicy.cluster_network_policy,
+    ),
+    OptionalResource(
+        Resource.ADMIN_NETWORK_POLICIES,
+        POLICY_API_GROUP,
+        ("v1alpha1",),
+        "adminnetworkpolicies",
+        False,
+        "AdminNetworkPolicies",
+        wire.AdminPolicy,
+        AdminPolicy.admin_network_policy,
+    ),
+    OptionalResource(
+        Resource.BASELINE_ADMIN_NETWORK_POLICIES,
+        POLICY_API_GROUP,
+        ("v1alpha1",),
+        "baselineadminnetworkpolicies",
+        False,
+        "BaselineAdminNetworkPolicies",
+        wire.AdminPolicy,
+        AdminPolicy.baseline_admin_network_policy,
+    ),
+)
+# The admin policy kinds, in the order the snapshot lists them.
+_ADMIN_POLICY_RESOURCES = (
+    Resource.CLUSTER_NETWORK_POLICIES,
+    Resource.ADMIN_NETWORK_POLICIES,
+    Resource.BASELINE_ADMIN_NETWORK_POLICIES,
+)
 # Servers without discovery.k8s.io/v1 (before 1.21) only have core/v1 Endpoints,
 # which is deprecated from 1.33 on: read it only when slices do not exist.
 _LEGACY_ENDPOINTS = ListedResource(
@@ -128,6 +171,14 @@ _CONSEQUENCES: Mapping[Resource, str] = {
     Resource.NETWORK_POLICIES: "NetworkPolicy isolation and reachability checks are incomplete",
     Resource.INGRESSES: "Ingress exposure checks are incomplete",
     Resource.INGRESS_CLASSES: "Ingress class checks are incomplete",
+    Resource.CLUSTER_NETWORK_POLICIES: (
+        "ClusterNetworkPolicies are left out of isolation and reachability"
+    ),
+    Resource.ADMIN_NETWORK_POLICIES: "AdminNetworkPolicies are left out of isolation and reachability",
+    Resource.BASELINE_ADMIN_NETWORK_POLICIES: (
+        "the BaselineAdminNetworkPolicy is left out of isolation and reachability"
+    ),
+    Resource.NODES: "nodes peers of admin policies match no node",
 }
 
 
@@ -327,7 +378,13 @@ def collect_live(source: Source, *, retry_budget: float = DEFAULT_RETRY_BUDGET) 
     for resource in resources:
         result = results[resource.kind]
         by_kind[resource.kind] = [] if isinstance(result, Forbidden) else result
+    admin_policies: list[AdminPolicy] = [p for k in _ADMIN_POLICY_RESOURCES for p in by_kind[k]]
+    for resource in resources:
+        result = results[resource.kind]
         if not isinstance(result, Forbidden):
+            continue
+        if resource.kind is Resource.NODES and not _selects_nodes(admin_policies):
+            # Nodes are consulted only for the nodes peers of admin policies: none here.
             continue
         if (
             resource.kind is Resource.INGRESS_CLASSES
@@ -356,6 +413,7 @@ def collect_live(source: Source, *, retry_budget: float = DEFAULT_RETRY_BUDGET) 
     policies: list[NetworkPolicy] = by_kind[Resource.NETWORK_POLICIES]
     ingresses: list[Ingress] = by_kind[Resource.INGRESSES]
     ingress_classes: list[IngressClass] = by_kind[Resource.INGRESS_CLASSES]
+    nodes: list[Node] = by_kind[Resource.NODES]
 
     for name in include:
         if name not in namespace_objects and Resource.NAMESPACES not in {w.kind for w in warnings}:
@@ -398,8 +456,14 @@ def collect_live(source: Source, *, retry_budget: float = DEFAULT_RETRY_BUDGET) 
         network_policies=tuple(policies),
         ingresses=tuple(ingresses),
         ingress_classes=tuple(ingress_classes),
+        admin_policies=tuple(admin_policies),
+        nodes=tuple(nodes),
         warnings=tuple(warnings),
     )
+
+
+def _selects_nodes(policies: Sequence[AdminPolicy]) -> bool:
+    return any(peer.nodes is not None for p in policies for r in p.egress for peer in r.peers)
 
 
 def _result(future: Future[T], client: RawClient) -> T:
