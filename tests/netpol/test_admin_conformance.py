@@ -299,3 +299,28 @@ def test_engine_gives_the_upstream_answers(case: Case, tmp_path: Path) -> None:
         assert src is not None and dst is not None, probe.describe()
         answers[probe] = engine.check(src, dst, probe.port, Protocol(probe.protocol)).allowed
     assert disagreements(case, answers) == []
+
+
+@needs_admin_engine
+@pytest.mark.parametrize("case", forms())
+def test_engine_names_the_deciding_policy_rule(case: Case, tmp_path: Path) -> None:
+    """Where an Admin or Baseline rule decided a direction, the engine's verdict for that
+    direction names that policy (kind and name), its tier and the rule's name."""
+    engine = engine_for(case.objects, tmp_path)
+    reference = AdminReference(list(case.objects))
+    for probe in case.probes:
+        src, dst = engine.pod(probe.src), engine.pod(probe.dst)
+        assert src is not None and dst is not None
+        verdict = engine.check(src, dst, probe.port, Protocol(probe.protocol))
+        expected = reference.check(probe.src, probe.dst, probe.port, probe.protocol, probe.address)
+        for side, decision in (
+            (verdict.egress, expected.egress),
+            (verdict.ingress, expected.ingress),
+        ):
+            if decision.tier not in ("Admin", "Baseline") or decision.tied:
+                continue
+            assert side is not None and side.allowed is decision.allowed, probe.describe()
+            named = side.allowing_policy_rules if decision.allowed else side.denying_policy_rules
+            assert (decision.tier, decision.policy, decision.rule) in {
+                (r.tier, f"{r.policy.kind}/{r.policy.name}", r.name) for r in named
+            }, (probe.describe(), side.explain())
