@@ -18,7 +18,8 @@ peak of the engine's own allocations (tracemalloc, on a second untimed run).
 A series named with `+tiers` (`proportional+tiers`) adds the admin policies of
 `admin_policies()`: Admin-tier ClusterNetworkPolicies (tenant isolation by team with
 Deny and Pass, monitoring Accept, a metadata-address Deny, an AdminNetworkPolicy) and a
-Baseline tier (a default deny with its DNS exception), so the engine walks three tiers.
+Baseline tier (a default deny with its DNS exception, kube-system left out), so the
+engine walks three tiers.
 
     python bench/bench_engine.py [--sizes 1000,10000,50000] [--series proportional,fixed]
 """
@@ -207,6 +208,11 @@ def admin_policies() -> list[dict[str, Any]]:
         return {"namespaces": {"matchLabels": {"team": f"team{n}"}}}
 
     everyone: dict[str, Any] = {"namespaces": {}}
+    not_system = {
+        "matchExpressions": [
+            {"key": "kubernetes.io/metadata.name", "operator": "NotIn", "values": ["kube-system"]}
+        ]
+    }
     dns = {
         "pods": {
             "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "kube-system"}},
@@ -273,7 +279,7 @@ def admin_policies() -> list[dict[str, Any]]:
             "Baseline",
             10,
             {
-                "subject": everyone,
+                "subject": {"namespaces": not_system},
                 "ingress": [{"action": "Deny", "from": [everyone]}],
                 "egress": [
                     {

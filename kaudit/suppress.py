@@ -76,6 +76,7 @@ class AnnotationIndex:
             *((o.ref, o.annotations) for o in snapshot.ingresses),
             *((o.ref, o.annotations) for o in snapshot.ingress_classes),
             *((o.ref, o.annotations) for o in snapshot.pods),
+            *((o.ref, o.annotations) for o in snapshot.admin_policies),
         ]
         for ref, object_annotations in objects:
             parsed = parse_ignore(ref, object_annotations)

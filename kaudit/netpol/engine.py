@@ -47,8 +47,8 @@ from kaudit.netpol.addresses import (
 from kaudit.netpol.bits import has, iter_bits
 from kaudit.netpol.classes import PROTOCOLS, Family, PodClass
 from kaudit.netpol.compile import Action, CompiledPolicies, compile_policies
-from kaudit.netpol.outside import egress_to_range, isolating_policies
-from kaudit.netpol.relation import PortCache, Relation, port_bits, ports_match, relation
+from kaudit.netpol.outside import class_open, egress_to_range, isolating_policies
+from kaudit.netpol.relation import Relation, ports_match, relation
 from kaudit.netpol.summary import ReachabilitySummary, build_summary
 from kaudit.netpol.verdict import (
     NETWORK_POLICY_TIER,
@@ -535,51 +535,10 @@ class PolicyEngine:
         cls = self._class(dst)
         cached = self._open_ingress.get(cls.index)
         if cached is None:
-            cached = self._open_ingress[cls.index] = self._class_open_ingress(cls)
+            cached = self._open_ingress[cls.index] = class_open(
+                self._compiled, cls, Direction.INGRESS
+            )
         return cached
-
-    def _class_open_ingress(self, cls: PodClass) -> bool:
-        tiers = self._compiled.tiers
-        if len(tiers) == 1 and not has(tiers[0].ingress.isolated, cls.index):
-            return True
-        # Pod-network pods of the other namespaces, and a stand-in for pods not seen yet.
-        outsider = 1 << self._classes.class_of[self._classes.outsider.key].index
-        needed = (
-            (self._classes.active | outsider)
-            & self._classes.policed
-            & ~self._classes.ns_bits[cls.namespace]
-        )
-        policy_rules = self._compiled.policy_rules
-        for proto in PROTOCOLS:
-            for number in self._compiled.atoms[proto]:
-                port_cache: PortCache = {}
-                for family in self._classes.families:
-                    admitted = 0
-                    undecided = needed
-                    for tier in tiers:
-                        passed = 0
-                        for policy_rule_id in tier.ingress.policy_rules[cls.index]:
-                            policy_rule = policy_rules[policy_rule_id]
-                            ports = port_bits(
-                                self._compiled, policy_rule.ports, proto, number, port_cache
-                            )
-                            if not has(ports, cls.index):
-                                continue
-                            hit = policy_rule.peer_bits[family] & undecided
-                            if policy_rule.action is Action.ALLOW:
-                                admitted |= hit
-                            elif policy_rule.action is Action.PASS:
-                                passed |= hit
-                            if not tier.allow_only:
-                                undecided &= ~hit
-                        if tier.allow_only:
-                            undecided &= ~admitted
-                        if has(tier.ingress.isolated, cls.index):
-                            undecided = 0
-                        undecided |= passed
-                    if needed & ~(admitted | undecided):
-                        return False
-        return True
 
     def open_egress(self, src: Pod) -> bool:
         """Does `src`'s egress admit every pod of every other namespace on every port?
@@ -591,68 +550,28 @@ class PolicyEngine:
         cls = self._class(src)
         cached = self._open_egress.get(cls.index)
         if cached is None:
-            cached = self._open_egress[cls.index] = self._class_open_egress(cls)
+            cached = self._open_egress[cls.index] = class_open(
+                self._compiled, cls, Direction.EGRESS
+            )
         return cached
 
-    def _class_open_egress(self, cls: PodClass) -> bool:
-        tiers = self._compiled.tiers
-        if cls.host_network or all(
-            not t.egress.policy_rules[cls.index] and not has(t.egress.isolated, cls.index)
-            for t in tiers
-        ):
-            return True
-        outsider = 1 << self._classes.class_of[self._classes.outsider.key].index
-        needed = (
-            (self._classes.active | outsider)
-            & self._classes.policed
-            & ~self._classes.ns_bits[cls.namespace]
-        )
-        policy_rules = self._compiled.policy_rules
-        for proto in PROTOCOLS:
-            for number in self._compiled.atoms[proto]:
-                port_cache: PortCache = {}
-                for family in self._classes.families:
-                    admitted = 0
-                    undecided = needed
-                    for tier in tiers:
-                        passed = 0
-                        for policy_rule_id in tier.egress.policy_rules[cls.index]:
-                            policy_rule = policy_rules[policy_rule_id]
-                            ports = port_bits(
-                                self._compiled, policy_rule.ports, proto, number, port_cache
-                            )
-                            hit = policy_rule.peer_bits[family] & ports & undecided
-                            if policy_rule.action is Action.ALLOW:
-                                admitted |= hit
-                            elif policy_rule.action is Action.PASS:
-                                passed |= hit
-                            if not tier.allow_only:
-                                undecided &= ~hit
-                        if tier.allow_only:
-                            undecided &= ~admitted
-                        if has(tier.egress.isolated, cls.index):
-                            undecided = 0
-                        undecided |= passed
-                    if needed & ~(admitted | undecided):
-                        return False
-        return True
-
     def closing_policy_rules(self, pod: Pod, direction: Direction) -> tuple[PolicyRuleRef, ...]:
-        """The deny policy rules (of the admin and baseline tiers) that refuse "any other
-        pod" (a pod without labels in a namespace no selector names) as the source of
-        `pod`'s ingress, or as the destination of its egress, on some port; in the order
-        met. Empty when no deny rule refuses it."""
-        outsider = self._classes.outsider
-        found: dict[PolicyRuleRef, None] = {}
-        for proto in PROTOCOLS:
-            for number in self._compiled.atoms[proto]:
-                if direction is Direction.INGRESS:
-                    side = self.check(outsider, pod, number, proto).ingress
-                else:
-                    side = self.check(pod, outsider, number, proto).egress
-                if side is not None:
-                    found.update(dict.fromkeys(side.denying_policy_rules))
-        return tuple(found)
+        """The deny policy rules of the admin and baseline tiers, in evaluation order, that
+        apply to `pod` for `direction` and whose peers hold "any other pod" (a pod without
+        labels in a namespace no selector names): what refuses other namespaces' traffic
+        when `open_ingress` / `open_egress` say the pod is closed. On some ports only, when
+        the rule names ports."""
+        index = self._class(pod).index
+        outsider = self._classes.class_of[self._classes.outsider.key].index
+        policy_rules = self._compiled.policy_rules
+        return tuple(
+            policy_rules[r].ref
+            for tier in self._compiled.tiers
+            if tier.name != NETWORK_POLICY_TIER
+            for r in tier.side(direction).policy_rules[index]
+            if policy_rules[r].action is Action.DENY
+            and any(has(bits, outsider) for bits in policy_rules[r].peer_bits.values())
+        )
 
     def matrix(self, port: int, protocol: Protocol = Protocol.TCP) -> dict[str, dict[str, bool]]:
         """Every pod pair: matrix["ns/src"]["ns/dst"] is True when src may reach dst.

@@ -1,4 +1,5 @@
-"""Egress to addresses outside the cluster: which part of an address range a pod may reach.
+"""Egress to addresses outside the cluster: which part of an address range a pod may reach;
+and whether a class is open to every other namespace (`class_open`).
 
 Tier by tier, as pair verdicts are decided (`kaudit.netpol.compile`): on the
 NetworkPolicy tier alone the allowed part is the union of what each matching policy
@@ -12,9 +13,9 @@ from __future__ import annotations
 from kaudit.model import ObjectRef, Pod, Protocol
 from kaudit.netpol.addresses import AddressRange, Interval, intersect, normalize, subtract
 from kaudit.netpol.bits import has
-from kaudit.netpol.classes import PodClass
+from kaudit.netpol.classes import PROTOCOLS, PodClass
 from kaudit.netpol.compile import Action, CompiledPolicies
-from kaudit.netpol.relation import ports_match
+from kaudit.netpol.relation import PortCache, port_bits, ports_match
 from kaudit.netpol.verdict import Direction, PolicyRuleRef, Reason, SideVerdict
 
 
@@ -131,3 +132,57 @@ def _egress_to_range_in_tiers(
         tuple(denying),
     )
     return side, reached
+
+
+def class_open(compiled: CompiledPolicies, cls: PodClass, direction: Direction) -> bool:
+    """Does the class's side admit every pod of every other namespace (and "any other
+    pod", a pod without labels in a namespace no selector names) on every port?
+
+    Ingress: the sources its ingress admits; egress: the destinations its egress admits
+    (the other side's policies are not considered). Every tier is walked, so a
+    baseline or admin deny closes a class that no NetworkPolicy isolates.
+    """
+    classes = compiled.classes
+    tiers = compiled.tiers
+    ingress = direction is Direction.INGRESS
+    if cls.host_network or all(
+        not t.side(direction).policy_rules[cls.index]
+        and not has(t.side(direction).isolated, cls.index)
+        for t in tiers
+    ):
+        return True
+    outsider = 1 << classes.class_of[classes.outsider.key].index
+    needed = (classes.active | outsider) & classes.policed & ~classes.ns_bits[cls.namespace]
+    policy_rules = compiled.policy_rules
+    for proto in PROTOCOLS:
+        for number in compiled.atoms[proto]:
+            port_cache: PortCache = {}
+            for family in classes.families:
+                admitted = 0
+                undecided = needed
+                for tier in tiers:
+                    side = tier.side(direction)
+                    passed = 0
+                    for policy_rule_id in side.policy_rules[cls.index]:
+                        policy_rule = policy_rules[policy_rule_id]
+                        ports = port_bits(compiled, policy_rule.ports, proto, number, port_cache)
+                        if ingress:  # the destination is the class itself
+                            if not has(ports, cls.index):
+                                continue
+                            hit = policy_rule.peer_bits[family] & undecided
+                        else:
+                            hit = policy_rule.peer_bits[family] & ports & undecided
+                        if policy_rule.action is Action.ALLOW:
+                            admitted |= hit
+                        elif policy_rule.action is Action.PASS:
+                            passed |= hit
+                        if not tier.allow_only:
+                            undecided &= ~hit
+                    if tier.allow_only:
+                        undecided &= ~admitted
+                    if has(side.isolated, cls.index):
+                        undecided = 0
+                    undecided |= passed
+                if needed & ~(admitted | undecided):
+                    return False
+    return True

@@ -141,6 +141,12 @@ def build_summary(compiled: CompiledPolicies, relation: Relation) -> Reachabilit
     ]
     if index.dns_stand_in:
         notes.append("no kube-dns pods in the snapshot: DNS checks use a stand-in pod")
+    if compiled.admin_policies:
+        notes.append(
+            f"{len(compiled.admin_policies)} cluster-wide policies (ClusterNetworkPolicy, "
+            "AdminNetworkPolicy, BaselineAdminNetworkPolicy) are evaluated in the Admin and "
+            "Baseline tiers; the isolation counts are NetworkPolicy's"
+        )
     return ReachabilitySummary(
         pods=sum(c.weight for c in classes),
         namespaces=len(namespaces),

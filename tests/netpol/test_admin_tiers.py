@@ -359,3 +359,15 @@ def test_the_tier_walk_gives_network_policy_answers_unchanged(case: str) -> None
             protocol,
             port,
         )
+
+
+def test_the_summary_counts_with_the_tiers_and_says_so() -> None:
+    plain = Cluster(PODS).engine.summary()
+    closed = Cluster(PODS + BASELINE_DENY_ALL).engine.summary()
+    assert not [n for n in plain.notes if "cluster-wide policies" in n]
+    (note,) = [n for n in closed.notes if "cluster-wide policies" in n]
+    assert note.startswith("1 cluster-wide policies")
+    # The baseline refuses ingress from every namespace's pods; the hostNetwork agent is no
+    # namespaces peer ("host-networked pods are not included"), so its two pairs remain.
+    assert closed.namespace_matrix["b"]["a"].allowed == 2
+    assert plain.namespace_matrix["b"]["a"].allowed == 4

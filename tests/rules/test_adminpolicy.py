@@ -249,3 +249,17 @@ def test_pass_to_a_namespace_without_networkpolicy() -> None:
 )
 def test_no_admin_policy_no_finding(rule: str) -> None:
     assert fired_on(rule, *SHOP, *BANK) == []
+
+
+def test_an_admin_policy_finding_is_suppressed_by_its_annotation() -> None:
+    from kaudit.audit import audit
+
+    annotated = PASS_SHOP.replace(
+        "metadata: {name: delegate}",
+        "metadata: {name: delegate, annotations: {kaudit.io/ignore: pass-to-unpoliced-namespace}}",
+    )
+    assert annotated != PASS_SHOP
+    report = audit(snapshot_of(*SHOP, annotated))
+    assert "KA603" not in {f.rule_id for f in report.findings}
+    assert "KA603" in {s.finding.rule_id for s in report.suppressed}
+    assert "KA603" in {f.rule_id for f in audit(snapshot_of(*SHOP, PASS_SHOP)).findings}
