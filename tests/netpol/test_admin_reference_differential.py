@@ -23,9 +23,10 @@ from kaudit.collect import load_snapshot
 from kaudit.collect.source import Source
 from kaudit.model import Protocol
 from kaudit.netpol import PolicyEngine
+from kaudit.netpol.verdict import SideVerdict
 from tests.netpol.admin_cases import write_manifests
 from tests.netpol.admin_convert import V1ALPHA1, V1BETA1, convert_objects
-from tests.netpol.admin_reference import AdminReference, Verdict
+from tests.netpol.admin_reference import AdminReference, Decision, Verdict
 from tests.netpol.test_admin_conformance import needs_admin_engine
 from tests.netpol.test_differential import (
     CONTAINER_PORTS,
@@ -293,6 +294,14 @@ def engine_over(objects: list[Raw]) -> PolicyEngine:
         return PolicyEngine(load_snapshot(Source(manifests=(folder,))))
 
 
+def names_rule(side: SideVerdict, decision: Decision) -> bool:
+    """The engine's side verdict names the reference's deciding policy, tier and rule."""
+    named = side.allowing_policy_rules if decision.allowed else side.denying_policy_rules
+    return (decision.tier, decision.policy, decision.rule) in {
+        (r.tier, f"{r.policy.kind}/{r.policy.name}", r.name) for r in named
+    }
+
+
 def compare_engine(objects: list[Raw]) -> None:
     reference = AdminReference(objects)
     engine = engine_over(objects)
@@ -310,13 +319,15 @@ def compare_engine(objects: list[Raw]) -> None:
                 if expected.ambiguous:
                     continue
                 verdict = engine.check(src, dst, port, protocol)
-                assert verdict.allowed is expected.allowed, (
-                    src_key,
-                    dst_key,
-                    protocol,
-                    port,
-                    expected,
-                )
+                where = (src_key, dst_key, protocol, port, expected)
+                assert verdict.allowed is expected.allowed, where
+                for side, decision in (
+                    (verdict.egress, expected.egress),
+                    (verdict.ingress, expected.ingress),
+                ):
+                    if decision.tier in ("Admin", "Baseline") and not decision.tied:
+                        assert side is not None and side.allowed is decision.allowed, where
+                        assert names_rule(side, decision), (where, side.explain())
         for address in ADDRESSES:
             expected = reference.check(src_key, None, 80, "TCP", address)
             if not expected.ambiguous:
