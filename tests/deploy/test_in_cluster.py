@@ -500,7 +500,7 @@ def test_service_account_rules_are_exactly_the_rendered_ones(
         ),
         (("create", "token", "kaudit"), True, 'cannot create resource "serviceaccounts/token"'),
         (("get", "daemonsets", "-n", "default"), False, 'cannot list resource "daemonsets"'),
-        (("get", "nodes"), False, 'cannot list resource "nodes"'),
+        (("get", "persistentvolumes"), False, 'cannot list resource "persistentvolumes"'),
         (
             ("get", "pods", "--all-namespaces", "--watch", "--request-timeout=5s"),
             False,
