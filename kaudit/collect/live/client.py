@@ -179,7 +179,8 @@ class RawClient:
 
     def _sleep_before_retry(self, attempt: int, deadline: float, retry_after: str | None) -> bool:
         """Exponential backoff with jitter (or the server's Retry-After), inside the budget."""
-        delay = min(5.0, 0.2 * 2 ** (attempt - 1)) * random.uniform(0.8, 1.2)
+        # Jitter from the OS, not the shared `random` state that other code may seed.
+        delay = min(5.0, 0.2 * 2 ** (attempt - 1)) * random.SystemRandom().uniform(0.8, 1.2)
         if retry_after and retry_after.isdigit():
             delay = min(float(retry_after), 10.0)
         if time.monotonic() + delay > min(deadline, self.deadline or deadline):
