@@ -16,6 +16,7 @@ from kaudit.cli.options import (
     NamespaceOpt,
     PageSizeOpt,
     TimeoutOpt,
+    TotalTimeoutOpt,
     build_source,
 )
 from kaudit.errors import InputError
@@ -69,6 +70,7 @@ def reach_command(
         ),
     ] = False,
     request_timeout: TimeoutOpt = 30.0,
+    total_timeout: TotalTimeoutOpt = 300.0,
     page_size: PageSizeOpt = 500,
 ) -> None:
     """Who may talk to whom: pods or workloads, a pod and an outside address (either way), or
@@ -102,6 +104,7 @@ def reach_command(
         exclude_namespace,
         request_timeout,
         page_size,
+        total_timeout,
     )
     from kaudit.cli.reach_render import reach_report
     from kaudit.collect import load_snapshot

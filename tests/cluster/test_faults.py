@@ -76,11 +76,22 @@ def require_harness_cluster() -> None:
         pytest.skip("needs the harness's own control plane (hack/controlplane) to pause it")
 
 
-def test_a_paused_api_server_ends_at_the_deadline(cluster: Cluster, many_services: str) -> None:
+@pytest.mark.parametrize(
+    "command",
+    [
+        ("audit", "--format", "json", "--quiet"),
+        ("reach", "--group", "namespace", "--format", "json"),
+        ("exposure", "--format", "json"),
+    ],
+    ids=["audit", "reach", "exposure"],
+)
+def test_a_paused_api_server_ends_at_the_deadline(
+    cluster: Cluster, many_services: str, command: tuple[str, ...]
+) -> None:
     require_harness_cluster()
     log = AuditLog.start()
     proc = start_cli(
-        "audit",
+        *command,
         "--kubeconfig",
         str(cluster.kubeconfig),
         "-n",
@@ -89,9 +100,6 @@ def test_a_paused_api_server_ends_at_the_deadline(cluster: Cluster, many_service
         "1",
         "--timeout",
         "6",
-        "--format",
-        "json",
-        "--quiet",
     )
     try:
         log.wait_for("kaudit paging through the Services", paging_services(many_services))
