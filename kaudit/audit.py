@@ -18,6 +18,7 @@ from kaudit.config import AuditConfig
 from kaudit.exposure import inventory_of
 from kaudit.findings import Finding, sort_findings
 from kaudit.model import SNAPSHOT_FIELDS, Resource, Snapshot
+from kaudit.netpol import PolicyEngine
 from kaudit.report.model import NamespaceSummary, Report
 from kaudit.rules.context import AuditContext
 from kaudit.rules.registry import Rule, all_rules
@@ -33,6 +34,7 @@ def audit(
     now: dt.datetime | None = None,
     rules: Iterable[Rule] | None = None,
     reachability: bool = True,
+    engine: PolicyEngine | None = None,
 ) -> Report:
     """Run every rule (or `rules`) over `snapshot` and assemble the report.
 
@@ -40,9 +42,11 @@ def audit(
     would report absences that are only gaps in the data); the report lists it
     under `incomplete_rules` with the missing kinds it reads: the kinds it
     declares, and, when some kind is missing, the kinds it was seen reading.
+    `engine`, when given, is the snapshot's engine, built once by a caller that asks it
+    more questions.
     """
     config = config or AuditConfig()
-    ctx = AuditContext(snapshot, config)
+    ctx = AuditContext(snapshot, config, engine)
     missing = snapshot.missing_resources
     findings: list[Finding] = []
     incomplete: dict[str, tuple[str, ...]] = {}

@@ -24,11 +24,13 @@ from kaudit.review import PortRange, compare_connectivity
 
 @dataclass(frozen=True, slots=True)
 class Side:
-    """One side of the diff: its audit, and its snapshot unless it is a saved audit."""
+    """One side of the diff: its audit, and its snapshot and engine unless it is a saved
+    audit."""
 
     label: str
     report: Report
     snapshot: Snapshot | None
+    engine: PolicyEngine | None = None
 
 
 def is_saved_audit(path: str) -> bool:
@@ -59,7 +61,8 @@ def saved_side(path: str, text: str) -> Side:
 
 
 def snapshot_side(label: str, snapshot: Snapshot, now: dt.datetime) -> Side:
-    return Side(label, audit(snapshot, now=now), snapshot)
+    engine = PolicyEngine(snapshot)  # one engine for the findings and the connectivity
+    return Side(label, audit(snapshot, now=now, engine=engine), snapshot, engine)
 
 
 def manifests_side(path: str, source: Source, now: dt.datetime) -> Side:
@@ -115,15 +118,15 @@ def build_review(
     if exposure is None:
         notes.append("outside paths were not compared: an audit holds no exposure inventory")
     labels: dict[str, Labels] = {}
-    if before.snapshot is not None and after.snapshot is not None:
+    if before.engine is not None and after.engine is not None:
         connectivity = compare_connectivity(
-            PolicyEngine(before.snapshot),
-            PolicyEngine(after.snapshot),
+            before.engine,
+            after.engine,
             ports=ports,
             protocols=protocols,
         )
-        for snapshot in (before.snapshot, after.snapshot):
-            labels.update({ns.name: ns.labels for ns in snapshot.namespaces})
+        for engine in (before.engine, after.engine):
+            labels.update({ns.name: ns.labels for ns in engine.snapshot.namespaces})
     for side in (before, after):
         if side.snapshot is not None:
             notes += [f"{side.label}: {w.message}" for w in side.snapshot.warnings]

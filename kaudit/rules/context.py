@@ -27,8 +27,15 @@ if TYPE_CHECKING:
 
 
 class AuditContext:
-    def __init__(self, snapshot: Snapshot, config: AuditConfig | None = None) -> None:
+    def __init__(
+        self,
+        snapshot: Snapshot,
+        config: AuditConfig | None = None,
+        engine: PolicyEngine | None = None,
+    ) -> None:
         self.snapshot = snapshot
+        if engine is not None:  # built by the caller for this snapshot, and used by it too
+            self.__dict__["engine"] = engine
         self.config = config or AuditConfig()
         # Several rules ask for each Service's pods: answered once per namespace and selector.
         self._service_pods: dict[tuple[str, Labels], tuple[Pod, ...]] = {}
