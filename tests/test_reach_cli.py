@@ -47,3 +47,31 @@ def test_grouping_errors_are_one_line(args: list[str], message: str) -> None:
     assert result.returncode == 2
     assert result.stderr.strip().startswith(message)
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_reach_warns_about_what_it_read_leniently(tmp_path: Path) -> None:
+    (tmp_path / "cnp.yaml").write_text(
+        "apiVersion: policy.networking.k8s.io/v1beta1\n"
+        "kind: ClusterNetworkPolicy\n"
+        "metadata: {name: sloppy}\n"
+        "spec:\n"
+        "  tier: Admin\n"
+        "  priority: 5\n"
+        "  subject: {namespaces: {}}\n"
+        "  egress: [{action: Deny, to: [{networks: [10.0.0.1/8]}]}]\n"
+        "---\n"
+        "apiVersion: v1\n"
+        "kind: Pod\n"
+        "metadata: {name: web, namespace: shop}\n"
+        "spec: {containers: [{name: c, image: nginx}]}\n"
+    )
+    proc = kaudit(
+        "reach", "--manifests", str(tmp_path), "--from", "shop/web", "--to-ip", "10.1.2.3"
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "DENIED" in proc.stdout
+    assert proc.stderr.strip() == (
+        f"kaudit: warning: {tmp_path / 'cnp.yaml'}:1: ClusterNetworkPolicy sloppy: "
+        "spec.egress[0].to[0].networks: '10.0.0.1/8' has host bits set (the CRD refuses it): "
+        "read as 10.0.0.0/8"
+    )

@@ -112,11 +112,12 @@ def reach_command(
     from kaudit.report.textsafe import terminal_text
 
     snapshot = load_snapshot(source)
-    # The answer leaves out policy kinds of other engines: say so, on stderr, so
-    # that JSON on stdout stays as it is.
+    # What the source could not read, or read leniently, and policy kinds of other
+    # engines the answer leaves out: said on stderr, so that JSON on stdout stays as it is.
     caveat = unevaluated_policy_caveat(snapshot.facts.ignored_kinds)
-    if caveat is not None:
-        typer.echo(f"kaudit: warning: {terminal_text(caveat)}", err=True)
+    for message in (*(w.message for w in snapshot.warnings), caveat):
+        if message is not None:
+            typer.echo(f"kaudit: warning: {terminal_text(message)}", err=True)
     if group is not None:
         from kaudit.cli.reach_groups import grouped_reach
         from kaudit.netpol.engine import PolicyEngine

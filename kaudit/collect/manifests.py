@@ -35,6 +35,7 @@ from kaudit.model import (
     ADMIN_POLICY_KINDS,
     AdminPolicy,
     ClusterFacts,
+    CollectionWarning,
     Endpoint,
     EndpointPort,
     EndpointSlice,
@@ -374,6 +375,11 @@ class _Builder:
             **self.cni.snapshot_fields(),
             admin_policies=tuple(self.admin_policies),
             nodes=tuple(self.node_objects),
+            warnings=tuple(
+                CollectionWarning(f"{policy.origin}: {policy.kind} {policy.name}: {reading}")
+                for policy in self.admin_policies
+                for reading in policy.lenient
+            ),
         )
 
 

@@ -99,9 +99,15 @@ class NamespacedPods:
     pod_selector: LabelSelector
 
     @classmethod
-    def from_wire(cls, pods: wire_admin.NamespacedPods, field: str) -> NamespacedPods:
-        if pods.pod_selector is None:
-            raise ValueError(f"{field}.podSelector: required")
+    def from_wire(
+        cls, pods: wire_admin.NamespacedPods, field: str, lenient: list[str]
+    ) -> NamespacedPods:
+        for name, selector in (
+            ("namespaceSelector", pods.namespace_selector),
+            ("podSelector", pods.pod_selector),
+        ):
+            if selector is None:
+                lenient.append(f"{field}.{name} is missing (the CRD requires it): read as {{}}")
         return cls(
             LabelSelector.from_wire(pods.namespace_selector),
             LabelSelector.from_wire(pods.pod_selector),
@@ -180,6 +186,10 @@ class AdminPolicy:
     ingress: tuple[AdminPolicyRule, ...]
     egress: tuple[AdminPolicyRule, ...]
     origin: Origin = LIVE
+    # What a manifest held that the API server would refuse, and how it was read instead
+    # (a missing selector as {}, a CIDR with host bits as its prefix...): reported as
+    # warnings by the manifest reader, never silently.
+    lenient: tuple[str, ...] = ()
 
     @property
     def ref(self) -> ObjectRef:
@@ -189,7 +199,9 @@ class AdminPolicy:
     def from_wire(
         cls, kind: str, policy: wire_admin.AdminPolicy, origin: Origin = LIVE
     ) -> AdminPolicy:
-        """Raises ValueError (naming the field) where the API server would refuse the object."""
+        """Raises ValueError (naming the field) where the API server would refuse the object
+        and no reading of it is sound; what can be read one obvious way is read so and
+        listed in `lenient`."""
         rules = _KINDS[kind]
         meta = Meta.from_wire(policy.metadata)
         if not meta.name:
@@ -214,6 +226,10 @@ class AdminPolicy:
             priority = _priority(spec.priority)
         if spec.subject is None:
             raise ValueError("spec.subject: required")
+        lenient: list[str] = []
+        subject = _subject(spec.subject, lenient)
+        ingress = _rules(spec.ingress, "spec.ingress", "from", rules, lenient)
+        egress = _rules(spec.egress, "spec.egress", "to", rules, lenient)
         return cls(
             kind=kind,
             name=meta.name,
@@ -221,10 +237,11 @@ class AdminPolicy:
             annotations=meta.annotations,
             tier=tier,
             priority=priority,
-            subject=_subject(spec.subject),
-            ingress=_rules(spec.ingress, "spec.ingress", "from", rules),
-            egress=_rules(spec.egress, "spec.egress", "to", rules),
+            subject=subject,
+            ingress=ingress,
+            egress=egress,
             origin=origin,
+            lenient=tuple(lenient),
         )
 
     @classmethod
@@ -254,14 +271,14 @@ def _priority(value: int | str | None) -> int:
     return value
 
 
-def _subject(subject: wire_admin.AdminPolicySubject) -> AdminSubject:
+def _subject(subject: wire_admin.AdminPolicySubject, lenient: list[str]) -> AdminSubject:
     set_fields = [f for f in ("namespaces", "pods") if getattr(subject, f) is not None]
     if len(set_fields) != 1:
         raise ValueError("spec.subject: exactly one of namespaces or pods must be set")
     if subject.namespaces is not None:
         return AdminSubject(namespaces=LabelSelector.from_wire(subject.namespaces))
     assert subject.pods is not None
-    return AdminSubject(pods=NamespacedPods.from_wire(subject.pods, "spec.subject.pods"))
+    return AdminSubject(pods=NamespacedPods.from_wire(subject.pods, "spec.subject.pods", lenient))
 
 
 def _rules(
@@ -269,15 +286,20 @@ def _rules(
     field: str,
     peers_field: str,
     kind: _KindRules,
+    lenient: list[str],
 ) -> tuple[AdminPolicyRule, ...]:
     rules = rules or ()
     if len(rules) > kind.max_rules:
         raise ValueError(f"{field}: at most {kind.max_rules} rules, not {len(rules)}")
-    return tuple(_rule(r, f"{field}[{i}]", peers_field, kind) for i, r in enumerate(rules))
+    return tuple(_rule(r, f"{field}[{i}]", peers_field, kind, lenient) for i, r in enumerate(rules))
 
 
 def _rule(
-    rule: wire_admin.AdminPolicyRule, field: str, peers_field: str, kind: _KindRules
+    rule: wire_admin.AdminPolicyRule,
+    field: str,
+    peers_field: str,
+    kind: _KindRules,
+    lenient: list[str],
 ) -> AdminPolicyRule:
     name = rule.name or ""
     if len(name) > 100:
@@ -297,7 +319,8 @@ def _rule(
         raise ValueError(f"{field}.{peers_field}: at most {kind.max_peers} peers")
     egress = peers_field == "to"
     peers = tuple(
-        _peer(p, f"{field}.{peers_field}[{i}]", egress, kind) for i, p in enumerate(raw_peers)
+        _peer(p, f"{field}.{peers_field}[{i}]", egress, kind, lenient)
+        for i, p in enumerate(raw_peers)
     )
     if kind.ports_field == "ports":
         if rule.protocols is not None:
@@ -310,14 +333,19 @@ def _rule(
     if any(isinstance(p.port, str) for p in ports) and any(
         p.nodes is not None or p.networks or p.domain_names for p in peers
     ):
-        raise ValueError(
-            f"{field}: networks/nodes/domainNames peers cannot be set with named ports"
+        lenient.append(
+            f"{field}: named ports with networks/nodes/domainNames peers (the CRD refuses "
+            "them): a named port matches pods' container ports only, never those peers"
         )
     return AdminPolicyRule(name, action, peers, ports)
 
 
 def _peer(
-    peer: wire_admin.AdminPolicyPeer, field: str, egress: bool, kind: _KindRules
+    peer: wire_admin.AdminPolicyPeer,
+    field: str,
+    egress: bool,
+    kind: _KindRules,
+    lenient: list[str],
 ) -> AdminPeer:
     set_fields = [
         f
@@ -335,14 +363,13 @@ def _peer(
         return AdminPeer(namespaces=LabelSelector.from_wire(peer.namespaces))
     if which == "pods":
         assert peer.pods is not None
-        return AdminPeer(pods=NamespacedPods.from_wire(peer.pods, f"{field}.pods"))
+        return AdminPeer(pods=NamespacedPods.from_wire(peer.pods, f"{field}.pods", lenient))
     if which == "nodes":
         return AdminPeer(nodes=LabelSelector.from_wire(peer.nodes))
     if which == "networks":
         networks = tuple(peer.networks or ())
         _check_items(networks, f"{field}.networks")
-        for cidr in networks:
-            _check_cidr(cidr, f"{field}.networks")
+        networks = tuple(_network(cidr, f"{field}.networks", lenient) for cidr in networks)
         return AdminPeer(networks=networks)
     names = tuple(peer.domain_names or ())
     _check_items(names, f"{field}.domainNames")
@@ -356,14 +383,23 @@ def _check_items(items: tuple[str, ...], field: str) -> None:
         raise ValueError(f"{field}: at most 25 items")
 
 
-def _check_cidr(cidr: str, field: str) -> None:
-    """isCIDR(self) && cidr(self) == cidr(self).masked(): a prefix, and no host bits."""
+def _network(cidr: str, field: str, lenient: list[str]) -> str:
+    """A prefix (`isCIDR(self) && cidr(self) == cidr(self).masked()`); one with host bits
+    set is read as its prefix."""
+    address, slash, _ = cidr.partition("/")
     try:
-        if "/" not in cidr:
+        if not slash:
             raise ValueError
-        ipaddress.ip_network(cidr, strict=True)
+        network = ipaddress.ip_network(cidr, strict=False)
+        masked = network.network_address != ipaddress.ip_address(address)
     except ValueError:
-        raise ValueError(f"{field}: {cidr!r} is not a CIDR with its host bits zero") from None
+        raise ValueError(f"{field}: {cidr!r} is not a CIDR") from None
+    prefix = str(network)
+    if masked:
+        lenient.append(
+            f"{field}: {cidr!r} has host bits set (the CRD refuses it): read as {prefix}"
+        )
+    return prefix
 
 
 def _port(value: int | str | None, field: str) -> int:

@@ -11,6 +11,7 @@ import pytest
 from kaudit.collect.manifests import load_manifests
 from kaudit.errors import InputError
 from kaudit.model import (
+    MATCH_ALL,
     AdminAction,
     AdminPolicy,
     AdminTier,
@@ -178,12 +179,6 @@ ACCEPT_PEER = {"action": "Accept", "to": [{"namespaces": {}}]}
         ),
         (
             CLUSTER_NETWORK_POLICY,
-            spec(tier="Admin", subject={"pods": {"namespaceSelector": {}}}),
-            "p",
-            "spec.subject.pods.podSelector: required",
-        ),
-        (
-            CLUSTER_NETWORK_POLICY,
             spec(tier="Admin", egress=[{**ACCEPT_PEER, "action": "Allow"}]),
             "p",
             "spec.egress[0].action: must be one of Accept, Deny, Pass, not 'Allow'",
@@ -224,12 +219,6 @@ ACCEPT_PEER = {"action": "Accept", "to": [{"namespaces": {}}]}
         ),
         (
             CLUSTER_NETWORK_POLICY,
-            spec(tier="Admin", egress=[{"action": "Deny", "to": [{"networks": ["10.0.0.1/8"]}]}]),
-            "p",
-            "'10.0.0.1/8' is not a CIDR with its host bits zero",
-        ),
-        (
-            CLUSTER_NETWORK_POLICY,
             spec(
                 tier="Admin",
                 egress=[
@@ -262,20 +251,6 @@ ACCEPT_PEER = {"action": "Accept", "to": [{"namespaces": {}}]}
             "spec.egress[0].ports: not a field of this kind",
         ),
         (
-            ADMIN_NETWORK_POLICY,
-            spec(
-                egress=[
-                    {
-                        "action": "Allow",
-                        "to": [{"networks": ["10.0.0.0/8"]}],
-                        "ports": [{"namedPort": "web"}],
-                    }
-                ]
-            ),
-            "p",
-            "networks/nodes/domainNames peers cannot be set with named ports",
-        ),
-        (
             BASELINE_ADMIN_NETWORK_POLICY,
             {
                 "subject": {"namespaces": {}},
@@ -302,3 +277,65 @@ def test_manifest_error_is_one_line_naming_the_object(tmp_path: Path) -> None:
     assert text.endswith(
         "bad.yaml:1: invalid ClusterNetworkPolicy guard: spec.priority: must be 0 to 1000, not -1"
     )
+
+
+@pytest.mark.parametrize(
+    ("kind", "body", "reading"),
+    [
+        (
+            CLUSTER_NETWORK_POLICY,
+            spec(tier="Admin", subject={"pods": {"namespaceSelector": {}}}),
+            "spec.subject.pods.podSelector is missing (the CRD requires it): read as {}",
+        ),
+        (
+            CLUSTER_NETWORK_POLICY,
+            spec(tier="Admin", egress=[{"action": "Deny", "to": [{"networks": ["10.0.0.1/8"]}]}]),
+            "spec.egress[0].to[0].networks: '10.0.0.1/8' has host bits set (the CRD refuses it): "
+            "read as 10.0.0.0/8",
+        ),
+        (
+            ADMIN_NETWORK_POLICY,
+            spec(
+                egress=[
+                    {
+                        "action": "Allow",
+                        "to": [{"networks": ["10.0.0.0/8"]}],
+                        "ports": [{"namedPort": "web"}],
+                    }
+                ]
+            ),
+            "spec.egress[0]: named ports with networks/nodes/domainNames peers",
+        ),
+    ],
+)
+def test_what_the_crd_refuses_but_reads_one_way_is_read_so_and_said(
+    kind: str, body: dict[str, Any], reading: str
+) -> None:
+    """Manifests written for analyzers that accept these (the API server would not): read
+    the one obvious way, and listed so the manifest reader warns about each."""
+    policy = AdminPolicy.from_raw(kind, {"metadata": {"name": "p"}, "spec": body})
+    assert len(policy.lenient) == 1
+    assert policy.lenient[0].startswith(reading)
+    if "networks" in str(body) and "10.0.0.1/8" in str(body):
+        assert policy.egress[0].peers[0].networks == ("10.0.0.0/8",)
+    if "subject" in body and "pods" in body["subject"]:
+        assert policy.subject.pods is not None
+        assert policy.subject.pods.pod_selector == MATCH_ALL
+
+
+def test_the_manifest_reader_warns_about_each_lenient_reading(tmp_path: Path) -> None:
+    path = tmp_path / "cnp.yaml"
+    path.write_text(
+        "apiVersion: policy.networking.k8s.io/v1beta1\n"
+        "kind: ClusterNetworkPolicy\n"
+        "metadata: {name: sloppy}\n"
+        "spec:\n"
+        "  tier: Admin\n"
+        "  priority: 5\n"
+        "  subject: {pods: {namespaceSelector: {}}}\n"
+        "  egress: [{action: Deny, to: [{networks: [10.0.0.1/8]}]}]\n"
+    )
+    snapshot = load_manifests([str(path)])
+    messages = [w.message for w in snapshot.warnings]
+    assert len(messages) == 2
+    assert all(m.startswith(f"{path}:1: ClusterNetworkPolicy sloppy: spec.") for m in messages)
