@@ -19,6 +19,8 @@ The JSON form is written and read by `kaudit.report.jsonio`.
 
 from __future__ import annotations
 
+import functools
+import operator
 from collections import defaultdict
 from collections.abc import Mapping
 from collections.abc import Set as AbstractSet
@@ -28,6 +30,7 @@ from kaudit.netpol.bits import has, iter_bits
 from kaudit.netpol.classes import PodClass, PodClasses
 from kaudit.netpol.compile import CompiledPolicies
 from kaudit.netpol.relation import Relation
+from kaudit.netpol.verdict import Direction
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,7 +90,24 @@ def build_summary(compiled: CompiledPolicies, relation: Relation) -> Reachabilit
     """The summary from the compiled policies and the any-port, any-protocol relation."""
     index = compiled.classes
     classes = index.classes
-    tier = compiled.network_policy_tier  # isolation is NetworkPolicy's
+    # A pod is isolated in a direction when a tier denies it what none of that tier's
+    # rules admits: NetworkPolicy, Cilium's default deny, a Calico tier's end-of-tier
+    # deny (the Admin and Baseline tiers never isolate).
+    isolated = {
+        direction: functools.reduce(
+            operator.or_, (t.side(direction).isolated for t in compiled.tiers), 0
+        )
+        for direction in Direction
+    }
+
+    def isolating(direction: Direction, class_index: int) -> tuple[int, ...]:
+        return tuple(
+            i
+            for t in compiled.tiers
+            if has(t.side(direction).isolated, class_index)
+            for i in t.side(direction).policies[class_index]
+        )
+
     refs = compiled.policy_refs
     namespaces = sorted({c.namespace for c in classes if c.weight})
     # Allowed pod pairs per (src, dst) namespace, only where some pair is allowed.
@@ -118,8 +138,8 @@ def build_summary(compiled: CompiledPolicies, relation: Relation) -> Reachabilit
             reached_counted = (index.weighted(col), frozenset(index.namespaces_of(col)))
             seen_cols[col] = reached_counted
         reached = _blast(index, cls, col, reached_counted, classes_on_node, None)
-        ingress = tier.ingress.policies[cls.index]
-        egress = tier.egress.policies[cls.index]
+        ingress = isolating(Direction.INGRESS, cls.index)
+        egress = isolating(Direction.EGRESS, cls.index)
         entries.append(
             PodClassSummary(
                 namespace=cls.namespace,
@@ -145,7 +165,7 @@ def build_summary(compiled: CompiledPolicies, relation: Relation) -> Reachabilit
         notes.append(
             f"{len(compiled.admin_policies)} cluster-wide policies (ClusterNetworkPolicy, "
             "AdminNetworkPolicy, BaselineAdminNetworkPolicy) are evaluated in the Admin and "
-            "Baseline tiers; the isolation counts are NetworkPolicy's"
+            "Baseline tiers, which decide traffic but isolate no pod"
         )
     return ReachabilitySummary(
         pods=sum(c.weight for c in classes),
@@ -153,8 +173,12 @@ def build_summary(compiled: CompiledPolicies, relation: Relation) -> Reachabilit
         policies=len(compiled.policies),
         classes=len(entries),
         isolation=IsolationCounts(
-            ingress_isolated=sum(c.weight for c in classes if has(tier.ingress.isolated, c.index)),
-            egress_isolated=sum(c.weight for c in classes if has(tier.egress.isolated, c.index)),
+            ingress_isolated=sum(
+                c.weight for c in classes if has(isolated[Direction.INGRESS], c.index)
+            ),
+            egress_isolated=sum(
+                c.weight for c in classes if has(isolated[Direction.EGRESS], c.index)
+            ),
             host_network=sum(c.weight for c in classes if c.host_network),
         ),
         pod_classes=tuple(entries),

@@ -44,3 +44,15 @@ def test_the_text_answer_names_the_policy() -> None:
     result = reach("--from", "default/xwing", "--to", "default/deathstar-1", "--port", "80")
     assert result.stdout.splitlines()[0] == "default/xwing -> default/deathstar-1 80/TCP: DENIED"
     assert "rule1" in result.stdout
+
+
+def test_the_summary_counts_the_deathstar_isolated_by_the_cilium_policy() -> None:
+    from kaudit.collect.manifests import load_manifests
+    from kaudit.netpol import PolicyEngine
+
+    summary = PolicyEngine(load_manifests([APP, POLICY])).summary()
+    deathstar = [c for c in summary.pod_classes if c.pods[0].startswith("deathstar")]
+    assert [(c.ingress_isolated, c.egress_isolated) for c in deathstar] == [(True, False)]
+    assert deathstar[0].ingress_policies == ("rule1",)
+    # The deathstar's two pods are the only ones Cilium isolates.
+    assert (summary.isolation.ingress_isolated, summary.isolation.egress_isolated) == (2, 0)
