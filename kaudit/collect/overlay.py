@@ -36,7 +36,7 @@ from kaudit.collect.versions import (
 )
 from kaudit.errors import InputError
 from kaudit.model import ClusterFacts, Namespace, ObjectRef, Pod, Snapshot, Workload
-from kaudit.model.cni.calico import GROUP as CALICO_GROUP
+from kaudit.model.cni import calico
 
 # (kind, namespace, name); the namespace is "" for cluster-scoped kinds.
 ObjectKey = tuple[str, str, str]
@@ -105,15 +105,11 @@ def object_keys(paths: Iterable[str], namespace: str = "default") -> frozenset[O
     return frozenset(keys)
 
 
-# Calico's API server's group and its CRDs' group.
-CALICO_GROUPS = frozenset({CALICO_GROUP, f"crd.{CALICO_GROUP}"})
-
-
 def _ref_kind(api_version: str, kind: str) -> str:
     """The kind as the model's refs name it: Calico's policy kinds carry their group, so
     that a Calico NetworkPolicy never replaces a Kubernetes one of the same name."""
-    if api_group(api_version) in CALICO_GROUPS and kind.endswith("NetworkPolicy"):
-        return f"{kind}.{CALICO_GROUP}"
+    if api_group(api_version) in calico.GROUPS and kind in calico.POLICY_KINDS:
+        return calico.policy_ref_kind(kind)
     return kind
 
 

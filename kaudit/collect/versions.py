@@ -15,6 +15,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from kaudit.model.cni import calico
+
 # Kinds whose objects have no namespace.
 CLUSTER_SCOPED_KINDS = frozenset(
     {
@@ -61,8 +63,7 @@ _CALICO_KINDS = (
 )
 CNI_POLICY_KINDS: Mapping[str, tuple[str, ...]] = {
     "cilium.io": ("CiliumNetworkPolicy", "CiliumClusterwideNetworkPolicy"),
-    "projectcalico.org": _CALICO_KINDS,
-    "crd.projectcalico.org": _CALICO_KINDS,
+    **dict.fromkeys(calico.GROUPS, _CALICO_KINDS),
 }
 
 # API group ("" is core) -> the kinds kaudit reads from it.

@@ -27,6 +27,7 @@ from kaudit import __version__
 from kaudit.deploy.options import FORMAT_EXTENSIONS, DeployOptions, Sink
 from kaudit.jsontypes import JsonArray, JsonObject, json_array, json_object
 from kaudit.kube import DNS_NAMESPACE, DNS_POD_LABELS, LINK_LOCAL_IPV4, NAMESPACE_NAME_LABEL
+from kaudit.model.cni import calico
 
 # Used when the API server address is not given: any address on the API server
 # ports, except link-local (169.254.0.0/16 holds the cloud metadata endpoint).
@@ -87,7 +88,7 @@ CLUSTER_READ_PERMISSIONS: tuple[tuple[str, tuple[str, ...]], ...] = (
                 "tiers",
             ),
         )
-        for group in ("projectcalico.org", "crd.projectcalico.org")
+        for group in calico.GROUPS
     ),
     ("", ("serviceaccounts",)),
     # Nodes (labels and addresses, for admin policies' nodes peers) and the network-policy-api.

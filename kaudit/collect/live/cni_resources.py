@@ -19,7 +19,8 @@ from kaudit.model import Resource, wire_cni
 from kaudit.model.accounts import ServiceAccount
 from kaudit.model.cni import calico, cilium
 
-_CALICO_GROUPS = (("projectcalico.org", "v3"), ("crd.projectcalico.org", "v1"))
+# Calico's API server serves v3; its CRDs, v1.
+_CALICO_GROUPS = ((calico.GROUP, "v3"), (calico.CRD_GROUP, "v1"))
 
 
 def _calico_policies(

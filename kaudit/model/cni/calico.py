@@ -32,6 +32,9 @@ from kaudit.model.cni.calico_selector import Selector, parse_selector
 from kaudit.model.meta import EMPTY_LABELS, LIVE, Labels, Meta, ObjectRef, Origin, Raw, is_port_name
 
 GROUP = "projectcalico.org"
+# The same kinds as CRDs, when Calico runs without its API server.
+CRD_GROUP = "crd.projectcalico.org"
+GROUPS = (GROUP, CRD_GROUP)
 DEFAULT_TIER = "default"
 # The default tier's fixed order ("Get started with policy tiers": 1,000,000).
 DEFAULT_TIER_ORDER = 1_000_000.0
@@ -49,6 +52,13 @@ POLICY_KINDS = frozenset(
 )
 GLOBAL_KINDS = frozenset({GLOBAL_NETWORK_POLICY, STAGED_GLOBAL_NETWORK_POLICY})
 STAGED_KINDS = frozenset({STAGED_NETWORK_POLICY, STAGED_GLOBAL_NETWORK_POLICY})
+
+
+def policy_ref_kind(kind: str) -> str:
+    """How refs name a Calico policy kind: with its group, since a Calico NetworkPolicy is
+    not a Kubernetes one."""
+    return f"{kind}.{GROUP}"
+
 
 # Protocols by name (the Rule section); a number 1-255 is accepted too.
 _PROTOCOL_NAMES = {p.upper(): p for p in ("TCP", "UDP", "ICMP", "ICMPv6", "SCTP", "UDPLite")}
@@ -139,8 +149,7 @@ class CalicoPolicy:
 
     @property
     def ref(self) -> ObjectRef:
-        # Named with its group: a Calico NetworkPolicy is not a Kubernetes one.
-        return ObjectRef(f"{self.kind}.{GROUP}", self.namespace, self.name)
+        return ObjectRef(policy_ref_kind(self.kind), self.namespace, self.name)
 
     @property
     def is_global(self) -> bool:
