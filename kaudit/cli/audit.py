@@ -23,12 +23,12 @@ from kaudit.cli.options import (
     parse_fail_on,
     parse_severity,
     use_color,
+    warn,
 )
 from kaudit.errors import ExitCode
 from kaudit.findings import Severity
 from kaudit.report.model import Report
 from kaudit.report.output import parse_outputs, write_output
-from kaudit.report.textsafe import terminal_text
 
 
 def audit_command(
@@ -142,7 +142,7 @@ def audit_command(
     if cm_target is not None:
         sinks.write_configmap(source, cm_target, report, cm_formats, shown)
     for warning in report.warnings:
-        typer.echo(f"kaudit: warning: {terminal_text(warning.message)}", err=True)
+        warn(warning.message)
     raise typer.Exit(audit_exit_code(report, threshold, allow_incomplete))
 
 

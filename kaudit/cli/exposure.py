@@ -20,10 +20,10 @@ from kaudit.cli.options import (
     TimeoutOpt,
     TotalTimeoutOpt,
     build_source,
+    warn,
 )
 from kaudit.errors import ExitCode
 from kaudit.report.output import parse_outputs, write_output
-from kaudit.report.textsafe import terminal_text
 
 
 def exposure_command(
@@ -84,6 +84,6 @@ def exposure_command(
         text = render_exposure(inventory, snapshot.facts, now, ExposureFormat(out.format))
         write_output(out, text, "exposure inventory")
     for warning in snapshot.warnings:
-        typer.echo(f"kaudit: warning: {terminal_text(warning.message)}", err=True)
+        warn(warning.message)
     incomplete = any(w.kind is not None for w in snapshot.warnings)
     raise typer.Exit(ExitCode.INCOMPLETE if incomplete and not allow_incomplete else ExitCode.OK)

@@ -15,6 +15,7 @@ from kaudit.collect import Source
 from kaudit.collect.source import DEFAULT_TIMEOUT
 from kaudit.errors import InputError
 from kaudit.findings import Severity
+from kaudit.report.textsafe import terminal_text
 
 NEVER = "never"
 
@@ -130,6 +131,11 @@ def read_text(path: str) -> str:
         return sys.stdin.read() if path == "-" else Path(path).read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise InputError(f"{path}: cannot read: {getattr(exc, 'strerror', None) or exc}") from None
+
+
+def warn(message: str) -> None:
+    """One warning line on stderr, the object strings in it shown as text."""
+    typer.echo(f"kaudit: warning: {terminal_text(message)}", err=True)
 
 
 class Progress:

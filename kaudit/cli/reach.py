@@ -18,6 +18,7 @@ from kaudit.cli.options import (
     TimeoutOpt,
     TotalTimeoutOpt,
     build_source,
+    warn,
 )
 from kaudit.errors import InputError
 from kaudit.model import Protocol
@@ -109,7 +110,6 @@ def reach_command(
     from kaudit.cli.reach_render import reach_report
     from kaudit.collect import load_snapshot
     from kaudit.report.kinds import unevaluated_policy_caveat
-    from kaudit.report.textsafe import terminal_text
 
     snapshot = load_snapshot(source)
     # What the source could not read, or read leniently, and policy kinds of other
@@ -117,7 +117,7 @@ def reach_command(
     caveat = unevaluated_policy_caveat(snapshot.facts.ignored_kinds)
     for message in (*(w.message for w in snapshot.warnings), caveat):
         if message is not None:
-            typer.echo(f"kaudit: warning: {terminal_text(message)}", err=True)
+            warn(message)
     if group is not None:
         from kaudit.cli.reach_groups import grouped_reach
         from kaudit.netpol.engine import PolicyEngine
